@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Every target installs what
+# is missing first (scripts/install-deps.sh).
+JOBS ?= $(shell nproc)
+BUILD_DIR ?= build
+TEST_DIR ?= build-test
+FUZZ_DIR ?= build-fuzz
+PORT ?= 4566
+DATA_DIR ?= ./.kumo
+
+.PHONY: all run build test bench fuzz deps clean coverage models
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh build
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUMO_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/kumo serve --port $(PORT) --data-dir $(DATA_DIR)
+
+test:
+	@sh scripts/install-deps.sh test
+	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DKUMO_ASAN=ON -DKUMO_UBSAN=ON -DKUMO_TESTS=ON >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS)
+	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+bench: build
+	@sh scripts/install-deps.sh bench
+	@sh bench/run.sh $(BUILD_DIR)/kumo
+
+fuzz:
+	@sh scripts/install-deps.sh fuzz
+	@CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DKUMO_FUZZ=ON -DKUMO_ASAN=ON -DKUMO_UBSAN=ON >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS)
+	@sh tests/fuzz/run.sh $(FUZZ_DIR) $${FUZZ_SECONDS:-60}
+
+coverage:
+	@/usr/bin/python3 tools/coverage.py > docs/coverage.md.tmp && mv docs/coverage.md.tmp docs/coverage.md
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_DIR) $(FUZZ_DIR)
+
+models:
+	@/usr/bin/python3 tools/gen_models.py > src/protocol/models_gen.c.tmp && mv src/protocol/models_gen.c.tmp src/protocol/models_gen.c

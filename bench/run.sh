@@ -1,0 +1,75 @@
+#!/bin/sh
+# make bench: kumo's figures and the peers' figures from the same run, on
+# this machine. Peers that are not installed are reported as absent.
+#   1. signed STS GetCallerIdentity: requests/s and latency (wrk) vs moto
+#   2. start-up to first answered request, and idle RSS, vs moto
+#   3. SQS workloads (bench/sqs_bench) vs moto, when built
+set -e
+KUMO="$(readlink -f "${1:-build/kumo}")"
+BUILD_DIR="$(dirname "$KUMO")"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+DUR="${BENCH_SECONDS:-10}"
+TMP="$(mktemp -d)"
+PORT=45660
+MOTO_PORT=45661
+PY=/usr/bin/python3
+MOTO_PY=""
+for p in python3 /usr/bin/python3; do
+  if "$p" -c "import moto.server" 2>/dev/null; then MOTO_PY="$p"; break; fi
+done
+
+cleanup() {
+  [ -n "$KPID" ] && kill "$KPID" 2>/dev/null || true
+  [ -n "$MPID" ] && kill "$MPID" 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for i in $(seq 1 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$1$2" && return 0
+    sleep 0.05
+  done
+  echo "bench: server on port $1 did not answer" >&2
+  return 1
+}
+
+echo "== kumo bench ($(nproc) cores, ${DUR}s per load) =="
+"$KUMO" serve --port $PORT --data-dir "$TMP/data" --quiet > "$TMP/kumo.log" 2>&1 &
+KPID=$!
+wait_port $PORT /_kumo/health
+
+echo "-- 1. signed sts:GetCallerIdentity (SigV4 verified on every request), wrk -t2 -c64"
+$PY "$HERE/sign_request.py" "http://127.0.0.1:$PORT/" sts "Action=GetCallerIdentity&Version=2011-06-15" "$TMP/gci.lua"
+printf "kumo: "
+wrk -t2 -c64 -d"${DUR}s" -s "$TMP/gci.lua" "http://127.0.0.1:$PORT/" | grep '^rps='
+if [ -n "$MOTO_PY" ]; then
+  "$MOTO_PY" -m moto.server -p $MOTO_PORT > "$TMP/moto.log" 2>&1 &
+  MPID=$!
+  wait_port $MOTO_PORT /moto-api/ || true
+  $PY "$HERE/sign_request.py" "http://127.0.0.1:$MOTO_PORT/" sts "Action=GetCallerIdentity&Version=2011-06-15" "$TMP/gci-moto.lua"
+  printf "moto (peer): "
+  wrk -t2 -c8 -d"${DUR}s" -s "$TMP/gci-moto.lua" "http://127.0.0.1:$MOTO_PORT/" | grep '^rps=' || echo "failed"
+else
+  echo "moto (peer): absent (python3 -m moto.server not importable)"
+fi
+
+echo "-- 2. start-up to first answered request, idle RSS (median of 9 runs)"
+printf "kumo: "
+"$BUILD_DIR/startup_bench" 9 -- "$KUMO" serve --port "{PORT}" --ephemeral --quiet
+if [ -n "$MOTO_PY" ]; then
+  printf "moto (peer): "
+  "$BUILD_DIR/startup_bench" 3 --path /moto-api/ -- "$MOTO_PY" -m moto.server -p "{PORT}" || echo "failed"
+fi
+
+if [ -x "$BUILD_DIR/sqs_bench" ]; then
+  echo "-- 3. SQS (durable store on)"
+  echo "kumo:"
+  "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$PORT" "$DUR"
+  if [ -n "$MOTO_PY" ]; then
+    echo "moto (peer):"
+    "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$MOTO_PORT" 3 --peer || echo "moto: failed"
+  fi
+else
+  echo "-- 3. SQS: bench/sqs_bench not built"
+fi

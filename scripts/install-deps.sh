@@ -1,0 +1,46 @@
+#!/bin/sh
+# Install what kumo's build and tests need on Debian, only what is missing.
+# Every make target calls this first, so a fresh machine (or CI on a clean
+# clone) needs nothing installed by hand. Reasons for each package are in
+# docs/dependencies.md.
+set -e
+BUILD_PKGS="cmake make gcc pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev libjansson-dev libexpat1-dev libyaml-dev libzip-dev"
+TEST_PKGS="libcmocka-dev awscli python3-boto3 python3-botocore nodejs npm curl"
+BENCH_PKGS="wrk"
+FUZZ_PKGS="clang libclang-rt-14-dev"
+
+want="$BUILD_PKGS"
+case "$1" in
+  test) want="$BUILD_PKGS $TEST_PKGS" ;;
+  bench) want="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS" ;;
+  fuzz) want="$BUILD_PKGS $TEST_PKGS $FUZZ_PKGS" ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+# node and npm may come from outside Debian's packages on some machines; a
+# working node >= 18 and npm are enough.
+case "$missing" in
+  *nodejs*|*npm*)
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+      missing=$(echo "$missing" | sed -e 's/ nodejs//' -e 's/ npm//')
+    fi ;;
+esac
+if [ -n "$(echo $missing)" ]; then
+  echo "kumo: installing Debian packages:$missing" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# JavaScript SDK v3 clients for the integration tests, pinned by the
+# committed package-lock.json.
+if [ "$1" = "test" ] || [ "$1" = "bench" ] || [ "$1" = "fuzz" ]; then
+  if [ ! -d tests/js/node_modules/@aws-sdk/client-sqs ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
+    echo "kumo: installing npm test clients (tests/js)" >&2
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi

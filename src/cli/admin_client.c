@@ -1,0 +1,144 @@
+/*
+ * `kumo clock ...` and `kumo iam ...`: small clients of the running server's
+ * /_kumo/ endpoints over a plain blocking socket. The endpoint comes from
+ * --endpoint, else $KUMO_ENDPOINT, else http://127.0.0.1:4566.
+ */
+#include "core/core.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ADMIN_MAX_RESPONSE (16 << 20)
+
+static int parse_endpoint(const char *ep, char *host, size_t hostcap, char *port, size_t portcap)
+{
+    if (strncmp(ep, "http://", 7) == 0)
+        ep += 7;
+    const char *colon = strrchr(ep, ':');
+    const char *slash = strchr(ep, '/');
+    size_t hl = colon ? (size_t)(colon - ep) : slash ? (size_t)(slash - ep) : strlen(ep);
+    if (hl == 0 || hl >= hostcap)
+        return -1;
+    memcpy(host, ep, hl);
+    host[hl] = '\0';
+    if (colon) {
+        size_t pl = slash ? (size_t)(slash - colon - 1) : strlen(colon + 1);
+        if (pl == 0 || pl >= portcap)
+            return -1;
+        memcpy(port, colon + 1, pl);
+        port[pl] = '\0';
+    } else {
+        snprintf(port, portcap, "80");
+    }
+    return 0;
+}
+
+/* One request; prints the JSON body. Returns the exit status. */
+static int admin_call(const char *endpoint, const char *method, const char *path, json_t **out)
+{
+    char host[256], port[16];
+    if (parse_endpoint(endpoint, host, sizeof host, port, sizeof port) != 0) {
+        fprintf(stderr, "kumo: cannot read endpoint %s; use http://HOST:PORT\n", endpoint);
+        return 2;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+    if (getaddrinfo(host, port, &hints, &ai) != 0) {
+        fprintf(stderr, "kumo: cannot resolve %s\n", host);
+        return 1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        fprintf(stderr, "kumo: no kumo server at %s; start one with `kumo serve` or pass --endpoint\n", endpoint);
+        freeaddrinfo(ai);
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    freeaddrinfo(ai);
+    char req[1024];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     method, path, host);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return 1;
+    }
+    buf_t resp;
+    buf_init(&resp, ADMIN_MAX_RESPONSE);
+    char chunk[8192];
+    ssize_t r;
+    while ((r = read(fd, chunk, sizeof chunk)) > 0)
+        buf_append(&resp, chunk, (size_t)r);
+    close(fd);
+    const char *body = strstr(resp.data, "\r\n\r\n");
+    int status = 0;
+    sscanf(resp.data, "HTTP/1.1 %d", &status);
+    int rc = 1;
+    if (body) {
+        json_error_t e;
+        *out = json_loads(body + 4, 0, &e);
+        rc = status == 200 && *out ? 0 : 1;
+        if (status != 200) {
+            const char *msg = json_string_value(json_object_get(*out, "message"));
+            fprintf(stderr, "kumo: %s\n", msg ? msg : body + 4);
+        }
+    }
+    buf_destroy(&resp);
+    return rc;
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s) {
+        printf("%s\n", s);
+        free(s);
+    }
+}
+
+int kumo_cli_admin(int argc, char **argv)
+{
+    const char *endpoint = getenv("KUMO_ENDPOINT");
+    if (!endpoint)
+        endpoint = "http://127.0.0.1:4566";
+    const char *args[8];
+    int nargs = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--endpoint") == 0 && i + 1 < argc)
+            endpoint = argv[++i];
+        else if (nargs < 8)
+            args[nargs++] = argv[i];
+    }
+    char path[512];
+    const char *method = "GET";
+    if (nargs == 3 && strcmp(args[0], "clock") == 0 && strcmp(args[1], "advance") == 0) {
+        char *end;
+        double v = strtod(args[2], &end);
+        if (*end || v < 0) {
+            fprintf(stderr, "kumo: clock advance needs a number of seconds >= 0, got %s\n", args[2]);
+            return 2;
+        }
+        snprintf(path, sizeof path, "/_kumo/clock/advance?seconds=%s", args[2]);
+        method = "POST";
+    } else if (nargs == 2 && strcmp(args[0], "clock") == 0 && strcmp(args[1], "show") == 0) {
+        snprintf(path, sizeof path, "/_kumo/clock");
+    } else if (nargs == 3 && strcmp(args[0], "iam") == 0 && strcmp(args[1], "explain") == 0) {
+        snprintf(path, sizeof path, "/_kumo/iam/decisions/%s", args[2]);
+    } else if (nargs == 2 && strcmp(args[0], "iam") == 0 && strcmp(args[1], "decisions") == 0) {
+        snprintf(path, sizeof path, "/_kumo/iam/decisions?limit=20");
+    } else {
+        fprintf(stderr, "usage: kumo clock advance SECONDS | kumo clock show | kumo iam explain ID | kumo iam decisions\n");
+        return 2;
+    }
+    json_t *j = NULL;
+    int rc = admin_call(endpoint, method, path, &j);
+    if (rc == 0 && j)
+        print_json(j);
+    json_decref(j);
+    return rc;
+}

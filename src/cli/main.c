@@ -1,0 +1,146 @@
+/*
+ * The kumo command: `kumo serve` and the subcommands for what AWS has no API
+ * for locally (`kumo clock advance N`, `kumo iam explain ID`). Flag parsing
+ * lives here and nowhere else.
+ */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kumo serve [--host H] [--port N] [--data-dir DIR | --ephemeral] [--auth sigv4|open]\n"
+            "                  [--account-id ID] [--region R] [--access-key K --secret-key S]\n"
+            "                  [--log-format text|json] [--quiet] [--port-file PATH]\n"
+            "       kumo clock advance SECONDS [--endpoint URL]\n"
+            "       kumo clock show [--endpoint URL]\n"
+            "       kumo iam explain DECISION_ID [--endpoint URL]\n"
+            "       kumo iam decisions [--endpoint URL]\n"
+            "       kumo version\n");
+}
+
+static int bad_flag(const char *msg, const char *arg)
+{
+    fprintf(stderr, "kumo: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "run `kumo serve --help` for the flags\n");
+    return 2;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    kumo_config_t cfg;
+    kumo_config_defaults(&cfg);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE() \
+    if (!v)          \
+        return bad_flag("missing value for", a);
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--port") == 0) {
+            NEED_VALUE();
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p < 0 || p > 65535)
+                return bad_flag("--port needs a number from 0 to 65535, got", v);
+            cfg.port = (int)p;
+            i++;
+        } else if (strcmp(a, "--host") == 0) {
+            NEED_VALUE();
+            cfg.host = v;
+            i++;
+        } else if (strcmp(a, "--data-dir") == 0) {
+            NEED_VALUE();
+            cfg.data_dir = v;
+            i++;
+        } else if (strcmp(a, "--ephemeral") == 0) {
+            cfg.data_dir = NULL;
+        } else if (strcmp(a, "--auth") == 0) {
+            NEED_VALUE();
+            if (strcmp(v, "open") == 0)
+                cfg.auth_open = true;
+            else if (strcmp(v, "sigv4") == 0)
+                cfg.auth_open = false;
+            else
+                return bad_flag("--auth must be sigv4 or open, got", v);
+            i++;
+        } else if (strcmp(a, "--account-id") == 0) {
+            NEED_VALUE();
+            if (!all_digits(v, 12))
+                return bad_flag("--account-id must be 12 digits, got", v);
+            cfg.account_id = v;
+            i++;
+        } else if (strcmp(a, "--region") == 0) {
+            NEED_VALUE();
+            cfg.region = v;
+            i++;
+        } else if (strcmp(a, "--access-key") == 0) {
+            NEED_VALUE();
+            cfg.access_key = v;
+            i++;
+        } else if (strcmp(a, "--secret-key") == 0) {
+            NEED_VALUE();
+            cfg.secret_key = v;
+            i++;
+        } else if (strcmp(a, "--log-format") == 0) {
+            NEED_VALUE();
+            if (strcmp(v, "json") == 0)
+                cfg.log_json = true;
+            else if (strcmp(v, "text") == 0)
+                cfg.log_json = false;
+            else
+                return bad_flag("--log-format must be text or json, got", v);
+            i++;
+        } else if (strcmp(a, "--quiet") == 0) {
+            cfg.log_requests = false;
+        } else if (strcmp(a, "--port-file") == 0) {
+            NEED_VALUE();
+            cfg.port_file = v;
+            i++;
+        } else {
+            return bad_flag("unknown flag", a);
+        }
+#undef NEED_VALUE
+    }
+    return kumo_server_run(&cfg);
+}
+
+int kumo_cli_admin(int argc, char **argv); /* admin_client.c */
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("kumo %s\n", KUMO_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "iam") == 0)
+        return kumo_cli_admin(argc - 1, argv + 1);
+    fprintf(stderr, "kumo: unknown command %s\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

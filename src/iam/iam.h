@@ -1,0 +1,183 @@
+/*
+ * iam: the policy language and AWS's evaluation logic.
+ *
+ * Policies are parsed, validated and compiled once, when they are stored
+ * (iam_policy_parse); evaluation (iam_evaluate) then walks compiled
+ * statements without allocating. Every decision can carry an explanation:
+ * the policies considered, the statements that matched, and which rule of
+ * AWS's evaluation flowchart decided it
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+ *
+ * The decision log keeps recent decisions by id so `kumo iam explain ID` and
+ * GET /_kumo/iam/decisions can show them.
+ *
+ * Thread: loop thread only.
+ */
+#ifndef KUMO_IAM_H
+#define KUMO_IAM_H
+
+#include "core/core.h"
+
+#include <jansson.h>
+
+/* ---- policies ---- */
+typedef enum {
+    IAM_POLICY_IDENTITY, /* identity-based (inline, managed, boundary, session):
+                            Principal/NotPrincipal are errors */
+    IAM_POLICY_RESOURCE, /* resource-based (bucket, queue, function): Principal required */
+    IAM_POLICY_TRUST     /* role trust policy: Principal required, Resource not allowed */
+} iam_policy_kind_t;
+
+typedef struct iam_policy iam_policy_t; /* compiled, immutable */
+
+/* Parse, validate and compile a policy document. On failure returns NULL
+ * and writes AWS's MalformedPolicyDocument message (e.g. "Policy document
+ * should not specify a principal.", "Missing required field Effect",
+ * "Syntax errors in policy.") into err. max_bytes is the size limit for this
+ * kind of policy (core/limits.h); over it the message is AWS's
+ * LimitExceeded text and *over_limit is set. */
+iam_policy_t *iam_policy_parse(const char *doc, size_t len, iam_policy_kind_t kind,
+                               size_t max_bytes, char *err, size_t errcap, bool *over_limit);
+void iam_policy_free(iam_policy_t *p); /* NULL ok */
+/* Reference counting: a compiled managed policy is shared by every
+ * principal it is attached to. */
+iam_policy_t *iam_policy_ref(iam_policy_t *p);
+/* The original document text (NUL-terminated), as given. */
+const char *iam_policy_text(const iam_policy_t *p);
+/* The kind the policy was parsed as (p must not be NULL). */
+iam_policy_kind_t iam_policy_kind(const iam_policy_t *p);
+/* Number of statements (0 for NULL). */
+size_t iam_policy_statement_count(const iam_policy_t *p);
+
+/* ---- the request being decided ---- */
+typedef struct iam_ctx_value {
+    const char *key;      /* "aws:SourceArn" (case-insensitive match) */
+    const char *const *values;
+    size_t nvalues;       /* multi-valued keys (aws:CalledVia, tag keys) */
+} iam_ctx_value_t;
+
+typedef struct iam_tag {
+    const char *key;
+    const char *value;
+} iam_tag_t;
+
+typedef struct iam_principal {
+    const char *arn;          /* aws:PrincipalArn; for sessions the session ARN */
+    const char *account;      /* aws:PrincipalAccount */
+    const char *type;         /* aws:PrincipalType: "Account", "User", "AssumedRole", "FederatedUser", "AWS" (service) */
+    const char *user_id;      /* aws:userid */
+    const char *username;     /* aws:username (users only) */
+    const char *role_arn;     /* for assumed-role sessions: the role's ARN,
+                                 matched by a resource policy naming the role */
+    const char *service;      /* service principal ("s3.amazonaws.com") when a
+                                 service calls; else NULL */
+    const iam_tag_t *tags;    /* aws:PrincipalTag/... */
+    size_t ntags;
+    bool is_root;
+} iam_principal_t;
+
+typedef struct iam_request {
+    const char *action;                 /* "sqs:SendMessage" */
+    const char *resource;               /* ARN, or "*" */
+    const char *resource_account;       /* owner account of the resource; NULL = principal's */
+    const iam_principal_t *principal;
+    const iam_ctx_value_t *context;     /* extra condition keys: aws:SourceArn, s3:prefix, ... */
+    size_t ncontext;
+    /* Standard keys that derive from the request; NULL/0 when unknown. */
+    const char *source_ip;
+    bool secure_transport;
+    const char *region;
+    int64_t now_ms;                     /* server clock: aws:CurrentTime, aws:EpochTime */
+} iam_request_t;
+
+/* ---- what applies ---- */
+typedef struct iam_named_policy {
+    const char *name;         /* "inline:RoleName/PolicyName" or a managed policy ARN */
+    const iam_policy_t *policy;
+} iam_named_policy_t;
+
+typedef struct iam_policy_set {
+    const iam_named_policy_t *identity; /* inline + attached (user, its groups, or role) */
+    size_t nidentity;
+    const iam_named_policy_t *boundary; /* permissions boundary, or NULL */
+    const iam_named_policy_t *session;  /* session policies (inline + PolicyArns) */
+    size_t nsession;
+    bool has_session_policies;          /* true when the session was created with any */
+    const iam_named_policy_t *resource; /* resource-based policy, or NULL */
+} iam_policy_set_t;
+
+typedef enum {
+    IAM_IMPLICIT_DENY = 0,
+    IAM_ALLOW,
+    IAM_EXPLICIT_DENY
+} iam_decision_t;
+
+const char *iam_decision_name(iam_decision_t d); /* "allowed", "implicitDeny", "explicitDeny" */
+
+/* One matched statement in the explanation. */
+typedef struct iam_match {
+    const char *policy_name;   /* iam_named_policy_t.name */
+    const char *policy_kind;   /* "identity", "boundary", "session", "resource" */
+    int statement_index;       /* 0-based */
+    const char *sid;           /* NULL if none */
+    bool effect_allow;
+    int start_line, start_col, end_line, end_col; /* position in the document (1-based) */
+} iam_match_t;
+
+#define IAM_EXPLAIN_MAX_MATCHES 32
+#define IAM_EXPLAIN_MAX_MISSING 16
+
+typedef struct iam_explain {
+    iam_decision_t decision;
+    const char *reason;        /* one sentence naming the flowchart rule that decided */
+    iam_match_t matches[IAM_EXPLAIN_MAX_MATCHES];
+    size_t nmatches;
+    const char *missing_context[IAM_EXPLAIN_MAX_MISSING]; /* condition keys referenced but absent */
+    size_t nmissing;
+    bool identity_allows, resource_allows, boundary_allows, session_allows;
+} iam_explain_t;
+
+/* Decide. explain may be NULL (fast path). Does not allocate.
+ * The strings an explanation holds (policy names, sids, missing keys) point
+ * into set and its policies: copy them (iam_decision_log_add does) before
+ * those are freed. Notes on the request:
+ *   - principal NULL (or with neither arn nor service) is anonymous;
+ *   - aws:PrincipalArn is principal->role_arn when set (AWS gives the role's
+ *     ARN, not the session's), else principal->arn;
+ *   - a {"Federated": ...} principal matches the context key
+ *     aws:FederatedProvider (or principal->service);
+ *   - resource_account differing from principal->account makes the request
+ *     cross-account: both sides must allow. */
+iam_decision_t iam_evaluate(const iam_request_t *req, const iam_policy_set_t *set, iam_explain_t *explain);
+
+/* Evaluate one policy alone (SimulateCustomPolicy): the decision that
+ * policy's statements give for the request. */
+iam_decision_t iam_policy_evaluate(const iam_policy_t *p, const char *kind_name, const char *name,
+                                   const iam_request_t *req, iam_explain_t *explain);
+
+/* ---- ARNs ---- */
+typedef struct iam_arn {
+    strv_t partition, service, region, account, resource;
+} iam_arn_t;
+/* Split "arn:partition:service:region:account:resource". Returns 0 or KUMO_EPARSE. */
+int iam_arn_parse(strv_t s, iam_arn_t *out) KUMO_WUR;
+
+/* ---- AWS managed policies ---- */
+/* The document of an AWS managed policy by ARN
+ * ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"), or NULL. */
+const char *iam_managed_policy_document(const char *arn);
+/* Iterate: index 0.. until NULL. Fills arn/name/path/description. */
+bool iam_managed_policy_at(size_t i, const char **arn, const char **name, const char **path,
+                           const char **description, const char **document);
+
+/* ---- decision log ---- */
+/* Record a decision with its explanation and request; returns the new id
+ * (e.g. "d-000000000001-...") valid until it ages out of the ring. */
+const char *iam_decision_log_add(const iam_request_t *req, const iam_explain_t *ex);
+/* The decision as JSON (new reference), or NULL if unknown/aged out. */
+json_t *iam_decision_log_get(const char *id);
+/* The most recent n decisions, newest first (new reference, an array). */
+json_t *iam_decision_log_recent(size_t n);
+void iam_decision_log_clear(void);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * The /_kumo/ admin endpoints that test suites need. They live under a path
+ * no AWS operation uses, so no AWS client can reach them by accident:
+ *   GET  /_kumo/health                 version, uptime, services; answers once ready
+ *   POST /_kumo/reset                  every service back to a fresh start
+ *   GET  /_kumo/clock                  the server clock
+ *   POST /_kumo/clock/advance?seconds=N  move the server clock forward
+ *   GET  /_kumo/iam/decisions[?limit=N]  recent authorization decisions
+ *   GET  /_kumo/iam/decisions/ID         one decision, explained
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool kumo__is_admin(const http_request_t *req) { return strv_starts_with(req->path, "/_kumo/"); }
+
+void kumo__respond_json(http_request_t *req, int status, json_t *j)
+{
+    buf_t body;
+    buf_init(&body, (size_t)16 << 20);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (s) {
+        buf_appends(&body, s);
+        free(s);
+    }
+    buf_appendc(&body, '\n');
+    http_header_t h[] = {{STRV_LIT("Content-Type"), STRV_LIT("application/json")}};
+    http_respond(req, status, h, 1, &body);
+    buf_destroy(&body);
+}
+
+static json_t *error_json(const char *code, const char *message)
+{
+    return json_pack("{s:s,s:s}", "error", code, "message", message);
+}
+
+static json_t *clock_json(void)
+{
+    char ts[64];
+    int64_t now = kumo_clock_now_ms();
+    kumo_time_iso8601(now, ts, true);
+    return json_pack("{s:s,s:I,s:f}", "now", ts, "epochMillis", (json_int_t)now, "offsetSeconds",
+                     (double)kumo_clock_offset_ms() / 1000.0);
+}
+
+/* Value of a query parameter, or NULL. */
+static const char *query_param(http_request_t *req, const char *name)
+{
+    form_param_t *ps;
+    int n = form_parse(&req->arena, req->query, &ps, 64);
+    for (int i = 0; i < n; i++)
+        if (strv_eq_cstr(ps[i].key, name))
+            return arena_strndup(&req->arena, ps[i].value.p, ps[i].value.len);
+    return NULL;
+}
+
+void kumo__reset_all(kumo_server_t *s)
+{
+    for (size_t i = 0; i < s->nservices; i++)
+        if (s->services[i].def->reset)
+            s->services[i].def->reset(s->services[i].state);
+    auth_store_remove_non_root(s->ctx.creds);
+    iam_decision_log_clear();
+}
+
+static void on_reset_durable(void *data, int status)
+{
+    http_request_t *req = data;
+    kumo__respond_json(req, status ? 500 : 200,
+                       status ? error_json("StoreError", "reset could not be committed")
+                              : json_pack("{s:b}", "reset", 1));
+}
+
+static void health(kumo_server_t *s, http_request_t *req)
+{
+    json_t *svcs = json_array();
+    for (size_t i = 0; i < s->nservices; i++)
+        json_array_append_new(svcs, json_string(s->services[i].def->name));
+    json_t *j = json_pack("{s:s,s:s,s:f,s:o,s:s,s:s,s:s,s:s,s:I}", "status", "ready", "version", KUMO_VERSION,
+                          "uptimeSeconds", (double)(kumo_mono_us() - s->started_us) / 1e6, "services", svcs,
+                          "store", store_is_durable(s->ctx.store) ? "durable" : "ephemeral", "auth",
+                          s->cfg.auth_open ? "open" : "sigv4", "account", s->cfg.account_id, "region",
+                          s->cfg.region, "connections", (json_int_t)http_server_connections(s->http));
+    kumo__respond_json(req, 200, j);
+}
+
+void kumo__admin(kumo_server_t *s, http_request_t *req)
+{
+    strv_t path = req->path;
+    bool get = strv_eq_cstr(req->method, "GET"), post = strv_eq_cstr(req->method, "POST");
+    if (strv_eq_cstr(path, "/_kumo/health") && get) {
+        health(s, req);
+    } else if (strv_eq_cstr(path, "/_kumo/reset") && post) {
+        store_write_begin(s->ctx.store);
+        kumo__reset_all(s);
+        store_when_durable(s->ctx.store, on_reset_durable, req);
+    } else if (strv_eq_cstr(path, "/_kumo/clock") && get) {
+        kumo__respond_json(req, 200, clock_json());
+    } else if (strv_eq_cstr(path, "/_kumo/clock/advance") && post) {
+        const char *secs = query_param(req, "seconds");
+        char *end = NULL;
+        double v = secs ? strtod(secs, &end) : -1;
+        if (!secs || !end || *end || v < 0 || v > 10.0 * 365 * 86400) {
+            kumo__respond_json(req, 400, error_json("InvalidParameterValue",
+                                                    "seconds must be a number from 0 to 315360000, e.g. "
+                                                    "POST /_kumo/clock/advance?seconds=30"));
+            return;
+        }
+        kumo_clock_advance_ms((int64_t)(v * 1000));
+        kumo__respond_json(req, 200, clock_json());
+    } else if (strv_eq_cstr(path, "/_kumo/iam/decisions") && get) {
+        const char *lim = query_param(req, "limit");
+        long n = lim ? strtol(lim, NULL, 10) : 50;
+        if (n <= 0 || n > 4096)
+            n = 50;
+        kumo__respond_json(req, 200, json_pack("{s:o}", "decisions", iam_decision_log_recent((size_t)n)));
+    } else if (strv_starts_with(path, "/_kumo/iam/decisions/") && get) {
+        char *id = arena_strndup(&req->arena, path.p + 21, path.len - 21);
+        json_t *d = iam_decision_log_get(id);
+        if (d)
+            kumo__respond_json(req, 200, d);
+        else
+            kumo__respond_json(req, 404, error_json("NotFound", "no such decision id (it may have aged out of the log)"));
+    } else {
+        kumo__respond_json(req, 404, error_json("NotFound",
+                                                "unknown admin endpoint; see README: /_kumo/health, /_kumo/reset, "
+                                                "/_kumo/clock, /_kumo/clock/advance, /_kumo/iam/decisions"));
+    }
+}

@@ -1,0 +1,585 @@
+/*
+ * The request pipeline: route -> authenticate -> decode -> validate ->
+ * authorize -> handler -> encode -> wait for durability -> respond.
+ * Every cross-cutting check happens here once, so a handler holds only its
+ * service's semantics.
+ *
+ * Routing on the one port follows what clients send: the service of the
+ * SigV4 credential scope, the X-Amz-Target prefix of the JSON protocols,
+ * and, for unsigned requests, the query Action looked up in every model.
+ *
+ * A call lives on the heap, not in the request's arena, because it can
+ * outlive its request: a client that disconnects while its response waits
+ * for an fsync leaves the call to be freed when the fsync completes.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#define DISPATCH_MAX_FORM_PARAMS 4096
+
+typedef struct call_priv {
+    kumo_server_t *server;
+    svc_slot_t *slot;
+    buf_t body;
+    int status;
+    http_header_t headers[4];
+    size_t nheaders;
+    bool waiting_durable;
+    bool aborted;
+    const char *principal_arn;
+} call_priv_t;
+
+static kumo_server_t *server_of(void *ctx) { return ctx; }
+
+svc_slot_t *kumo__service_by_name(kumo_server_t *s, strv_t name)
+{
+    for (size_t i = 0; i < s->nservices; i++)
+        if (strv_eq_cstr(name, s->services[i].def->name))
+            return &s->services[i];
+    return NULL;
+}
+
+static svc_slot_t *service_by_target(kumo_server_t *s, strv_t target, strv_t *op)
+{
+    const char *dot = memchr(target.p, '.', target.len);
+    if (!dot)
+        return NULL;
+    strv_t prefix = {target.p, (size_t)(dot - target.p)};
+    *op = (strv_t){dot + 1, target.len - prefix.len - 1};
+    for (size_t i = 0; i < s->nservices; i++) {
+        const char *tp = s->services[i].model->target_prefix;
+        if (tp && strv_eq_cstr(prefix, tp))
+            return &s->services[i];
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static void add_header(call_priv_t *p, const char *name, const char *value)
+{
+    if (p->nheaders < KUMO_ARRAY_LEN(p->headers))
+        p->headers[p->nheaders++] = (http_header_t){strv_from(name), strv_from(value)};
+}
+
+static void call_free(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    json_decref(c->input);
+    json_decref(c->output);
+    buf_destroy(&p->body);
+    free(p);
+    free(c);
+}
+
+static const char *principal_name(svc_call_t *c)
+{
+    return c->cred ? c->cred->principal_arn : "anonymous";
+}
+
+static void send_response(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    http_request_t *req = c->req;
+    uint64_t us = kumo_mono_us() - req->start_us;
+    kumo__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : "-", principal_name(c),
+                      p->status, us, c->error.code);
+    http_respond(req, p->status, p->headers, p->nheaders, &p->body);
+    call_free(c);
+}
+
+static void on_durable(void *data, int status)
+{
+    svc_call_t *c = data;
+    call_priv_t *p = c->_priv;
+    p->waiting_durable = false;
+    if (p->aborted) {
+        call_free(c);
+        return;
+    }
+    if (status != 0) {
+        /* The commit failed: nothing of this request is stored, so it must
+         * not be acknowledged. */
+        buf_reset(&p->body);
+        c->error = (aws_error_t){0};
+        c->error.code = "InternalFailure";
+        c->error.status = 500;
+        snprintf(c->error.message, sizeof c->error.message,
+                 "kumo could not make the change durable (store error); nothing was changed, retry the request");
+        const model_service_t *m = c->model;
+        if (c->proto == PROTO_JSON) {
+            const char *qe = NULL;
+            if (proto_json_encode_error(m, &c->error, c->arena, &p->body, &qe) != 0)
+                buf_reset(&p->body);
+        } else if (proto_query_encode_error(m, &c->error, c->request_id, &p->body) != 0) {
+            buf_reset(&p->body);
+        }
+        p->status = 500;
+    }
+    send_response(c);
+}
+
+/* Encode output or error in the call's protocol, then respond once the
+ * store says everything the call saw or wrote is durable. */
+static void finish_call(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    c->finished = true;
+    c->on_abort = NULL;
+    const model_service_t *m = c->model;
+    int rc = 0;
+    add_header(p, "x-amzn-RequestId", c->request_id);
+    if (c->decision_id)
+        add_header(p, "x-kumo-decision-id", c->decision_id);
+    if (c->error.code) {
+        p->status = c->error.status ? c->error.status : 400;
+        if (c->proto == PROTO_JSON) {
+            const char *qe = NULL;
+            rc = proto_json_encode_error(m, &c->error, c->arena, &p->body, &qe);
+            add_header(p, "Content-Type", m && m->json_version && strcmp(m->json_version, "1.1") == 0
+                                              ? "application/x-amz-json-1.1"
+                                              : "application/x-amz-json-1.0");
+            if (qe)
+                add_header(p, "x-amzn-query-error", qe);
+        } else {
+            rc = proto_query_encode_error(m, &c->error, c->request_id, &p->body);
+            add_header(p, "Content-Type", "text/xml");
+        }
+    } else {
+        p->status = 200;
+        if (c->proto == PROTO_JSON) {
+            rc = proto_json_encode(c->output, &p->body);
+            add_header(p, "Content-Type", m->json_version && strcmp(m->json_version, "1.1") == 0
+                                              ? "application/x-amz-json-1.1"
+                                              : "application/x-amz-json-1.0");
+        } else {
+            rc = proto_query_encode(m, c->mop, c->output, c->request_id, &p->body);
+            add_header(p, "Content-Type", "text/xml");
+        }
+    }
+    if (rc != 0) {
+        buf_reset(&p->body);
+        buf_appends(&p->body, "response too large");
+        p->status = 500;
+    }
+    p->waiting_durable = true;
+    store_when_durable(p->server->ctx.store, on_durable, c);
+}
+
+void kumo__call_finish(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    if (c->finished || p->aborted)
+        return;
+    finish_call(c);
+}
+
+/* ---------------------------------------------------------------- auth */
+
+typedef struct auth_error_map {
+    const char *query_code, *json_code;
+    int status;
+} auth_error_map_t;
+
+static auth_error_map_t auth_error_for(auth_status_t st)
+{
+    switch (st) {
+    case AUTH_ANONYMOUS:
+    case AUTH_MISSING_TOKEN:
+        return (auth_error_map_t){"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403};
+    case AUTH_INCOMPLETE_SIGNATURE:
+    case AUTH_UNSUPPORTED_ALGORITHM:
+        return (auth_error_map_t){"IncompleteSignature", "IncompleteSignatureException", 400};
+    case AUTH_UNKNOWN_KEY:
+    case AUTH_TOKEN_INVALID:
+    case AUTH_KEY_INACTIVE:
+        return (auth_error_map_t){"InvalidClientTokenId", "UnrecognizedClientException", 403};
+    case AUTH_SIGNATURE_MISMATCH:
+    case AUTH_CONTENT_SHA_MISMATCH:
+        return (auth_error_map_t){"SignatureDoesNotMatch", "InvalidSignatureException", 403};
+    case AUTH_REQUEST_EXPIRED:
+    case AUTH_PRESIGN_EXPIRED:
+        return (auth_error_map_t){"SignatureDoesNotMatch", "InvalidSignatureException", 403};
+    case AUTH_TOKEN_EXPIRED:
+        return (auth_error_map_t){"ExpiredToken", "ExpiredTokenException", 403};
+    default:
+        return (auth_error_map_t){"AccessDenied", "AccessDeniedException", 403};
+    }
+}
+
+static bool authenticate(svc_call_t *c, auth_result_t *res)
+{
+    call_priv_t *p = c->_priv;
+    kumo_server_t *s = p->server;
+    http_request_t *req = c->req;
+    auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
+    for (size_t i = 0; i < req->nheaders; i++)
+        hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
+    auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, buf_view(&req->body), true};
+    auth_sigv4_verify(s->ctx.creds, &ar, kumo_clock_now_ms(), res);
+    if (res->status == AUTH_OK) {
+        c->cred = res->cred;
+        if (res->region[0])
+            c->region = arena_strdup(c->arena, res->region);
+        return true;
+    }
+    if (s->cfg.auth_open) {
+        c->cred = s->root;
+        if (res->region[0])
+            c->region = arena_strdup(c->arena, res->region);
+        return true;
+    }
+    auth_error_map_t m = auth_error_for(res->status);
+    const char *code = c->proto == PROTO_JSON ? m.json_code : m.query_code;
+    const char *msg = res->message[0] ? res->message
+                                      : res->status == AUTH_ANONYMOUS ? "Request is missing Authentication Token"
+                                                                      : "Access denied";
+    svc_error(c, code, m.status, "%s", msg);
+    return false;
+}
+
+/* ---------------------------------------------------------------- authorize */
+
+static void describe_principal(svc_call_t *c, iam_policy_set_t *set)
+{
+    const auth_cred_t *cred = c->cred;
+    kumo_ctx_t *ctx = c->ctx;
+    iam_principal_t *pr = &c->principal;
+    memset(set, 0, sizeof *set);
+    pr->arn = cred->principal_arn;
+    pr->account = cred->account_id;
+    pr->user_id = cred->user_id;
+    pr->is_root = cred->type == AUTH_PRINCIPAL_ROOT;
+    pr->type = pr->is_root ? "Account"
+               : cred->type == AUTH_PRINCIPAL_USER ? "User"
+               : cred->type == AUTH_PRINCIPAL_ASSUMED_ROLE ? "AssumedRole"
+               : cred->type == AUTH_PRINCIPAL_FEDERATED_USER ? "FederatedUser"
+                                                             : "AWS";
+    pr->role_arn = cred->source_arn;
+    if (!pr->is_root && ctx->identity_for)
+        ctx->identity_for(ctx->iam_state, cred, c->arena, pr, set);
+}
+
+static const char *deny_message(svc_call_t *c, const char *action, const char *resource, iam_decision_t d,
+                                const iam_explain_t *ex)
+{
+    const char *why;
+    if (d == IAM_EXPLICIT_DENY)
+        why = ex->resource_allows || !ex->identity_allows ? "with an explicit deny in a resource-based policy"
+                                                          : "with an explicit deny in an identity-based policy";
+    else if (c->principal.is_root)
+        why = "because no resource-based policy allows the action";
+    else
+        why = arena_sprintf(c->arena, "because no identity-based policy allows the %s action", action);
+    /* Work out which explicit deny decided when we can. */
+    if (d == IAM_EXPLICIT_DENY && ex->nmatches) {
+        for (size_t i = 0; i < ex->nmatches; i++) {
+            if (!ex->matches[i].effect_allow) {
+                why = strcmp(ex->matches[i].policy_kind, "resource") == 0
+                          ? "with an explicit deny in a resource-based policy"
+                      : strcmp(ex->matches[i].policy_kind, "boundary") == 0
+                          ? "with an explicit deny in a permissions boundary"
+                      : strcmp(ex->matches[i].policy_kind, "session") == 0
+                          ? "with an explicit deny in a session policy"
+                          : "with an explicit deny in an identity-based policy";
+                break;
+            }
+        }
+    }
+    return arena_sprintf(c->arena, "User: %s is not authorized to perform: %s on resource: %s %s",
+                         c->principal.arn, action, resource, why);
+}
+
+iam_decision_t kumo__authorize(svc_call_t *c, const char *action, const char *resource,
+                               const iam_ctx_value_t *extra, size_t nextra)
+{
+    call_priv_t *p = c->_priv;
+    svc_slot_t *slot = p->slot;
+    iam_policy_set_t set;
+    describe_principal(c, &set);
+    iam_named_policy_t rp;
+    const char *owner = NULL;
+    if (slot->def->resource_policy) {
+        const iam_policy_t *pol = slot->def->resource_policy(slot->state, resource, &owner);
+        if (pol) {
+            rp = (iam_named_policy_t){arena_sprintf(c->arena, "resource:%s", resource), pol};
+            set.resource = &rp;
+        }
+    }
+    iam_request_t r = {
+        .action = action,
+        .resource = resource,
+        .resource_account = owner ? owner : c->ctx->account_id,
+        .principal = &c->principal,
+        .context = extra,
+        .ncontext = nextra,
+        .source_ip = c->req->remote_addr,
+        .secure_transport = false,
+        .region = c->region,
+        .now_ms = kumo_clock_now_ms(),
+    };
+    iam_explain_t ex;
+    iam_decision_t d = iam_evaluate(&r, &set, &ex);
+    c->decision_id = arena_strdup(c->arena, iam_decision_log_add(&r, &ex));
+    if (d != IAM_ALLOW)
+        svc_error(c, c->proto == PROTO_JSON ? "AccessDenied" : "AccessDenied", 403, "%s",
+                  deny_message(c, action, resource, d, &ex));
+    return d;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+static bool decode_query(svc_call_t *c, form_param_t *params, int n)
+{
+    aws_error_t *err = &c->error;
+    c->input = proto_query_decode(c->model, c->mop, params, (size_t)n, err);
+    if (!c->input && !err->code)
+        svc_error(c, "InternalFailure", 500, "could not decode the request");
+    return c->input != NULL && !err->code;
+}
+
+static bool decode_json(svc_call_t *c)
+{
+    strv_t body = buf_view(&c->req->body);
+    if (body.len == 0) {
+        c->input = json_object();
+        return true;
+    }
+    json_error_t jerr;
+    c->input = json_loadb(body.p, body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!c->input || !json_is_object(c->input)) {
+        json_decref(c->input);
+        c->input = NULL;
+        svc_error(c, "SerializationException", 400, "Unable to parse the request body as JSON: %s", jerr.text);
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- pipeline */
+
+static const svc_op_t *find_op(const svc_def_t *def, const char *name)
+{
+    for (size_t i = 0; i < def->nops; i++)
+        if (strcmp(def->ops[i].name, name) == 0)
+            return &def->ops[i];
+    return NULL;
+}
+
+static svc_call_t *call_create(kumo_server_t *s, http_request_t *req)
+{
+    svc_call_t *c = xcalloc(1, sizeof *c);
+    call_priv_t *p = xcalloc(1, sizeof *p);
+    buf_init(&p->body, (size_t)64 << 20);
+    p->server = s;
+    c->_priv = p;
+    c->ctx = &s->ctx;
+    c->req = req;
+    c->arena = &req->arena;
+    c->region = s->cfg.region;
+    kumo_uuid(c->request_id);
+    req->user = c;
+    return c;
+}
+
+/* Route the request to a service and operation name. */
+static svc_slot_t *route(kumo_server_t *s, svc_call_t *c, form_param_t **params, int *nparams, strv_t *opname)
+{
+    http_request_t *req = c->req;
+    strv_t target = http_request_header(req, "x-amz-target");
+    if (target.p) {
+        c->proto = PROTO_JSON;
+        return service_by_target(s, target, opname);
+    }
+    /* Query protocol: form body on POST, the URL's query string on GET. */
+    strv_t form = strv_eq_cstr(req->method, "GET") ? req->query : buf_view(&req->body);
+    int n = form_parse(c->arena, form, params, DISPATCH_MAX_FORM_PARAMS);
+    if (n < 0) {
+        svc_error(c, "MalformedQueryString", 400, "Too many parameters in the request");
+        return NULL;
+    }
+    *nparams = n;
+    c->proto = PROTO_QUERY;
+    for (int i = 0; i < n; i++)
+        if (strv_eq_cstr((*params)[i].key, "Action"))
+            *opname = (*params)[i].value;
+    char svc[64], region[64];
+    auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
+    for (size_t i = 0; i < req->nheaders; i++)
+        hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
+    auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, STRV_NULL, false};
+    if (auth_sigv4_peek_scope(&ar, svc, region)) {
+        svc_slot_t *slot = kumo__service_by_name(s, strv_from(svc));
+        if (slot)
+            return slot;
+    }
+    /* Unsigned or unknown scope: find the service whose model has the action. */
+    if (opname->p) {
+        for (size_t i = 0; i < s->nservices; i++)
+            if (model_op_lookup(s->services[i].model, *opname))
+                return &s->services[i];
+    }
+    return NULL;
+}
+
+static void run_handler(svc_call_t *c)
+{
+    store_t *st = c->ctx->store;
+    bool mutating = c->op->flags & SVC_OP_MUTATING;
+    if (mutating)
+        store_savepoint(st);
+    int rc = c->op->handler(c);
+    if (mutating) {
+        if (c->error.code)
+            store_savepoint_rollback(st);
+        else
+            store_savepoint_release(st);
+    }
+    if (rc == KUMO_EAGAIN && !c->error.code)
+        return; /* parked; the handler calls svc_call_finish later */
+    finish_call(c);
+}
+
+static void dispatch(kumo_server_t *s, svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    form_param_t *params = NULL;
+    int nparams = 0;
+    strv_t opname = STRV_NULL;
+    svc_slot_t *slot = route(s, c, &params, &nparams, &opname);
+    if (!slot) {
+        if (!c->error.code) {
+            if (c->proto == PROTO_JSON)
+                svc_error(c, "UnknownOperationException", 400, "The requested service is not served by kumo.");
+            else if (opname.p)
+                svc_error(c, "InvalidAction", 400, "The action %.*s is not valid for this web service.",
+                          (int)opname.len, opname.p);
+            else
+                svc_error(c, "MissingAction", 400, "The request must contain the parameter Action.");
+        }
+        finish_call(c);
+        return;
+    }
+    p->slot = slot;
+    c->svc = slot->def;
+    c->model = slot->model;
+    c->state = slot->state;
+    if (c->proto == PROTO_JSON && !slot->model->target_prefix) {
+        svc_error(c, "UnknownOperationException", 400, "This service does not speak the JSON protocol.");
+        finish_call(c);
+        return;
+    }
+    auth_result_t res;
+    if (!authenticate(c, &res)) {
+        finish_call(c);
+        return;
+    }
+    if (!opname.p || opname.len == 0) {
+        if (c->proto == PROTO_JSON)
+            svc_error(c, "UnknownOperationException", 400, "Missing operation in X-Amz-Target.");
+        else
+            svc_error(c, "MissingAction", 400, "The request must contain the parameter Action.");
+        finish_call(c);
+        return;
+    }
+    c->mop = model_op_lookup(slot->model, opname);
+    if (!c->mop) {
+        if (c->proto == PROTO_JSON)
+            svc_error(c, "UnknownOperationException", 400, "The action or operation requested is invalid. Verify that the action is typed correctly.");
+        else
+            svc_error(c, "InvalidAction", 400, "The action %.*s is not valid for this web service.", (int)opname.len,
+                      opname.p);
+        finish_call(c);
+        return;
+    }
+    c->op = find_op(slot->def, c->mop->name);
+    if (!c->op) {
+        svc_error(c, "NotImplemented", 501, "kumo does not implement %s.%s yet (see docs/coverage.md).",
+                  slot->def->name, c->mop->name);
+        finish_call(c);
+        return;
+    }
+    bool ok = c->proto == PROTO_JSON ? decode_json(c) : decode_query(c, params, nparams);
+    if (!ok || !proto_validate_input(c->model, c->mop, c->input, &c->error)) {
+        finish_call(c);
+        return;
+    }
+    if (!(c->op->flags & SVC_OP_NO_AUTHZ) && c->op->iam_action) {
+        const char *arn = "*";
+        if (c->op->resource_arn && c->op->resource_arn(c, &arn) != 0) {
+            finish_call(c);
+            return;
+        }
+        c->resource_arn = arn;
+        if (kumo__authorize(c, c->op->iam_action, arn, NULL, 0) != IAM_ALLOW) {
+            finish_call(c);
+            return;
+        }
+    } else {
+        iam_policy_set_t set;
+        describe_principal(c, &set);
+    }
+    run_handler(c);
+}
+
+int kumo__on_headers(http_request_t *req, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    return HTTP_BODY_BUFFER;
+}
+
+void kumo__on_request(http_request_t *req, void *ctx)
+{
+    kumo_server_t *s = server_of(ctx);
+    s->requests++;
+    if (kumo__is_admin(req)) {
+        req->user = NULL;
+        kumo__admin(s, req);
+        return;
+    }
+    svc_call_t *c = call_create(s, req);
+    dispatch(s, c);
+}
+
+void kumo__on_abort(http_request_t *req, void *ctx)
+{
+    svc_call_t *c = req->user;
+    if (!c)
+        return;
+    call_priv_t *p = c->_priv;
+    if (c->on_abort)
+        c->on_abort(c);
+    c->on_abort = NULL;
+    p->aborted = true;
+    /* The request and its arena go away after we return. */
+    c->req = NULL;
+    c->arena = NULL;
+    if (!p->waiting_durable)
+        call_free(c);
+}
+
+/* ---------------------------------------------------------------- request log */
+
+void kumo__log_request(kumo_server_t *s, const char *service, const char *op, const char *principal, int status,
+                       uint64_t us, const char *error_code)
+{
+    if (!s->cfg.log_requests)
+        return;
+    char ts[64];
+    kumo_time_iso8601(kumo_clock_now_ms(), ts, true);
+    /* Lines are batched and written once per loop turn: a write(2) per
+     * request would cost more than the request. */
+    if (s->cfg.log_json)
+        buf_appendf(&s->log_buf,
+                    "{\"time\":\"%s\",\"service\":\"%s\",\"operation\":\"%s\",\"principal\":\"%s\",\"status\":%d,"
+                    "\"us\":%llu%s%s%s}\n",
+                    ts, service, op, principal, status, (unsigned long long)us, error_code ? ",\"error\":\"" : "",
+                    error_code ? error_code : "", error_code ? "\"" : "");
+    else
+        buf_appendf(&s->log_buf, "%s %s %s %s %d %lluus%s%s\n", ts, service, op, principal, status,
+                    (unsigned long long)us, error_code ? " " : "", error_code ? error_code : "");
+    if (buf_err(&s->log_buf))
+        buf_reset(&s->log_buf);
+}

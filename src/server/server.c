@@ -1,0 +1,234 @@
+/*
+ * Start-up and shut-down: open the store, create the credential store with
+ * the root keys, create every service, listen, print one banner line; on
+ * SIGINT/SIGTERM stop accepting, let in-flight requests finish, commit and
+ * close the store.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void kumo_config_defaults(kumo_config_t *cfg)
+{
+    *cfg = (kumo_config_t){
+        .host = "127.0.0.1",
+        .port = 4566,
+        .data_dir = "./.kumo",
+        .account_id = "000000000000",
+        .region = "us-east-1",
+        .access_key = "test",
+        .secret_key = "test",
+        .log_requests = true,
+    };
+}
+
+static void *service_state(kumo_ctx_t *ctx, const char *name)
+{
+    kumo_server_t *s = ctx->_server;
+    svc_slot_t *slot = kumo__service_by_name(s, strv_from(name));
+    return slot ? slot->state : NULL;
+}
+
+static void on_log_flush(uv_check_t *h)
+{
+    kumo_server_t *s = container_of(h, kumo_server_t, log_flush);
+    if (s->log_buf.len) {
+        fwrite(s->log_buf.data, 1, s->log_buf.len, stderr);
+        fflush(stderr);
+        buf_reset(&s->log_buf);
+    }
+}
+
+static void on_stopped(void *data)
+{
+    kumo_server_t *s = data;
+    s->http = NULL;
+    uv_stop(s->loop);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    kumo_server_t *s = h->data;
+    if (s->stopping) {
+        fprintf(stderr, "kumo: second signal, exiting now\n");
+        exit(1);
+    }
+    s->stopping = true;
+    log_info("received %s: finishing in-flight requests, then stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(s->http, 10000, on_stopped, s);
+}
+
+static int create_services(kumo_server_t *s)
+{
+    for (size_t i = 0; kumo_service_defs[i]; i++) {
+        const svc_def_t *def = kumo_service_defs[i];
+        svc_slot_t *slot = &s->services[s->nservices];
+        slot->def = def;
+        slot->model = model_service_lookup(def->name);
+        if (!slot->model) {
+            fprintf(stderr, "kumo: no model for service %s (regenerate src/protocol/models_gen.c)\n", def->name);
+            return -1;
+        }
+        s->nservices++;
+        char err[512] = "";
+        if (def->create) {
+            slot->state = def->create(&s->ctx, err, sizeof err);
+            if (!slot->state) {
+                fprintf(stderr, "kumo: cannot start %s: %s\n", def->name, err);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void free_services(kumo_server_t *s)
+{
+    for (size_t i = s->nservices; i-- > 0;)
+        if (s->services[i].def->free)
+            s->services[i].def->free(s->services[i].state);
+    s->nservices = 0;
+}
+
+static void add_root(kumo_server_t *s)
+{
+    char arn[128];
+    snprintf(arn, sizeof arn, "arn:aws:iam::%s:root", s->cfg.account_id);
+    auth_cred_t root = {
+        .access_key_id = (char *)s->cfg.access_key,
+        .secret_access_key = (char *)s->cfg.secret_key,
+        .account_id = (char *)s->cfg.account_id,
+        .principal_arn = arn,
+        .user_id = (char *)s->cfg.account_id,
+        .type = AUTH_PRINCIPAL_ROOT,
+        .active = true,
+    };
+    s->root = auth_store_put(s->ctx.creds, &root);
+}
+
+static void write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "%d\n", port);
+    fclose(f);
+    rename(tmp, path);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int kumo_server_run(const kumo_config_t *cfg)
+{
+    kumo_server_t *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->started_us = kumo_mono_us();
+    s->loop = xmalloc(sizeof *s->loop);
+    uv_loop_init(s->loop);
+    klog_set_json(cfg->log_json);
+    buf_init(&s->log_buf, (size_t)4 << 20);
+    int exit_code = 1;
+
+    char err[512] = "";
+    store_t *store = store_open(s->loop, cfg->data_dir, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "kumo: %s\n", err);
+        goto out_loop;
+    }
+    snprintf(s->endpoint, sizeof s->endpoint, "http://%s:%d",
+             strcmp(cfg->host, "127.0.0.1") == 0 || strcmp(cfg->host, "0.0.0.0") == 0 ? "localhost" : cfg->host,
+             cfg->port);
+    s->ctx = (kumo_ctx_t){
+        .loop = s->loop,
+        .store = store,
+        .creds = auth_store_create(),
+        .account_id = cfg->account_id,
+        .region = cfg->region,
+        .endpoint = s->endpoint,
+        .finish = kumo__call_finish,
+        .authorize = kumo__authorize,
+        .service_state = service_state,
+        ._server = s,
+    };
+    add_root(s);
+    if (create_services(s) != 0)
+        goto out_services;
+
+    http_config_t hc;
+    http_config_defaults(&hc);
+    hc.host = cfg->host;
+    hc.port = cfg->port;
+    http_handler_t handler = {kumo__on_headers, NULL, kumo__on_request, kumo__on_abort, s};
+    int rc = http_server_start(s->loop, &hc, &handler, &s->http);
+    if (rc != 0) {
+        fprintf(stderr, "kumo: cannot listen on %s:%d: %s; %s\n", cfg->host, cfg->port, uv_strerror(rc),
+                rc == UV_EADDRINUSE ? "another process uses that port: stop it or pass --port N"
+                                    : "check --host and --port");
+        goto out_services;
+    }
+    int port = http_server_port(s->http);
+    if (cfg->port == 0) {
+        snprintf(s->endpoint, sizeof s->endpoint, "http://%s:%d",
+                 strcmp(cfg->host, "127.0.0.1") == 0 ? "localhost" : cfg->host, port);
+    }
+
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_check_init(s->loop, &s->log_flush);
+    uv_check_start(&s->log_flush, on_log_flush);
+    uv_unref((uv_handle_t *)&s->log_flush);
+
+    char services[256] = "";
+    for (size_t i = 0; i < s->nservices; i++) {
+        size_t l = strlen(services);
+        snprintf(services + l, sizeof services - l, "%s%s", i ? "," : "", s->services[i].def->name);
+    }
+    printf("kumo %s listening on http://%s:%d | data: %s | auth: %s | account %s | region %s | services: %s | "
+           "ready in %.1f ms\n",
+           KUMO_VERSION, cfg->host, port, cfg->data_dir ? cfg->data_dir : "ephemeral (in memory)",
+           cfg->auth_open ? "open (any key is root)" : "sigv4", cfg->account_id, cfg->region, services,
+           (double)(kumo_mono_us() - s->started_us) / 1000.0);
+    fflush(stdout);
+    if (cfg->port_file)
+        write_port_file(cfg->port_file, port);
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    exit_code = 0;
+    on_log_flush(&s->log_flush);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->log_flush, NULL);
+    log_info("stopped after %llu requests", (unsigned long long)s->requests);
+
+out_services:
+    free_services(s);
+    if (s->http) {
+        http_server_stop(s->http, 0, on_stopped, s);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+    }
+    store_close(store);
+    auth_store_free(s->ctx.creds);
+out_loop:
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    uv_walk(s->loop, close_walk, NULL);
+    uv_run(s->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(s->loop) != 0)
+        log_warn("loop closed with handles still open");
+    free(s->loop);
+    buf_destroy(&s->log_buf);
+    free(s);
+    return exit_code;
+}

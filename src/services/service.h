@@ -1,0 +1,169 @@
+/*
+ * The contract between the server (the front door) and every service.
+ *
+ * A service is an operation table plus handlers. Each row names the AWS
+ * operation, its handler, the IAM action it is authorized as, and how to
+ * build the resource ARN it acts on. The server does everything cross-cutting
+ * before a handler runs: route, authenticate, decode (any protocol into one
+ * JSON tree following the model's input shape), validate required members,
+ * authorize (identity policies of the caller, plus the resource's own policy
+ * from the service's resource_policy hook), then call the handler. After the
+ * handler it encodes output or error in the request's protocol and holds the
+ * response until the store has made the request's writes durable.
+ *
+ * Handlers read c->input, set c->output (or an error with svc_error) and
+ * return 0. A handler that must wait (long polling) returns KUMO_EAGAIN,
+ * sets c->on_abort, and later calls svc_call_finish(c) exactly once.
+ *
+ * Thread: loop thread.
+ */
+#ifndef KUMO_SERVICE_H
+#define KUMO_SERVICE_H
+
+#include "auth/auth.h"
+#include "core/core.h"
+#include "core/limits.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "protocol/protocol.h"
+#include "store/store.h"
+
+#include <stdio.h>
+
+typedef struct svc_call svc_call_t;
+typedef struct svc_def svc_def_t;
+typedef struct kumo_ctx kumo_ctx_t;
+
+/* Everything a service may use from the running server. */
+struct kumo_ctx {
+    uv_loop_t *loop;
+    store_t *store;
+    auth_store_t *creds;
+    const char *account_id;  /* the account kumo serves: "000000000000" */
+    const char *region;      /* default region: "us-east-1" */
+    const char *endpoint;    /* "http://localhost:4566": base for queue URLs */
+    /* Finish a parked call (see svc_call_finish). */
+    void (*finish)(svc_call_t *c);
+    /* Authorize an extra action/resource for the call's principal (batch
+     * entries, service-to-service paths). Returns the decision and, on
+     * deny, sets AccessDenied on the call. */
+    iam_decision_t (*authorize)(svc_call_t *c, const char *action, const char *resource,
+                                const iam_ctx_value_t *extra, size_t nextra);
+    /* Set by the IAM service: fill the identity side of a policy set and the
+     * principal description for a credential. NULL until IAM is present,
+     * which makes every non-root principal policy-less. */
+    void *iam_state;
+    void (*identity_for)(void *iam_state, const auth_cred_t *cred, arena_t *a,
+                         iam_principal_t *principal, iam_policy_set_t *set);
+    /* Services by name, for service-to-service lookups (resource policies
+     * of another service). */
+    void *(*service_state)(kumo_ctx_t *ctx, const char *name);
+    void *_server;
+};
+
+typedef int (*svc_handler_fn)(svc_call_t *c);
+/* Build the ARN the call acts on into *arn (arena string). Return 0, or set
+ * an error on the call (e.g. the queue does not exist) and return -1. */
+typedef int (*svc_arn_fn)(svc_call_t *c, const char **arn);
+
+enum {
+    SVC_OP_MUTATING = 1 << 0, /* writes state: runs inside a savepoint */
+    SVC_OP_NO_AUTHZ = 1 << 1  /* never denied by policy (sts:GetCallerIdentity) */
+};
+
+typedef struct svc_op {
+    const char *name;        /* AWS operation name, as in the model */
+    svc_handler_fn handler;
+    const char *iam_action;  /* "sqs:SendMessage" */
+    svc_arn_fn resource_arn; /* NULL: "*" */
+    unsigned flags;
+} svc_op_t;
+
+struct svc_def {
+    const char *name;        /* "sqs": also the model name */
+    const svc_op_t *ops;
+    size_t nops;
+    /* Create the service's state: migrate its schema, load what it keeps in
+     * memory. NULL with a message in err on failure. */
+    void *(*create)(kumo_ctx_t *ctx, char *err, size_t errcap);
+    void (*free)(void *state);
+    /* POST /_kumo/reset: back to a fresh start (state and store rows). */
+    void (*reset)(void *state);
+    /* The resource-based policy on arn (queue policy, bucket policy), or
+     * NULL. *owner is the owning account. */
+    const iam_policy_t *(*resource_policy)(void *state, const char *arn, const char **owner);
+};
+
+struct svc_call {
+    kumo_ctx_t *ctx;
+    void *state;               /* the service's state */
+    const svc_def_t *svc;
+    const svc_op_t *op;
+    const model_service_t *model;
+    const model_op_t *mop;
+    proto_kind_t proto;
+    http_request_t *req;
+    arena_t *arena;            /* dies with the request */
+    json_t *input;             /* decoded input (owned by the call) */
+    json_t *output;            /* set by the handler (owned by the call) */
+    aws_error_t error;         /* sticky: the first error set wins */
+    char request_id[37];
+    const auth_cred_t *cred;   /* the verified caller; never NULL after auth */
+    iam_principal_t principal; /* the caller as IAM sees it */
+    const char *region;        /* from the credential scope */
+    const char *resource_arn;  /* what the call was authorized on */
+    const char *decision_id;   /* the authorization decision, for explain */
+    void (*on_abort)(svc_call_t *c); /* set while parked */
+    void *parked;              /* the handler's data while parked */
+    bool finished;
+    void *_priv;
+};
+
+/* ---- helpers for handlers ---- */
+
+/* Set the call's error once (later calls are ignored). code is a model error
+ * shape name ("QueueDoesNotExist") or an AWS code ("InvalidParameterValue");
+ * status 0 takes the model's status (or 400). */
+static inline void svc_error(svc_call_t *c, const char *code, int status, const char *fmt, ...)
+    KUMO_PRINTF(4, 5);
+static inline void svc_error(svc_call_t *c, const char *code, int status, const char *fmt, ...)
+{
+    if (c->error.code)
+        return;
+    c->error.code = code;
+    c->error.sender = true;
+    c->error.status = status;
+    if (status == 0 && c->model) {
+        int i = model_shape_lookup(c->model, code);
+        c->error.status = i >= 0 && c->model->shapes[i].error_status ? c->model->shapes[i].error_status : 400;
+        c->error.sender = i >= 0 && c->model->shapes[i].error_status ? c->model->shapes[i].error_sender : true;
+    }
+    if (c->error.status >= 500)
+        c->error.sender = false;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->error.message, sizeof c->error.message, fmt, ap);
+    va_end(ap);
+}
+
+static inline bool svc_failed(const svc_call_t *c) { return c->error.code != NULL; }
+
+/* The output object, created on first use. */
+static inline json_t *svc_output(svc_call_t *c)
+{
+    if (!c->output)
+        c->output = json_object();
+    return c->output;
+}
+
+/* Input members. */
+static inline const char *svc_in_str(svc_call_t *c, const char *name)
+{
+    return json_string_value(json_object_get(c->input, name));
+}
+static inline json_t *svc_in(svc_call_t *c, const char *name) { return json_object_get(c->input, name); }
+
+/* Finish a call whose handler returned KUMO_EAGAIN. */
+static inline void svc_call_finish(svc_call_t *c) { c->ctx->finish(c); }
+
+#endif
