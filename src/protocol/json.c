@@ -171,3 +171,11 @@ bool proto_validate_input(const model_service_t *svc, const model_op_t *op, json
         return true;
     return validate_structure(svc, &svc->shapes[op->input], input, err, 0);
 }
+
+int proto_rest_json_encode_error(const aws_error_t *err, buf_t *out)
+{
+    json_t *o = json_pack("{s:s,s:s}", "Type", err->sender ? "User" : "Service", "message", err->message);
+    int rc = proto_json_encode(o, out);
+    json_decref(o);
+    return rc;
+}

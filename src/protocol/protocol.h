@@ -149,6 +149,13 @@ int proto_json_encode_error(const model_service_t *svc, const aws_error_t *err, 
 const char *proto_error_wire_code(const model_service_t *svc, const aws_error_t *err,
                                   proto_kind_t proto);
 
+/* REST-XML error body as S3 sends it:
+ * <Error><Code/><Message/><RequestId/></Error>. */
+int proto_rest_xml_encode_error(const aws_error_t *err, const char *request_id, buf_t *out) KUMO_WUR;
+/* REST-JSON error body as Lambda sends it ({"Type":"User","message":...});
+ * the caller also sends the x-amzn-ErrorType header with the code. */
+int proto_rest_json_encode_error(const aws_error_t *err, buf_t *out) KUMO_WUR;
+
 /* XML text escaping into b. */
 void xml_escape(buf_t *b, const char *s, size_t n);
 

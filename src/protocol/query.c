@@ -458,3 +458,13 @@ int proto_query_encode_error(const model_service_t *svc, const aws_error_t *err,
     buf_appendf(out, "</Message><Detail/></Error><RequestId>%s</RequestId></ErrorResponse>", request_id);
     return buf_err(out);
 }
+
+int proto_rest_xml_encode_error(const aws_error_t *err, const char *request_id, buf_t *out)
+{
+    buf_appends(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+    xml_escape(out, err->code, strlen(err->code));
+    buf_appends(out, "</Code><Message>");
+    xml_escape(out, err->message, strlen(err->message));
+    buf_appendf(out, "</Message><RequestId>%s</RequestId></Error>", request_id);
+    return buf_err(out);
+}

@@ -409,10 +409,17 @@ static svc_slot_t *route(kumo_server_t *s, svc_call_t *c, form_param_t **params,
     for (size_t i = 0; i < req->nheaders; i++)
         hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
     auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, STRV_NULL, false};
+    svc[0] = '\0';
     if (auth_sigv4_peek_scope(&ar, svc, region)) {
         svc_slot_t *slot = kumo__service_by_name(s, strv_from(svc));
         if (slot)
             return slot;
+    }
+    /* Not a service kumo serves: answer in that service's protocol. */
+    const char *unserved = opname->p ? (svc[0] ? svc : NULL) : kumo__route_unserved(req, svc);
+    if (unserved) {
+        c->unserved = arena_strdup(c->arena, unserved);
+        return NULL;
     }
     /* Unsigned or unknown scope: find the service whose model has the action. */
     if (opname->p) {
@@ -448,7 +455,19 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
     int nparams = 0;
     strv_t opname = STRV_NULL;
     svc_slot_t *slot = route(s, c, &params, &nparams, &opname);
+    if (!slot && c->unserved && !opname.p) {
+        http_request_t *req = c->req;
+        const char *name = c->unserved;
+        req->user = NULL;
+        call_free(c);
+        kumo__respond_unserved(s, req, name);
+        return;
+    }
     if (!slot) {
+        if (!c->error.code && c->unserved)
+            svc_error(c, "NotImplemented", 501,
+                      "kumo does not serve %s yet; the services it serves are listed at GET /_kumo/health",
+                      c->unserved);
         if (!c->error.code) {
             if (c->proto == PROTO_JSON)
                 svc_error(c, "UnknownOperationException", 400, "The requested service is not served by kumo.");

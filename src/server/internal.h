@@ -44,6 +44,10 @@ svc_slot_t *kumo__service_by_name(kumo_server_t *s, strv_t name);
 void kumo__log_request(kumo_server_t *s, const char *service, const char *op, const char *principal,
                        int status, uint64_t us, const char *error_code);
 
+/* router.c: services kumo does not serve yet (S3, Lambda, ...) */
+const char *kumo__route_unserved(const http_request_t *req, const char *scope_service);
+void kumo__respond_unserved(kumo_server_t *s, http_request_t *req, const char *service);
+
 /* admin.c */
 bool kumo__is_admin(const http_request_t *req);
 void kumo__admin(kumo_server_t *s, http_request_t *req);

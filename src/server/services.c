@@ -1,9 +1,11 @@
 /* The services this binary serves, in routing order. */
 #include "internal.h"
 
+extern const svc_def_t iam_service;
 extern const svc_def_t sts_service;
 
 const svc_def_t *const kumo_service_defs[] = {
+    &iam_service,
     &sts_service,
     NULL,
 };

@@ -116,6 +116,7 @@ struct svc_call {
     void (*on_abort)(svc_call_t *c); /* set while parked */
     void *parked;              /* the handler's data while parked */
     bool finished;
+    const char *unserved;      /* routing: a service kumo does not serve */
     void *_priv;
 };
 

@@ -86,6 +86,35 @@ class GetCallerIdentity(KumoTestCase):
         self.assertTrue(sts)
 
 
+class Routing(KumoTestCase):
+    """Services kumo does not serve yet answer NotImplemented in their own
+    protocol, whichever way the client addresses them on the one port."""
+
+    def test_s3_path_style(self):
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            self.kumo.client("s3").list_buckets()
+        self.assertEqual(e.exception.response["Error"]["Code"], "NotImplemented")
+        self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 501)
+
+    def test_s3_virtual_host_unsigned(self):
+        for host in ("photos.localhost:4566", "photos.s3.localhost.localstack.cloud:4566"):
+            req = urllib.request.Request(self.kumo.endpoint + "/key.txt", headers={"Host": host})
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req)
+            self.assertEqual(e.exception.code, 501)
+            self.assertIn("<Code>NotImplemented</Code>", e.exception.read().decode())
+
+    def test_lambda_paths(self):
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            self.kumo.client("lambda").list_functions()
+        self.assertEqual(e.exception.response["Error"]["Code"], "NotImplemented")
+        req = urllib.request.Request(self.kumo.endpoint + "/2015-03-31/functions/")
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req)
+        self.assertEqual(e.exception.code, 501)
+        self.assertEqual(e.exception.headers["x-amzn-ErrorType"], "NotImplemented")
+
+
 class Admin(KumoTestCase):
     def test_health(self):
         status, h = self.kumo.admin("GET", "/_kumo/health")
