@@ -48,6 +48,13 @@ const char *iam_policy_text(const iam_policy_t *p);
 iam_policy_kind_t iam_policy_kind(const iam_policy_t *p);
 /* Number of statements (0 for NULL). */
 size_t iam_policy_statement_count(const iam_policy_t *p);
+/* True when the document says "Version": "2012-10-17" (the version that
+ * honors policy variables). Inline policies may omit Version or use
+ * 2008-10-17, but IAM refuses both for managed policies: CreatePolicy and
+ * CreatePolicyVersion answer MalformedPolicyDocument with
+ * IAM_MSG_VERSION_REQUIRED when this is false. */
+bool iam_policy_is_version_2012(const iam_policy_t *p);
+#define IAM_MSG_VERSION_REQUIRED "Policy document must be version 2012-10-17 or greater."
 
 /* ---- the request being decided ---- */
 typedef struct iam_ctx_value {
