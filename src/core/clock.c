@@ -29,6 +29,8 @@ void kumo_clock_advance_ms(int64_t ms)
 
 int64_t kumo_clock_offset_ms(void) { return clock_offset_ms; }
 
+void kumo_clock_reset(void) { clock_offset_ms = 0; }
+
 uint64_t kumo_mono_us(void)
 {
     struct timespec ts;

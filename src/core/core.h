@@ -126,6 +126,9 @@ int64_t kumo_clock_now_s(void);
 /* Move the server clock forward; negative values are ignored. */
 void kumo_clock_advance_ms(int64_t ms);
 int64_t kumo_clock_offset_ms(void);
+/* Back to real time. Only for POST /_kumo/reset, when no state is left that
+ * could see time run backwards. */
+void kumo_clock_reset(void);
 /* Monotonic microseconds for measuring durations (never moved by advance). */
 uint64_t kumo_mono_us(void);
 /* ISO 8601 UTC "2024-01-02T03:04:05Z" (out needs 21 bytes) and with millis (25). */

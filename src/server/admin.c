@@ -63,6 +63,7 @@ void kumo__reset_all(kumo_server_t *s)
             s->services[i].def->reset(s->services[i].state);
     auth_store_remove_non_root(s->ctx.creds);
     iam_decision_log_clear();
+    kumo_clock_reset();
 }
 
 static void on_reset_durable(void *data, int status)

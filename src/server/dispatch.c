@@ -28,6 +28,7 @@ typedef struct call_priv {
     bool waiting_durable;
     bool aborted;
     const char *principal_arn;
+    const char *opname; /* as requested, for the log even when unknown */
 } call_priv_t;
 
 static kumo_server_t *server_of(void *ctx) { return ctx; }
@@ -83,7 +84,8 @@ static void send_response(svc_call_t *c)
     call_priv_t *p = c->_priv;
     http_request_t *req = c->req;
     uint64_t us = kumo_mono_us() - req->start_us;
-    kumo__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : "-", principal_name(c),
+    kumo__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
+                      principal_name(c),
                       p->status, us, c->error.code);
     http_respond(req, p->status, p->headers, p->nheaders, &p->body);
     call_free(c);
@@ -455,6 +457,8 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
     int nparams = 0;
     strv_t opname = STRV_NULL;
     svc_slot_t *slot = route(s, c, &params, &nparams, &opname);
+    if (opname.p)
+        p->opname = arena_strndup(c->arena, opname.p, opname.len > 64 ? 64 : opname.len);
     if (!slot && c->unserved && !opname.p) {
         http_request_t *req = c->req;
         const char *name = c->unserved;

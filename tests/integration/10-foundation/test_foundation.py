@@ -124,6 +124,12 @@ class Admin(KumoTestCase):
         self.assertIn("version", h)
         self.assertGreaterEqual(h["uptimeSeconds"], 0)
 
+    def test_reset_returns_clock_to_real_time(self):
+        self.kumo.advance(7200)
+        self.kumo.reset()
+        _, now = self.kumo.admin("GET", "/_kumo/clock")
+        self.assertLess(abs(now["epochMillis"] - time.time() * 1000), 60000)
+
     def test_clock_advance(self):
         _, before = self.kumo.admin("GET", "/_kumo/clock")
         status, after = self.kumo.advance(3600)
