@@ -15,7 +15,7 @@ deps:
 	@sh scripts/install-deps.sh build
 
 build: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUMO_TESTS=OFF >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUMO_STATIC_DEPS=ON -DKUMO_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
