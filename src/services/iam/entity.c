@@ -1,0 +1,423 @@
+/*
+ * What roles, users and groups share: inline policies (Put/Get/Delete/List
+ * RolePolicy, UserPolicy, GroupPolicy), attached managed policies
+ * (Attach/Detach/ListAttached), permissions boundaries (roles and users) and
+ * tags (roles and users). One implementation, parameterized by the kind;
+ * ops.c binds each AWS operation to it.
+ *
+ * Quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html):
+ * inline policies count in aggregate per entity, without white space:
+ * role 10,240, user 2,048, group 5,120 characters; at most 10 managed
+ * policies attached; at most 50 tags.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/banned.h"
+
+/* ==== resource internals ==== */
+
+/* Validate the entity name member and look the entity up. */
+static iam_entity_t *entity_from_input(svc_call_t *c, iam_ent_kind_t kind, iam_vcheck_t *v)
+{
+    const iam_kind_info_t *ki = &iam__kinds[kind];
+    const char *name = svc_in_str(c, ki->param);
+    iam__v_name(v, ki->field, name, ki->max_name);
+    if (!iam__v_done(v))
+        return NULL;
+    return iam__ent_get_or_fail(c, kind, name);
+}
+
+static ssize_t inline_find(const iam_entity_t *e, const char *name, size_t *at)
+{
+    size_t lo = 0, hi = e->ninl;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(e->inl[mid].name, name);
+        if (cmp == 0) {
+            if (at)
+                *at = mid;
+            return (ssize_t)mid;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (at)
+        *at = lo;
+    return -1;
+}
+
+static ssize_t attached_find(const iam_entity_t *e, const char *arn)
+{
+    for (size_t i = 0; i < e->natt; i++)
+        if (strcmp(e->att[i]->arn, arn) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+void iam__entity_detach_all(iam_entity_t *e)
+{
+    for (size_t i = 0; i < e->natt; i++)
+        e->att[i]->attachments--;
+    e->natt = 0;
+    if (e->boundary)
+        e->boundary->boundary_uses--;
+    e->boundary = NULL;
+}
+
+iam_mpolicy_t *iam__boundary_get_or_fail(svc_call_t *c, const char *arn)
+{
+    iam_mpolicy_t *p = iam__policy_lookup(c->state, arn);
+    if (!p)
+        svc_error(c, "NoSuchEntityException", 0, "Scope ARN: %s does not exist or is not attachable.", arn);
+    return p;
+}
+
+int iam__tags_apply(svc_call_t *c, iam_tagv_t *t, json_t *tags, const char *quota)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam__v_tags(&v, tags);
+    if (!iam__v_done(&v))
+        return -1;
+    size_t n = json_array_size(tags);
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = json_string_value(json_object_get(json_array_get(tags, i), "Key"));
+        for (size_t j = 0; j < i; j++) {
+            const char *k2 = json_string_value(json_object_get(json_array_get(tags, j), "Key"));
+            if (k && k2 && strcasecmp(k, k2) == 0) {
+                svc_error(c, "InvalidInputException", 0,
+                          "Duplicate tag keys found. Please note that Tag keys are case insensitive.");
+                return -1;
+            }
+        }
+        bool exists = false;
+        for (size_t j = 0; k && j < t->n; j++)
+            exists = exists || strcasecmp(t->keys[j], k) == 0;
+        if (!exists)
+            added++;
+    }
+    if (t->n + added > IAM_MAX_TAGS) {
+        svc_error(c, "LimitExceededException", 0, "Cannot exceed quota for TagsPer%s: %d", quota, IAM_MAX_TAGS);
+        return -1;
+    }
+    iam__tags_from_json(t, tags);
+    return 0;
+}
+
+int iam__tags_create(svc_call_t *c, iam_tagv_t *t, json_t *tags)
+{
+    if (!tags)
+        return 0;
+    return iam__tags_apply(c, t, tags, "Entity");
+}
+
+static const char *limit_message(svc_call_t *c, const iam_entity_t *e)
+{
+    const iam_kind_info_t *ki = &iam__kinds[e->kind];
+    /* IAM's text for the aggregate inline size of one entity. */
+    return arena_sprintf(c->arena, "Maximum policy size of %zu bytes exceeded for %s %s", ki->inline_max,
+                         ki->arn_type, e->name);
+}
+
+/* ==== operation handlers ==== */
+
+int iam__put_inline(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    const char *pname = svc_in_str(c, "PolicyName");
+    iam__v_name(&v, "policyName", pname, 128);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    const iam_kind_info_t *ki = &iam__kinds[kind];
+    const char *doc = svc_in_str(c, "PolicyDocument");
+    const char *lim = limit_message(c, e);
+    iam_policy_t *p = iam__parse_or_fail(c, doc, IAM_POLICY_IDENTITY, ki->inline_max, lim);
+    if (!p)
+        return 0;
+    size_t total = iam__policy_size(doc);
+    for (size_t i = 0; i < e->ninl; i++)
+        if (strcmp(e->inl[i].name, pname) != 0)
+            total += iam__policy_size(iam_policy_text(e->inl[i].policy));
+    if (total > ki->inline_max) {
+        iam_policy_free(p);
+        svc_error(c, "LimitExceededException", 0, "%s", lim);
+        return 0;
+    }
+    if (iam__db_inline_put(c->state, e, pname, doc) != 0) {
+        iam_policy_free(p);
+        return iam__store_failed(c);
+    }
+    size_t at;
+    ssize_t i = inline_find(e, pname, &at);
+    if (i >= 0) {
+        iam_policy_free(e->inl[i].policy);
+        e->inl[i].policy = p;
+    } else {
+        e->inl = xrealloc(e->inl, (e->ninl + 1) * sizeof *e->inl);
+        memmove(e->inl + at + 1, e->inl + at, (e->ninl - at) * sizeof *e->inl);
+        e->inl[at] = (iam_inline_t){xstrdup(pname), p};
+        e->ninl++;
+    }
+    return 0;
+}
+
+static iam_inline_t *inline_get_or_fail(svc_call_t *c, iam_entity_t *e, const char *pname)
+{
+    ssize_t i = inline_find(e, pname, NULL);
+    if (i < 0) {
+        svc_error(c, "NoSuchEntityException", 0, "The %s policy with name %s cannot be found.",
+                  iam__kinds[e->kind].arn_type, pname);
+        return NULL;
+    }
+    return &e->inl[i];
+}
+
+int iam__get_inline(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    const char *pname = svc_in_str(c, "PolicyName");
+    iam__v_name(&v, "policyName", pname, 128);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    iam_inline_t *in = inline_get_or_fail(c, e, pname);
+    if (!in)
+        return 0;
+    json_t *out = svc_output(c);
+    json_object_set_new(out, iam__kinds[kind].param, json_string(e->name));
+    json_object_set_new(out, "PolicyName", json_string(in->name));
+    json_object_set_new(out, "PolicyDocument", json_string(iam__urlencode(c->arena, iam_policy_text(in->policy))));
+    return 0;
+}
+
+int iam__delete_inline(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    const char *pname = svc_in_str(c, "PolicyName");
+    iam__v_name(&v, "policyName", pname, 128);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    iam_inline_t *in = inline_get_or_fail(c, e, pname);
+    if (!in)
+        return 0;
+    if (iam__db_inline_delete(c->state, e, pname) != 0)
+        return iam__store_failed(c);
+    size_t i = (size_t)(in - e->inl);
+    free(in->name);
+    iam_policy_free(in->policy);
+    memmove(e->inl + i, e->inl + i + 1, (e->ninl - i - 1) * sizeof *e->inl);
+    e->ninl--;
+    return 0;
+}
+
+int iam__list_inline(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    size_t start, count;
+    if (!iam__page(c, e->ninl, &start, &count))
+        return 0;
+    json_t *out = svc_output(c);
+    json_t *names = json_array();
+    for (size_t i = start; i < start + count; i++)
+        json_array_append_new(names, json_string(e->inl[i].name));
+    json_object_set_new(out, "PolicyNames", names);
+    iam__page_out(c, out, start, count, e->ninl);
+    return 0;
+}
+
+int iam__attach(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    const char *arn = svc_in_str(c, "PolicyArn");
+    iam_mpolicy_t *p = iam__policy_lookup(c->state, arn);
+    if (!p) {
+        svc_error(c, "NoSuchEntityException", 0, "Policy %s does not exist or is not attachable.", arn);
+        return 0;
+    }
+    if (attached_find(e, arn) >= 0)
+        return 0; /* attaching again changes nothing */
+    if (e->natt >= IAM_MAX_ATTACHED) {
+        svc_error(c, "LimitExceededException", 0, "Cannot exceed quota for %s: %d", iam__kinds[kind].quota_attached,
+                  IAM_MAX_ATTACHED);
+        return 0;
+    }
+    if (iam__db_attach_put(c->state, e, arn) != 0)
+        return iam__store_failed(c);
+    e->att = xrealloc(e->att, (e->natt + 1) * sizeof *e->att);
+    e->att[e->natt++] = p;
+    p->attachments++;
+    return 0;
+}
+
+int iam__detach(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    const char *arn = svc_in_str(c, "PolicyArn");
+    ssize_t i = attached_find(e, arn);
+    if (i < 0) {
+        svc_error(c, "NoSuchEntityException", 0, "Policy %s was not found.", arn);
+        return 0;
+    }
+    if (iam__db_attach_delete(c->state, e, arn) != 0)
+        return iam__store_failed(c);
+    e->att[i]->attachments--;
+    memmove(e->att + i, e->att + i + 1, (e->natt - (size_t)i - 1) * sizeof *e->att);
+    e->natt--;
+    return 0;
+}
+
+int iam__list_attached(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    const char *prefix = svc_in_str(c, "PathPrefix");
+    iam_mpolicy_t **sel = arena_alloc(c->arena, (e->natt ? e->natt : 1) * sizeof *sel);
+    size_t n = 0;
+    for (size_t i = 0; i < e->natt; i++)
+        if (!prefix || strncmp(e->att[i]->path, prefix, strlen(prefix)) == 0)
+            sel[n++] = e->att[i];
+    size_t start, count;
+    if (!iam__page(c, n, &start, &count))
+        return 0;
+    json_t *out = svc_output(c);
+    json_t *list = json_array();
+    for (size_t i = start; i < start + count; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s}", "PolicyName", sel[i]->name, "PolicyArn", sel[i]->arn));
+    json_object_set_new(out, "AttachedPolicies", list);
+    iam__page_out(c, out, start, count, n);
+    return 0;
+}
+
+int iam__put_boundary(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    iam_mpolicy_t *p = iam__boundary_get_or_fail(c, svc_in_str(c, "PermissionsBoundary"));
+    if (!p)
+        return 0;
+    iam_mpolicy_t *old = e->boundary;
+    e->boundary = p;
+    if (iam__db_entity_save(c->state, e) != 0) {
+        e->boundary = old;
+        return iam__store_failed(c);
+    }
+    if (old)
+        old->boundary_uses--;
+    p->boundary_uses++;
+    return 0;
+}
+
+int iam__delete_boundary(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e || !e->boundary)
+        return 0;
+    iam_mpolicy_t *old = e->boundary;
+    e->boundary = NULL;
+    if (iam__db_entity_save(c->state, e) != 0) {
+        e->boundary = old;
+        return iam__store_failed(c);
+    }
+    old->boundary_uses--;
+    return 0;
+}
+
+int iam__tag(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    /* Tag a copy, so a failed write leaves the entity as it was. */
+    iam_tagv_t before = {0};
+    for (size_t i = 0; i < e->tags.n; i++)
+        iam__tags_set(&before, e->tags.keys[i], e->tags.values[i]);
+    if (iam__tags_apply(c, &e->tags, svc_in(c, "Tags"), iam__kinds[kind].title) != 0) {
+        iam__tags_clear(&before);
+        return 0;
+    }
+    if (iam__db_entity_save(c->state, e) != 0) {
+        iam__tags_clear(&e->tags);
+        e->tags = before;
+        return iam__store_failed(c);
+    }
+    iam__tags_clear(&before);
+    return 0;
+}
+
+int iam__untag(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    iam_tagv_t before = {0};
+    for (size_t i = 0; i < e->tags.n; i++)
+        iam__tags_set(&before, e->tags.keys[i], e->tags.values[i]);
+    size_t i;
+    json_t *k;
+    json_array_foreach(svc_in(c, "TagKeys"), i, k) {
+        if (json_is_string(k))
+            iam__tags_remove(&e->tags, json_string_value(k));
+    }
+    if (iam__db_entity_save(c->state, e) != 0) {
+        iam__tags_clear(&e->tags);
+        e->tags = before;
+        return iam__store_failed(c);
+    }
+    iam__tags_clear(&before);
+    return 0;
+}
+
+int iam__list_tags(svc_call_t *c, iam_ent_kind_t kind)
+{
+    iam_vcheck_t v;
+    iam__v_init(&v, c);
+    iam_entity_t *e = entity_from_input(c, kind, &v);
+    if (!e)
+        return 0;
+    size_t start, count;
+    if (!iam__page(c, e->tags.n, &start, &count))
+        return 0;
+    json_t *out = svc_output(c);
+    json_t *list = json_array();
+    for (size_t i = start; i < start + count; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s}", "Key", e->tags.keys[i], "Value", e->tags.values[i]));
+    json_object_set_new(out, "Tags", list);
+    iam__page_out(c, out, start, count, e->tags.n);
+    return 0;
+}
