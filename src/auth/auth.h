@@ -80,6 +80,12 @@ typedef struct auth_request {
      * auth_payload_hash_*. */
     strv_t body;
     bool has_body;
+    /* Real wall-clock time, for the 15-minute skew window: clients sign with
+     * their own clock, so moving kumo's server clock (tests do, to expire
+     * visibility timeouts or credentials) must not make every signature
+     * "expired". 0 means the same as now_ms. Credential and presigned-URL
+     * expiry use now_ms, the server clock. */
+    int64_t wall_ms;
 } auth_request_t;
 
 /* Why authentication failed. The server maps each to the wire error code of

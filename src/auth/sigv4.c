@@ -605,7 +605,8 @@ void auth_sigv4_verify(auth_store_t *s, const auth_request_t *req, int64_t now_m
     }
 
     /* ---- the clock ---- */
-    if (p.presigned && t_ms > now_ms + MAX_SKEW_MS) {
+    int64_t wall_ms = req->wall_ms ? req->wall_ms : now_ms;
+    if (p.presigned && t_ms > wall_ms + MAX_SKEW_MS) {
         fail(res, AUTH_PRESIGN_EXPIRED, "Request is not yet valid");
         return;
     }
@@ -614,17 +615,17 @@ void auth_sigv4_verify(auth_store_t *s, const auth_request_t *req, int64_t now_m
             fail(res, AUTH_PRESIGN_EXPIRED, "Request has expired");
             return;
         }
-    } else if (t_ms < now_ms - MAX_SKEW_MS || t_ms > now_ms + MAX_SKEW_MS) {
+    } else if (t_ms < wall_ms - MAX_SKEW_MS || t_ms > wall_ms + MAX_SKEW_MS) {
         /* A presigned URL without X-Amz-Expires (non-S3) gets the same
          * window as a header-signed request. */
         char now_s[17], edge[17];
-        fmt_amz(now_ms, now_s);
-        if (t_ms < now_ms) {
-            fmt_amz(now_ms - MAX_SKEW_MS, edge);
+        fmt_amz(wall_ms, now_s);
+        if (t_ms < wall_ms) {
+            fmt_amz(wall_ms - MAX_SKEW_MS, edge);
             fail(res, AUTH_REQUEST_EXPIRED, "Signature expired: %s is now earlier than %s (%s - 15 min.)",
                  res->amz_date, edge, now_s);
         } else {
-            fmt_amz(now_ms + MAX_SKEW_MS, edge);
+            fmt_amz(wall_ms + MAX_SKEW_MS, edge);
             fail(res, AUTH_REQUEST_EXPIRED,
                  "Signature not yet current: %s is still later than %s (%s + 15 min.)", res->amz_date,
                  edge, now_s);

@@ -622,8 +622,16 @@ bool iam__cond_eval(iam__ectx_t *e, const iam__cond_t *c)
 {
     iam__ctx_lookup_t v;
     bool present = iam__ctx_get(e, c->key, strlen(c->key), &v);
-    if (!present)
+    if (!present && e->ex) {
         iam__note_missing(e, c->key);
+        /* The simulator reports every value the condition would need,
+         * including policy variables inside its values (${aws:username}),
+         * as SimulateCustomPolicy's MissingContextValues does. */
+        for (uint32_t i = 0; i < c->nvalues; i++) {
+            iam__expanded_t scratch;
+            (void)iam__tmpl_expand(e, &c->values[i].str, &scratch);
+        }
+    }
 
     if (c->op == IAM__OP_NULL) {
         /* true: the key must be absent; false: present and not null. */

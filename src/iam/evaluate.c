@@ -174,9 +174,14 @@ static bool stmt_applies(iam__ectx_t *e, const iam__stmt_t *st, iam__grant_t *gr
         if (g == IAM__GRANT_NONE)
             return false;
     }
-    for (uint32_t i = 0; i < st->nconds; i++)
+    /* With an explanation wanted, every condition is evaluated so that all
+     * missing context keys are reported, not only the first. */
+    bool all = true;
+    for (uint32_t i = 0; i < st->nconds && (all || e->ex); i++)
         if (!iam__cond_eval(e, &st->conds[i]))
-            return false;
+            all = false;
+    if (!all)
+        return false;
     *grant = g;
     return true;
 }

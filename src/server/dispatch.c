@@ -218,8 +218,10 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
     auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
     for (size_t i = 0; i < req->nheaders; i++)
         hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
-    auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, buf_view(&req->body), true};
-    auth_sigv4_verify(s->ctx.creds, &ar, kumo_clock_now_ms(), res);
+    int64_t now = kumo_clock_now_ms();
+    auth_request_t ar = {req->method, req->path,   req->query, hs, req->nheaders, buf_view(&req->body), true,
+                         now - kumo_clock_offset_ms()};
+    auth_sigv4_verify(s->ctx.creds, &ar, now, res);
     if (res->status == AUTH_OK) {
         c->cred = res->cred;
         if (res->region[0])
@@ -410,7 +412,7 @@ static svc_slot_t *route(kumo_server_t *s, svc_call_t *c, form_param_t **params,
     auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
     for (size_t i = 0; i < req->nheaders; i++)
         hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
-    auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, STRV_NULL, false};
+    auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, STRV_NULL, false, 0};
     svc[0] = '\0';
     if (auth_sigv4_peek_scope(&ar, svc, region)) {
         svc_slot_t *slot = kumo__service_by_name(s, strv_from(svc));

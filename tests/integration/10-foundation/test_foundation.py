@@ -57,33 +57,50 @@ class GetCallerIdentity(KumoTestCase):
         self.assertIn("<Code>MissingAuthenticationToken</Code>", body)
         self.assertIn("<Message>Request is missing Authentication Token</Message>", body)
 
-    def test_clock_skew_rejected(self):
-        # Move the server clock 20 minutes ahead: the client's signature date
-        # is now outside the 15-minute window.
-        self.kumo.advance(20 * 60)
-        with self.assertRaises(botocore.exceptions.ClientError) as e:
-            self.kumo.client("sts").get_caller_identity()
-        self.assertEqual(e.exception.response["Error"]["Code"], "SignatureDoesNotMatch")
-        self.assertIn("Signature expired", e.exception.response["Error"]["Message"])
-
-    def test_unknown_action(self):
-        sts = self.kumo.client("sts")
-        # botocore only sends known operations; send a signed unknown one by hand.
+    def signed_post(self, body, minutes_ago=0):
+        """Sign a query request as botocore does, optionally with a clock
+        that runs minutes behind, and send it; returns (status, body)."""
+        import datetime
+        import unittest.mock
         import botocore.auth
         import botocore.awsrequest
         import botocore.credentials
-        req = botocore.awsrequest.AWSRequest(method="POST", url=self.kumo.endpoint + "/",
-                                             data="Action=FlyToTheMoon&Version=2011-06-15",
+        req = botocore.awsrequest.AWSRequest(method="POST", url=self.kumo.endpoint + "/", data=body,
                                              headers={"Content-Type": "application/x-www-form-urlencoded"})
-        botocore.auth.SigV4Auth(botocore.credentials.Credentials("test", "test"), "sts", "us-east-1").add_auth(req)
-        prepared = req.prepare()
-        r = urllib.request.Request(prepared.url, data=prepared.body.encode(), method="POST",
-                                   headers=dict(prepared.headers))
-        with self.assertRaises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(r)
-        self.assertEqual(e.exception.code, 400)
-        self.assertIn("<Code>InvalidAction</Code>", e.exception.read().decode())
-        self.assertTrue(sts)
+        then = datetime.datetime.utcnow() - datetime.timedelta(minutes=minutes_ago)
+        with unittest.mock.patch("botocore.auth.datetime") as fake:
+            fake.datetime.utcnow.return_value = then
+            botocore.auth.SigV4Auth(botocore.credentials.Credentials("test", "test"), "sts",
+                                    "us-east-1").add_auth(req)
+        p = req.prepare()
+        r = urllib.request.Request(p.url, data=p.body.encode(), method="POST", headers=dict(p.headers))
+        try:
+            with urllib.request.urlopen(r) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def test_clock_skew_rejected(self):
+        # A client whose clock is 20 minutes behind is outside the 15-minute window.
+        status, body = self.signed_post("Action=GetCallerIdentity&Version=2011-06-15", minutes_ago=20)
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>SignatureDoesNotMatch</Code>", body)
+        self.assertRegex(body, r"Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z "
+                               r"\(\d{8}T\d{6}Z - 15 min\.\)")
+        status, _ = self.signed_post("Action=GetCallerIdentity&Version=2011-06-15", minutes_ago=10)
+        self.assertEqual(status, 200)
+
+    def test_advancing_server_clock_keeps_signatures_valid(self):
+        # Tests move the server clock to expire visibility timeouts and
+        # credentials; requests signed with the real time must still pass.
+        self.kumo.advance(6 * 3600)
+        self.assertEqual(self.kumo.client("sts").get_caller_identity()["Account"], "000000000000")
+
+    def test_unknown_action(self):
+        status, body = self.signed_post("Action=FlyToTheMoon&Version=2011-06-15")
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>InvalidAction</Code>", body)
+        self.assertIn("The action FlyToTheMoon is not valid for this web service.", body)
 
 
 class Routing(KumoTestCase):
