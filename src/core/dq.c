@@ -10,6 +10,8 @@
 
 #include <stdlib.h>
 
+#include "banned.h"
+
 static bool earlier(const dq_entry_t *a, const dq_entry_t *b) { return a->deadline < b->deadline; }
 
 static void heap_set(dq_t *dq, size_t i, dq_entry_t *e)

@@ -2865,7 +2865,7 @@ static const model_member_t m_sqs_mem_100[] = {
 };
 static const model_member_t m_sqs_mem_101[] = {
     {"QueueUrl", NULL, 96, true, false},
-    {"Tags", NULL, 100, true, false},
+    {"Tags", "Tag", 100, true, false},
 };
 static const model_member_t m_sqs_mem_106[] = {
     {"QueueUrl", NULL, 96, true, false},
