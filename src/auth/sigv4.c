@@ -28,7 +28,10 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "core/banned.h"
 
@@ -42,11 +45,32 @@ void auth__crypto_fail(const char *what)
     abort();
 }
 
+/* One HMAC-SHA256 context for the loop thread, re-keyed per use: the
+ * one-shot HMAC() fetches the algorithm and allocates a context on every
+ * call, and a verify makes five HMACs. */
+static EVP_MAC_CTX *hmac_ctx(void)
+{
+    static EVP_MAC_CTX *ctx;
+    if (!ctx) {
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (!mac)
+            auth__crypto_fail("EVP_MAC_fetch");
+        ctx = EVP_MAC_CTX_new(mac);
+        EVP_MAC_free(mac);
+        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
+        if (!ctx || !EVP_MAC_CTX_set_params(ctx, params))
+            auth__crypto_fail("EVP_MAC_CTX_new");
+    }
+    return ctx;
+}
+
 void auth__hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n, unsigned char out[32])
 {
-    unsigned int len = 32;
     static const unsigned char empty[1];
-    if (!HMAC(EVP_sha256(), key, (int)keylen, n ? msg : empty, n, out, &len))
+    EVP_MAC_CTX *ctx = hmac_ctx();
+    size_t len = 0;
+    if (!EVP_MAC_init(ctx, keylen ? key : empty, keylen, NULL) || !EVP_MAC_update(ctx, n ? msg : empty, n) ||
+        !EVP_MAC_final(ctx, out, &len, 32) || len != 32)
         auth__crypto_fail("HMAC");
 }
 

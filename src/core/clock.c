@@ -101,10 +101,38 @@ void kumo_random(void *out, size_t n)
     }
 }
 
+/* xoshiro256** seeded once from the OS: request ids must be unique, not
+ * secret, and a system call per request would cost more than the request.
+ * Secrets (keys, tokens) use kumo_random. */
+static uint64_t rng_state[4];
+static bool rng_seeded;
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(void)
+{
+    if (!rng_seeded) {
+        kumo_random(rng_state, sizeof rng_state);
+        rng_seeded = true;
+    }
+    uint64_t *s = rng_state;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
 void kumo_uuid(char out[37])
 {
     unsigned char b[16];
-    kumo_random(b, sizeof b);
+    uint64_t hi = rng_next(), lo = rng_next();
+    memcpy(b, &hi, 8);
+    memcpy(b + 8, &lo, 8);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     char hex[33];

@@ -152,7 +152,8 @@ void klog(klog_level_t lvl, const char *fmt, ...) KUMO_PRINTF(2, 3);
 void kumo_hex(const unsigned char *in, size_t n, char *out);
 /* Random bytes from the OS (getrandom); aborts on failure. */
 void kumo_random(void *out, size_t n);
-/* A new random UUID v4 string (37 bytes incl NUL). */
+/* A new random UUID v4 string (37 bytes incl NUL): unique, not secret
+ * (a seeded PRNG, not the OS, so it costs no system call). */
 void kumo_uuid(char out[37]);
 
 #endif

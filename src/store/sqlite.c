@@ -141,12 +141,14 @@ sqlite3_stmt *store_stmt(store_t *s, const char *sql)
     abort();
 }
 
+static int step_cached(store_t *s, const char *sql);
+
 static void on_idle(uv_idle_t *h) { (void)h; }
 
 void store_write_begin(store_t *s)
 {
     if (!s->in_txn) {
-        if (store_exec(s, "BEGIN IMMEDIATE") != 0)
+        if (step_cached(s, "BEGIN IMMEDIATE") != 0)
             abort();
         s->in_txn = true;
         /* An active idle handle keeps the loop alive and makes this turn's
@@ -157,24 +159,42 @@ void store_write_begin(store_t *s)
     s->dirty = true;
 }
 
+/* Run a cached statement that returns no rows. Savepoints wrap every
+ * mutating request, so they must not re-parse their SQL each time. */
+static int step_cached(store_t *s, const char *sql)
+{
+    sqlite3_stmt *q = store_stmt(s, sql);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        log_error("store: %s: %s", sql, sqlite3_errmsg(s->db));
+        return KUMO_ESTORE;
+    }
+    return 0;
+}
+
+static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
+static const char SQL_RELEASE[] = "RELEASE req";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO req";
+
 void store_savepoint(store_t *s)
 {
     store_write_begin(s);
-    if (store_exec(s, "SAVEPOINT req") != 0)
+    if (step_cached(s, SQL_SAVEPOINT) != 0)
         abort();
     s->savepoint_depth++;
 }
 
 void store_savepoint_release(store_t *s)
 {
-    if (s->savepoint_depth > 0 && store_exec(s, "RELEASE req") == 0)
+    if (s->savepoint_depth > 0 && step_cached(s, SQL_RELEASE) == 0)
         s->savepoint_depth--;
 }
 
 void store_savepoint_rollback(store_t *s)
 {
     if (s->savepoint_depth > 0) {
-        if (store_exec(s, "ROLLBACK TO req") == 0 && store_exec(s, "RELEASE req") == 0)
+        if (step_cached(s, SQL_ROLLBACK_TO) == 0 && step_cached(s, SQL_RELEASE) == 0)
             s->savepoint_depth--;
     }
 }
@@ -261,7 +281,7 @@ static void commit_batch(store_t *s)
     if (s->fail_commit_in > 0 && --s->fail_commit_in == 0) {
         exec_best_effort(s, "ROLLBACK");
         status = KUMO_ESTORE;
-    } else if (store_exec(s, "COMMIT") != 0) {
+    } else if (step_cached(s, "COMMIT") != 0) {
         exec_best_effort(s, "ROLLBACK");
         status = KUMO_ESTORE;
     }
@@ -345,7 +365,10 @@ store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t err
         snprintf(s->wal_path, n, "%s/kumo.db-wal", data_dir);
         path = s->db_path;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    /* Only the loop thread uses this connection (checkpoints open their
+     * own), so SQLite's per-call mutexes are pure overhead. */
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         snprintf(err, errcap, "cannot open %s: %s; check the data directory or use --ephemeral", path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sqlite3_close(s->db);
