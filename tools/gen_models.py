@@ -63,7 +63,11 @@ def emit_service(out, kname, model):
         if t == "structure":
             req = set(s.get("required", []))
             for mn, m in s.get("members", {}).items():
-                members.append((mn, m.get("locationName"), index[m["shape"]], mn in req,
+                # botocore merges the target shape's own serialization into
+                # the member: a map declaring locationName "Tag" serializes
+                # as Tag.N.Key even when the member names none.
+                loc = m.get("locationName") or shapes[m["shape"]].get("locationName")
+                members.append((mn, loc, index[m["shape"]], mn in req,
                                 m.get("flattened", False)))
         elif t == "list":
             m = s["member"]
