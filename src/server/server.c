@@ -59,6 +59,9 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->stopping = true;
     log_info("received %s: finishing in-flight requests, then stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    for (size_t i = 0; i < s->nservices; i++)
+        if (s->services[i].def->stopping)
+            s->services[i].def->stopping(s->services[i].state);
     http_server_stop(s->http, 10000, on_stopped, s);
 }
 

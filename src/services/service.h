@@ -87,6 +87,10 @@ struct svc_def {
      * memory. NULL with a message in err on failure. */
     void *(*create)(kumo_ctx_t *ctx, char *err, size_t errcap);
     void (*free)(void *state);
+    /* The server is shutting down: answer every parked call now (long
+     * polls return what they have) so shutdown does not wait for them.
+     * Optional. */
+    void (*stopping)(void *state);
     /* POST /_kumo/reset: back to a fresh start (state and store rows). */
     void (*reset)(void *state);
     /* The resource-based policy on arn (queue policy, bucket policy), or

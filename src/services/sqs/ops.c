@@ -166,6 +166,19 @@ static void sqs_reset(void *state)
         log_error("sqs: reset could not clear the store");
 }
 
+/* Shutdown: long polls answer with what they have instead of holding the
+ * server for up to 20 seconds. */
+static void sqs_stopping(void *state)
+{
+    sqs_state_t *st = state;
+    size_t b = 0;
+    for (sqs_snode_t *n = sqs__smap_next(&st->queues, &b, NULL); n;) {
+        sqs_queue_t *q = container_of(n, sqs_queue_t, node);
+        n = sqs__smap_next(&st->queues, &b, n);
+        sqs__waiters_flush(q);
+    }
+}
+
 const svc_def_t sqs_service = {
     .name = "sqs",
     .ops = sqs_ops,
@@ -173,5 +186,6 @@ const svc_def_t sqs_service = {
     .create = sqs_create,
     .free = sqs_free,
     .reset = sqs_reset,
+    .stopping = sqs_stopping,
     .resource_policy = sqs__resource_policy,
 };
