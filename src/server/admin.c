@@ -13,6 +13,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The server clock's offset is state like any other: deadlines stored by
+ * services are on the server clock, so after a restart the clock must
+ * resume where it was, not jump back to real time. */
+static const char *const server_migrations[] = {
+    "CREATE TABLE kumo_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+};
+
+int kumo__clock_load(kumo_server_t *s, char *err, size_t errcap)
+{
+    store_t *st = s->ctx.store;
+    if (store_migrate(st, "server", server_migrations, KUMO_ARRAY_LEN(server_migrations), err, errcap) != 0)
+        return -1;
+    sqlite3_stmt *q = store_stmt(st, "SELECT value FROM kumo_meta WHERE key = 'clock_offset_ms'");
+    if (sqlite3_step(q) == SQLITE_ROW)
+        kumo_clock_advance_ms(sqlite3_column_int64(q, 0));
+    sqlite3_reset(q);
+    return 0;
+}
+
+void kumo__clock_save(kumo_server_t *s)
+{
+    store_t *st = s->ctx.store;
+    store_write_begin(st);
+    sqlite3_stmt *q = store_stmt(st, "INSERT OR REPLACE INTO kumo_meta(key, value) VALUES('clock_offset_ms', ?)");
+    sqlite3_bind_int64(q, 1, kumo_clock_offset_ms());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        log_error("store: cannot save the clock offset: %s", sqlite3_errmsg(store_db(st)));
+    sqlite3_reset(q);
+}
+
 bool kumo__is_admin(const http_request_t *req) { return strv_starts_with(req->path, "/_kumo/"); }
 
 void kumo__respond_json(http_request_t *req, int status, json_t *j)
@@ -64,6 +94,14 @@ void kumo__reset_all(kumo_server_t *s)
     auth_store_remove_non_root(s->ctx.creds);
     iam_decision_log_clear();
     kumo_clock_reset();
+    kumo__clock_save(s);
+}
+
+static void on_clock_durable(void *data, int status)
+{
+    http_request_t *req = data;
+    kumo__respond_json(req, status ? 500 : 200,
+                       status ? error_json("StoreError", "the clock could not be saved") : clock_json());
 }
 
 static void on_reset_durable(void *data, int status)
@@ -110,7 +148,8 @@ void kumo__admin(kumo_server_t *s, http_request_t *req)
             return;
         }
         kumo_clock_advance_ms((int64_t)(v * 1000));
-        kumo__respond_json(req, 200, clock_json());
+        kumo__clock_save(s);
+        store_when_durable(s->ctx.store, on_clock_durable, req);
     } else if (strv_eq_cstr(path, "/_kumo/iam/decisions") && get) {
         const char *lim = query_param(req, "limit");
         long n = lim ? strtol(lim, NULL, 10) : 50;

@@ -52,6 +52,8 @@ void kumo__respond_unserved(kumo_server_t *s, http_request_t *req, const char *s
 bool kumo__is_admin(const http_request_t *req);
 void kumo__admin(kumo_server_t *s, http_request_t *req);
 void kumo__reset_all(kumo_server_t *s);
+int kumo__clock_load(kumo_server_t *s, char *err, size_t errcap);
+void kumo__clock_save(kumo_server_t *s);
 
 /* Respond with a JSON body (takes j). */
 void kumo__respond_json(http_request_t *req, int status, json_t *j);

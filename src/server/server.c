@@ -164,6 +164,10 @@ int kumo_server_run(const kumo_config_t *cfg)
         ._server = s,
     };
     add_root(s);
+    if (kumo__clock_load(s, err, sizeof err) != 0) {
+        fprintf(stderr, "kumo: %s\n", err);
+        goto out_services;
+    }
     if (create_services(s) != 0)
         goto out_services;
 

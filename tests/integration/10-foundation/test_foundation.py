@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.request
 
 import botocore.exceptions
@@ -244,6 +245,29 @@ class Durable(KumoTestCase):
     def test_banner_names_data_dir_and_sigterm_exits_cleanly(self):
         self.assertIn("data: " + os.path.join(self.kumo.data_dir, "state"), self.kumo.read_log())
         self.assertTrue(os.path.exists(os.path.join(self.kumo.data_dir, "state", "kumo.db")))
+
+
+class ClockSurvivesRestart(unittest.TestCase):
+    """Deadlines stored by services are on the server clock, so the clock's
+    offset must survive kill -9 like any acknowledged state."""
+
+    def test_offset_survives_kill9(self):
+        first = KumoServer(ephemeral=False).start()
+        try:
+            status, adv = first.advance(3600)
+            self.assertEqual(status, 200)
+            first.kill9()
+            second = KumoServer(data_dir=first.data_dir).start()
+            try:
+                _, now = second.admin("GET", "/_kumo/clock")
+                self.assertGreaterEqual(now["offsetSeconds"], 3600)
+                second.reset()
+                _, now = second.admin("GET", "/_kumo/clock")
+                self.assertLess(now["offsetSeconds"], 1)
+            finally:
+                second.stop()
+        finally:
+            first.cleanup()
 
 
 if __name__ == "__main__":
