@@ -4,6 +4,7 @@
 #   1. signed STS GetCallerIdentity: requests/s and latency (wrk) vs moto
 #   2. start-up to first answered request, and idle RSS, vs moto
 #   3. SQS workloads (bench/sqs_bench) vs moto, when built
+#   4. IAM policy decisions (bench/iam_bench) vs @cloud-copilot/iam-simulate
 set -e
 KUMO="$(readlink -f "${1:-build/kumo}")"
 BUILD_DIR="$(dirname "$KUMO")"
@@ -72,4 +73,12 @@ if [ -x "$BUILD_DIR/sqs_bench" ]; then
   fi
 else
   echo "-- 3. SQS: bench/sqs_bench not built"
+fi
+
+if [ -x "$BUILD_DIR/iam_bench" ]; then
+  echo "-- 4. IAM policy decisions (bench/iam_scenarios.json, evaluation only)"
+  "$BUILD_DIR/iam_bench" "$HERE/iam_scenarios.json" 2 || echo "kumo: iam_bench failed"
+  node "$HERE/iam_peer_bench.mjs" "$HERE/iam_scenarios.json" 2 || echo "iam-simulate (peer): failed"
+else
+  echo "-- 4. IAM: bench/iam_bench not built"
 fi

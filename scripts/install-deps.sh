@@ -43,4 +43,9 @@ if [ "$1" = "test" ] || [ "$1" = "bench" ] || [ "$1" = "fuzz" ]; then
     echo "kumo: installing npm test clients (tests/js)" >&2
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
+  # The IAM differential test's peer, also used by make bench's IAM figures.
+  if [ ! -d tests/integration/35-iam-differential/node_modules/@cloud-copilot/iam-simulate ] || [ tests/integration/35-iam-differential/package-lock.json -nt tests/integration/35-iam-differential/node_modules/.package-lock.json ]; then
+    echo "kumo: installing the IAM differential test's peer (tests/integration/35-iam-differential)" >&2
+    (cd tests/integration/35-iam-differential && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
 fi
