@@ -47,7 +47,7 @@ typedef struct entry {
     bool has_ex;
     bool identity_allows, resource_allows, boundary_allows, session_allows;
     uint32_t principal, action, resource, reason;
-    uint32_t nctx, nmatches, nmissing;
+    uint32_t nctx, nmatches, nmissing, nconsidered;
     buf_t pool; /* NUL-separated strings */
     buf_t recs; /* ctx records, then match records, then missing offsets */
 } entry_t;
@@ -98,7 +98,7 @@ static void snapshot(entry_t *e, const iam_request_t *req, const iam_explain_t *
     }
     buf_reset(&e->pool);
     buf_reset(&e->recs);
-    e->nctx = e->nmatches = e->nmissing = 0;
+    e->nctx = e->nmatches = e->nmissing = e->nconsidered = 0;
     const iam_principal_t *pr = req->principal;
     e->time_ms = req->now_ms ? req->now_ms : kumo_clock_now_ms();
     e->principal = pool_add(e, pr ? (pr->arn ? pr->arn : pr->service) : NULL);
@@ -136,6 +136,11 @@ static void snapshot(entry_t *e, const iam_request_t *req, const iam_explain_t *
         uint32_t off = pool_add(e, ex->missing_context[i]);
         if (recs_add(e, &off, sizeof off))
             e->nmissing++;
+    }
+    for (size_t i = 0; i < ex->nconsidered; i++) {
+        uint32_t offs[2] = {pool_add(e, ex->considered[i].policy_name), pool_add(e, ex->considered[i].policy_kind)};
+        if (recs_add(e, offs, sizeof offs))
+            e->nconsidered++;
     }
 }
 
@@ -189,6 +194,14 @@ static json_t *render(const entry_t *e)
         p += sizeof off;
         json_array_append_new(missing, json_string(pool_str(e, off)));
     }
+    json_t *considered = json_array();
+    for (uint32_t i = 0; i < e->nconsidered; i++) {
+        uint32_t offs[2];
+        memcpy(offs, p, sizeof offs);
+        p += sizeof offs;
+        json_array_append_new(considered, json_pack("{s:o,s:o}", "policy", str_or_null(pool_str(e, offs[0])), "kind",
+                                                     str_or_null(pool_str(e, offs[1]))));
+    }
     const char *who = pool_str(e, e->principal);
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(e->id));
@@ -199,6 +212,7 @@ static json_t *render(const entry_t *e)
     json_object_set_new(o, "decision", json_string(iam_decision_name((iam_decision_t)e->decision)));
     json_object_set_new(o, "reason", str_or_null(pool_str(e, e->reason)));
     json_object_set_new(o, "context", ctx);
+    json_object_set_new(o, "considered", considered);
     json_object_set_new(o, "policies", policies);
     json_object_set_new(o, "missingContext", missing);
     if (e->has_ex) {

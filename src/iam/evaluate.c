@@ -197,6 +197,8 @@ static void walk_policy(iam__ectx_t *e, const iam_named_policy_t *np, const char
 {
     if (!np || !np->policy)
         return;
+    if (e->ex && e->ex->nconsidered < IAM_EXPLAIN_MAX_CONSIDERED)
+        e->ex->considered[e->ex->nconsidered++] = (iam_considered_t){np->name, kind};
     e->policy = np->policy;
     for (uint32_t i = 0; i < np->policy->nstmts; i++) {
         const iam__stmt_t *st = &np->policy->stmts[i];

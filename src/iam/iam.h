@@ -133,6 +133,13 @@ typedef struct iam_match {
 
 #define IAM_EXPLAIN_MAX_MATCHES 32
 #define IAM_EXPLAIN_MAX_MISSING 16
+#define IAM_EXPLAIN_MAX_CONSIDERED 32
+
+/* A policy the evaluator walked, whether or not any statement matched. */
+typedef struct iam_considered {
+    const char *policy_name;
+    const char *policy_kind; /* "identity", "boundary", "session", "resource" */
+} iam_considered_t;
 
 typedef struct iam_explain {
     iam_decision_t decision;
@@ -141,6 +148,8 @@ typedef struct iam_explain {
     size_t nmatches;
     const char *missing_context[IAM_EXPLAIN_MAX_MISSING]; /* condition keys referenced but absent */
     size_t nmissing;
+    iam_considered_t considered[IAM_EXPLAIN_MAX_CONSIDERED]; /* every policy evaluated */
+    size_t nconsidered;
     bool identity_allows, resource_allows, boundary_allows, session_allows;
 } iam_explain_t;
 

@@ -46,6 +46,7 @@ class Explain(KumoTestCase):
         self.assertEqual(d["principal"], "arn:aws:iam::000000000000:user/ann")
         text = json.dumps(d)
         self.assertIn("NoCreate", text)   # the statement that decided, by Sid
+        self.assertIn({"policy": "inline:ann/sqs", "kind": "identity"}, d["considered"])
         self.assertTrue(d["reason"])
 
     def test_allowed_and_implicit_deny_are_listed(self):
@@ -58,7 +59,11 @@ class Explain(KumoTestCase):
         self.assertIn("because no identity-based policy allows the sqs:GetQueueUrl action",
                       e.exception.response["Error"]["Message"])
         self.assertEqual(self.explain(allowed_id)["decision"], "allowed")
-        self.assertEqual(self.explain(denied_id)["decision"], "implicitDeny")
+        denied = self.explain(denied_id)
+        self.assertEqual(denied["decision"], "implicitDeny")
+        # No statement matched, yet the explanation names the policy it read.
+        self.assertEqual(denied["policies"], [])
+        self.assertEqual(denied["considered"], [{"policy": "inline:ann/sqs", "kind": "identity"}])
         status, recent = self.kumo.admin("GET", "/_kumo/iam/decisions?limit=10")
         self.assertEqual(status, 200)
         ids = [d["id"] for d in recent["decisions"]]
