@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,20 +46,22 @@ static int admin_call(const char *endpoint, const char *method, const char *path
         fprintf(stderr, "kumo: cannot read endpoint %s; use http://HOST:PORT\n", endpoint);
         return 2;
     }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-    if (getaddrinfo(host, port, &hints, &ai) != 0) {
-        fprintf(stderr, "kumo: cannot resolve %s\n", host);
-        return 1;
+    /* The endpoint is a local kumo: a numeric address or localhost. No
+     * resolver, so the static release binary needs no NSS at run time. */
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    if (strcmp(host, "localhost") == 0)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    else if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        fprintf(stderr, "kumo: %s is not an IPv4 address or localhost; use e.g. http://127.0.0.1:4566\n", host);
+        return 2;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
         fprintf(stderr, "kumo: no kumo server at %s; start one with `kumo serve` or pass --endpoint\n", endpoint);
-        freeaddrinfo(ai);
         if (fd >= 0)
             close(fd);
         return 1;
     }
-    freeaddrinfo(ai);
     char req[1024];
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                      method, path, host);

@@ -90,6 +90,8 @@ typedef struct iam_pversion {
 typedef struct iam_mpolicy {
     char *arn, *name, *lname, *path, *id, *description;
     bool aws;             /* AWS managed: read-only, arn:aws:iam::aws:policy/... */
+    const char *aws_doc;  /* AWS managed: the built-in document, compiled on
+                             first use (versions[0].policy NULL until then) */
     int64_t created_ms, updated_ms;
     iam_pversion_t versions[IAM_MAX_POLICY_VERSIONS];
     size_t nversions;
@@ -182,10 +184,15 @@ iam_entity_t *iam__ent_get_or_fail(svc_call_t *c, iam_ent_kind_t kind, const cha
 iam_mpolicy_t *iam__policy_lookup(iam_state_t *st, const char *arn);
 /* The entity an ARN names (arn:aws:iam::ACCOUNT:role/path/name), or NULL. */
 iam_entity_t *iam__ent_by_arn(iam_state_t *st, const char *arn, iam_ent_kind_t *kind_out);
+/* The compiled policy of a version. AWS managed policies are compiled on
+ * first use: compiling all of them at start cost more than the rest of
+ * start-up together, and most runs attach two or three. */
+const iam_policy_t *iam__version_policy(const iam_mpolicy_t *p, const iam_pversion_t *v);
+
 /* The compiled default version of a managed policy. */
 static inline const iam_policy_t *iam__policy_default(const iam_mpolicy_t *p)
 {
-    return p->nversions ? p->versions[p->default_idx].policy : NULL;
+    return p->nversions ? iam__version_policy(p, &p->versions[p->default_idx]) : NULL;
 }
 
 char *iam__arn_for(iam_state_t *st, iam_ent_kind_t kind, const char *path, const char *name);

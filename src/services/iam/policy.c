@@ -27,17 +27,9 @@ void iam__policies_add_aws(iam_state_t *st)
 {
     const char *arn, *name, *path, *desc, *doc;
     for (size_t i = 0; iam_managed_policy_at(i, &arn, &name, &path, &desc, &doc); i++) {
-        char err[512];
-        iam_policy_t *pol = iam_policy_parse(doc, strlen(doc), IAM_POLICY_IDENTITY, 0, err, sizeof err, NULL);
-        if (!pol) {
-            log_warn("iam: AWS managed policy %s does not parse (%s); it is left out", arn, err);
-            continue;
-        }
         size_t at;
-        if (iam__vec_find(&st->policies, arn, iam__policy_key, &at) >= 0) {
-            iam_policy_free(pol);
+        if (iam__vec_find(&st->policies, arn, iam__policy_key, &at) >= 0)
             continue;
-        }
         iam_mpolicy_t *p = xcalloc(1, sizeof *p);
         p->aws = true;
         p->arn = xstrdup(arn);
@@ -45,21 +37,42 @@ void iam__policies_add_aws(iam_state_t *st)
         p->lname = iam__lower(name);
         p->path = xstrdup(path ? path : "/");
         p->description = desc ? xstrdup(desc) : NULL;
-        /* A stable id per ARN, so it does not change between runs. */
-        char hex[65], id[32] = "ANPA";
-        auth_sha256_hex(arn, strlen(arn), hex);
-        for (size_t j = 0; j < 17; j++)
-            id[4 + j] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[(unsigned char)hex[j * 2] * 7 % 32];
+        /* A stable id per ARN, so it does not change between runs. FNV-1a
+         * rather than SHA-256: this runs at start, and the first SHA-256
+         * would pay OpenSSL's initialisation there. */
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *q = arn; *q; q++)
+            h = (h ^ (unsigned char)*q) * 1099511628211ULL;
+        char id[32] = "ANPA";
+        for (size_t j = 0; j < 17; j++) {
+            id[4 + j] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[h % 32];
+            h = h / 32 ^ (h << 59) ^ (uint64_t)j * 0x9e3779b97f4a7c15ULL;
+        }
         id[21] = '\0';
         p->id = xstrdup(id);
         p->created_ms = p->updated_ms = IAM_AWS_POLICY_CREATED_MS;
         snprintf(p->versions[0].id, sizeof p->versions[0].id, "v1");
-        p->versions[0].policy = pol;
+        p->aws_doc = doc;
         p->versions[0].created_ms = IAM_AWS_POLICY_CREATED_MS;
         p->nversions = 1;
         p->next_version = 2;
         iam__vec_insert(&st->policies, at, p);
     }
+}
+
+const iam_policy_t *iam__version_policy(const iam_mpolicy_t *p, const iam_pversion_t *v)
+{
+    if (!v->policy && p->aws && p->aws_doc) {
+        char err[512];
+        iam_policy_t *pol = iam_policy_parse(p->aws_doc, strlen(p->aws_doc), IAM_POLICY_IDENTITY, 0, err, sizeof err, NULL);
+        /* The built-in documents are tested to parse (tests/unit/iam); a
+         * failure here is a kumo bug, reported once and treated as an
+         * empty policy. */
+        if (!pol)
+            log_error("iam: AWS managed policy %s does not parse (%s)", p->arn, err);
+        ((iam_pversion_t *)v)->policy = pol;
+    }
+    return v->policy;
 }
 
 iam_mpolicy_t *iam__policy_get_or_fail(svc_call_t *c, const char *arn)

@@ -92,7 +92,7 @@ json_t *iam__version_json(const iam_mpolicy_t *p, const iam_pversion_t *v, arena
 {
     json_t *o = json_object();
     if (with_doc)
-        json_object_set_new(o, "Document", json_string(iam__urlencode(a, iam_policy_text(v->policy))));
+        json_object_set_new(o, "Document", json_string(iam__urlencode(a, iam_policy_text(iam__version_policy(p, v)))));
     json_object_set_new(o, "VersionId", json_string(v->id));
     json_object_set_new(o, "IsDefaultVersion", json_boolean(v == &p->versions[p->default_idx]));
     json_object_set_new(o, "CreateDate", when(v->created_ms));
