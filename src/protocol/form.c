@@ -24,7 +24,7 @@ strv_t form_decode(arena_t *a, strv_t s, bool plus_is_space)
     size_t o = 0;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
-        if (c == '%' && i + 2 < s.len + 0 && hexval(s.p[i + 1]) >= 0 && hexval(s.p[i + 2]) >= 0) {
+        if (c == '%' && i + 2 < s.len && hexval(s.p[i + 1]) >= 0 && hexval(s.p[i + 2]) >= 0) {
             out[o++] = (char)(hexval(s.p[i + 1]) * 16 + hexval(s.p[i + 2]));
             i += 2;
         } else if (c == '+' && plus_is_space) {

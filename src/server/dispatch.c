@@ -27,11 +27,26 @@ typedef struct call_priv {
     size_t nheaders;
     bool waiting_durable;
     bool aborted;
-    const char *principal_arn;
     const char *opname; /* as requested, for the log even when unknown */
+    auth_request_t auth; /* the request as SigV4 sees it, built once */
+    iam_policy_set_t identity; /* the caller's policies, resolved on first authorize */
+    bool identity_ready;
 } call_priv_t;
 
-static kumo_server_t *server_of(void *ctx) { return ctx; }
+/* The request as SigV4 sees it: routing peeks at its credential scope and
+ * authentication verifies it, so the header views are built once. */
+static const auth_request_t *auth_view(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    http_request_t *req = c->req;
+    if (!p->auth.headers) {
+        auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
+        for (size_t i = 0; i < req->nheaders; i++)
+            hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
+        p->auth = (auth_request_t){req->method, req->path, req->query, hs, req->nheaders, buf_view(&req->body), true, 0};
+    }
+    return &p->auth;
+}
 
 svc_slot_t *kumo__service_by_name(kumo_server_t *s, strv_t name)
 {
@@ -91,6 +106,29 @@ static void send_response(svc_call_t *c)
     call_free(c);
 }
 
+static const char *content_type(const svc_call_t *c)
+{
+    if (c->proto != PROTO_JSON)
+        return "text/xml";
+    const model_service_t *m = c->model;
+    return m && m->json_version && strcmp(m->json_version, "1.1") == 0 ? "application/x-amz-json-1.1"
+                                                                         : "application/x-amz-json-1.0";
+}
+
+/* The call's error as the body, in its protocol's shape. */
+static int encode_error(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    p->status = c->error.status ? c->error.status : 400;
+    if (c->proto != PROTO_JSON)
+        return proto_query_encode_error(c->model, &c->error, c->request_id, &p->body);
+    const char *qe = NULL;
+    int rc = proto_json_encode_error(c->model, &c->error, c->arena, &p->body, &qe);
+    if (qe)
+        add_header(p, "x-amzn-query-error", qe);
+    return rc;
+}
+
 static void on_durable(void *data, int status)
 {
     svc_call_t *c = data;
@@ -104,20 +142,11 @@ static void on_durable(void *data, int status)
         /* The commit failed: nothing of this request is stored, so it must
          * not be acknowledged. */
         buf_reset(&p->body);
-        c->error = (aws_error_t){0};
-        c->error.code = "InternalFailure";
-        c->error.status = 500;
+        c->error = (aws_error_t){.code = "InternalFailure", .status = 500};
         snprintf(c->error.message, sizeof c->error.message,
                  "kumo could not make the change durable (store error); nothing was changed, retry the request");
-        const model_service_t *m = c->model;
-        if (c->proto == PROTO_JSON) {
-            const char *qe = NULL;
-            if (proto_json_encode_error(m, &c->error, c->arena, &p->body, &qe) != 0)
-                buf_reset(&p->body);
-        } else if (proto_query_encode_error(m, &c->error, c->request_id, &p->body) != 0) {
+        if (encode_error(c) != 0)
             buf_reset(&p->body);
-        }
-        p->status = 500;
     }
     send_response(c);
 }
@@ -129,36 +158,17 @@ static void finish_call(svc_call_t *c)
     call_priv_t *p = c->_priv;
     c->finished = true;
     c->on_abort = NULL;
-    const model_service_t *m = c->model;
-    int rc = 0;
     add_header(p, "x-amzn-RequestId", c->request_id);
     if (c->decision_id)
         add_header(p, "x-kumo-decision-id", c->decision_id);
+    add_header(p, "Content-Type", content_type(c));
+    int rc;
     if (c->error.code) {
-        p->status = c->error.status ? c->error.status : 400;
-        if (c->proto == PROTO_JSON) {
-            const char *qe = NULL;
-            rc = proto_json_encode_error(m, &c->error, c->arena, &p->body, &qe);
-            add_header(p, "Content-Type", m && m->json_version && strcmp(m->json_version, "1.1") == 0
-                                              ? "application/x-amz-json-1.1"
-                                              : "application/x-amz-json-1.0");
-            if (qe)
-                add_header(p, "x-amzn-query-error", qe);
-        } else {
-            rc = proto_query_encode_error(m, &c->error, c->request_id, &p->body);
-            add_header(p, "Content-Type", "text/xml");
-        }
+        rc = encode_error(c);
     } else {
         p->status = 200;
-        if (c->proto == PROTO_JSON) {
-            rc = proto_json_encode(c->output, &p->body);
-            add_header(p, "Content-Type", m->json_version && strcmp(m->json_version, "1.1") == 0
-                                              ? "application/x-amz-json-1.1"
-                                              : "application/x-amz-json-1.0");
-        } else {
-            rc = proto_query_encode(m, c->mop, c->output, c->request_id, &p->body);
-            add_header(p, "Content-Type", "text/xml");
-        }
+        rc = c->proto == PROTO_JSON ? proto_json_encode(c->output, &p->body)
+                                    : proto_query_encode(c->model, c->mop, c->output, c->request_id, &p->body);
     }
     if (rc != 0) {
         buf_reset(&p->body);
@@ -214,13 +224,9 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
 {
     call_priv_t *p = c->_priv;
     kumo_server_t *s = p->server;
-    http_request_t *req = c->req;
-    auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
-    for (size_t i = 0; i < req->nheaders; i++)
-        hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
     int64_t now = kumo_clock_now_ms();
-    auth_request_t ar = {req->method, req->path,   req->query, hs, req->nheaders, buf_view(&req->body), true,
-                         now - kumo_clock_offset_ms()};
+    auth_request_t ar = *auth_view(c);
+    ar.wall_ms = now - kumo_clock_offset_ms();
     auth_sigv4_verify(s->ctx.creds, &ar, now, res);
     if (res->status == AUTH_OK) {
         c->cred = res->cred;
@@ -245,12 +251,11 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
 
 /* ---------------------------------------------------------------- authorize */
 
-static void describe_principal(svc_call_t *c, iam_policy_set_t *set)
+/* The caller as IAM sees it, from the verified credential alone. */
+static void describe_principal(svc_call_t *c)
 {
     const auth_cred_t *cred = c->cred;
-    kumo_ctx_t *ctx = c->ctx;
     iam_principal_t *pr = &c->principal;
-    memset(set, 0, sizeof *set);
     pr->arn = cred->principal_arn;
     pr->account = cred->account_id;
     pr->user_id = cred->user_id;
@@ -261,35 +266,45 @@ static void describe_principal(svc_call_t *c, iam_policy_set_t *set)
                : cred->type == AUTH_PRINCIPAL_FEDERATED_USER ? "FederatedUser"
                                                              : "AWS";
     pr->role_arn = cred->source_arn;
-    if (!pr->is_root && ctx->identity_for)
-        ctx->identity_for(ctx->iam_state, cred, c->arena, pr, set);
+}
+
+/* The caller's identity policies (and the principal's tags and name), from
+ * the IAM service, resolved once per call however many actions the handler
+ * authorizes (batch entries, service-to-service checks). */
+static const iam_policy_set_t *identity_of(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    if (!p->identity_ready) {
+        memset(&p->identity, 0, sizeof p->identity);
+        kumo_ctx_t *ctx = c->ctx;
+        if (!c->principal.is_root && ctx->identity_for)
+            ctx->identity_for(ctx->iam_state, c->cred, c->arena, &c->principal, &p->identity);
+        p->identity_ready = true;
+    }
+    return &p->identity;
 }
 
 static const char *deny_message(svc_call_t *c, const char *action, const char *resource, iam_decision_t d,
                                 const iam_explain_t *ex)
 {
     const char *why;
-    if (d == IAM_EXPLICIT_DENY)
-        why = ex->resource_allows || !ex->identity_allows ? "with an explicit deny in a resource-based policy"
-                                                          : "with an explicit deny in an identity-based policy";
-    else if (c->principal.is_root)
-        why = "because no resource-based policy allows the action";
-    else
-        why = arena_sprintf(c->arena, "because no identity-based policy allows the %s action", action);
-    /* Work out which explicit deny decided when we can. */
-    if (d == IAM_EXPLICIT_DENY && ex->nmatches) {
+    if (d == IAM_EXPLICIT_DENY) {
+        /* Name the kind of policy whose Deny decided. */
+        why = "with an explicit deny in an identity-based policy";
         for (size_t i = 0; i < ex->nmatches; i++) {
             if (!ex->matches[i].effect_allow) {
-                why = strcmp(ex->matches[i].policy_kind, "resource") == 0
-                          ? "with an explicit deny in a resource-based policy"
-                      : strcmp(ex->matches[i].policy_kind, "boundary") == 0
-                          ? "with an explicit deny in a permissions boundary"
-                      : strcmp(ex->matches[i].policy_kind, "session") == 0
-                          ? "with an explicit deny in a session policy"
-                          : "with an explicit deny in an identity-based policy";
+                const char *kind = ex->matches[i].policy_kind;
+                why = strcmp(kind, "resource") == 0   ? "with an explicit deny in a resource-based policy"
+                      : strcmp(kind, "boundary") == 0 ? "with an explicit deny in a permissions boundary"
+                      : strcmp(kind, "session") == 0  ? "with an explicit deny in a session policy"
+                                                      : "with an explicit deny in an identity-based policy";
                 break;
             }
         }
+    } else if (c->principal.is_root) {
+        why = "because no resource-based policy allows the action";
+    } else {
+        why = arena_sprintf(c->arena, "because no identity-based policy allows the %s action", action);
     }
     return arena_sprintf(c->arena, "User: %s is not authorized to perform: %s on resource: %s %s",
                          c->principal.arn, action, resource, why);
@@ -300,8 +315,7 @@ iam_decision_t kumo__authorize(svc_call_t *c, const char *action, const char *re
 {
     call_priv_t *p = c->_priv;
     svc_slot_t *slot = p->slot;
-    iam_policy_set_t set;
-    describe_principal(c, &set);
+    iam_policy_set_t set = *identity_of(c);
     iam_named_policy_t rp;
     const char *owner = NULL;
     if (slot->def->resource_policy) {
@@ -327,7 +341,7 @@ iam_decision_t kumo__authorize(svc_call_t *c, const char *action, const char *re
     iam_decision_t d = iam_evaluate(&r, &set, &ex);
     c->decision_id = arena_strdup(c->arena, iam_decision_log_add(&r, &ex));
     if (d != IAM_ALLOW)
-        svc_error(c, c->proto == PROTO_JSON ? "AccessDenied" : "AccessDenied", 403, "%s",
+        svc_error(c, "AccessDenied", 403, "%s",
                   deny_message(c, action, resource, d, &ex));
     return d;
 }
@@ -408,13 +422,8 @@ static svc_slot_t *route(kumo_server_t *s, svc_call_t *c, form_param_t **params,
     for (int i = 0; i < n; i++)
         if (strv_eq_cstr((*params)[i].key, "Action"))
             *opname = (*params)[i].value;
-    char svc[64], region[64];
-    auth_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
-    for (size_t i = 0; i < req->nheaders; i++)
-        hs[i] = (auth_header_t){req->headers[i].name, req->headers[i].value};
-    auth_request_t ar = {req->method, req->path, req->query, hs, req->nheaders, STRV_NULL, false, 0};
-    svc[0] = '\0';
-    if (auth_sigv4_peek_scope(&ar, svc, region)) {
+    char svc[64] = "", region[64];
+    if (auth_sigv4_peek_scope(auth_view(c), svc, region)) {
         svc_slot_t *slot = kumo__service_by_name(s, strv_from(svc));
         if (slot)
             return slot;
@@ -500,6 +509,7 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
         finish_call(c);
         return;
     }
+    describe_principal(c);
     if (!opname.p || opname.len == 0) {
         if (c->proto == PROTO_JSON)
             svc_error(c, "UnknownOperationException", 400, "Missing operation in X-Amz-Target.");
@@ -541,23 +551,13 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
             finish_call(c);
             return;
         }
-    } else {
-        iam_policy_set_t set;
-        describe_principal(c, &set);
     }
     run_handler(c);
 }
 
-int kumo__on_headers(http_request_t *req, void *ctx)
-{
-    (void)req;
-    (void)ctx;
-    return HTTP_BODY_BUFFER;
-}
-
 void kumo__on_request(http_request_t *req, void *ctx)
 {
-    kumo_server_t *s = server_of(ctx);
+    kumo_server_t *s = ctx;
     s->requests++;
     if (kumo__is_admin(req)) {
         req->user = NULL;

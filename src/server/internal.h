@@ -35,7 +35,6 @@ extern const svc_def_t *const kumo_service_defs[];
 
 /* dispatch.c */
 void kumo__on_request(http_request_t *req, void *ctx);
-int kumo__on_headers(http_request_t *req, void *ctx);
 void kumo__on_abort(http_request_t *req, void *ctx);
 void kumo__call_finish(svc_call_t *c);
 iam_decision_t kumo__authorize(svc_call_t *c, const char *action, const char *resource,

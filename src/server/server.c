@@ -175,7 +175,8 @@ int kumo_server_run(const kumo_config_t *cfg)
     http_config_defaults(&hc);
     hc.host = cfg->host;
     hc.port = cfg->port;
-    http_handler_t handler = {kumo__on_headers, NULL, kumo__on_request, kumo__on_abort, s};
+    /* No on_headers: every body kumo serves today is buffered whole. */
+    http_handler_t handler = {NULL, NULL, kumo__on_request, kumo__on_abort, s};
     int rc = http_server_start(s->loop, &hc, &handler, &s->http);
     if (rc != 0) {
         fprintf(stderr, "kumo: cannot listen on %s:%d: %s; %s\n", cfg->host, cfg->port, uv_strerror(rc),

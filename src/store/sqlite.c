@@ -52,12 +52,10 @@ typedef struct ckpt_job {
 struct store {
     uv_loop_t *loop;
     sqlite3 *db;
-    char *dir;
     char *db_path;
     char *wal_path;
     bool durable;
     bool in_txn;          /* the batch transaction is open */
-    bool dirty;           /* something was written in it */
     int savepoint_depth;
     uv_check_t check;     /* end of loop turn: commit the batch */
     uv_idle_t idle;       /* active while a batch is open */
@@ -65,7 +63,6 @@ struct store {
     waitlist_t committed; /* committed, waiting for the in-flight fsync's successor */
     bool sync_running;
     bool ckpt_running;
-    bool closing;
     int wal_fd;
     int fail_commit_in;
     uint64_t commits, fsyncs;
@@ -156,7 +153,6 @@ void store_write_begin(store_t *s)
          * when no socket has anything to say. */
         uv_idle_start(&s->idle, on_idle);
     }
-    s->dirty = true;
 }
 
 /* Run a cached statement that returns no rows. Savepoints wrap every
@@ -286,7 +282,6 @@ static void commit_batch(store_t *s)
         status = KUMO_ESTORE;
     }
     s->in_txn = false;
-    s->dirty = false;
     uv_idle_stop(&s->idle);
     s->commits++;
     s->pages_since_ckpt += 1;
@@ -357,7 +352,6 @@ store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t err
             free(s);
             return NULL;
         }
-        s->dir = xstrdup(data_dir);
         size_t n = strlen(data_dir) + 32;
         s->db_path = xmalloc(n);
         snprintf(s->db_path, n, "%s/kumo.db", data_dir);
@@ -372,7 +366,6 @@ store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t err
         snprintf(err, errcap, "cannot open %s: %s; check the data directory or use --ephemeral", path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sqlite3_close(s->db);
-        free(s->dir);
         free(s->db_path);
         free(s->wal_path);
         free(s);
@@ -455,7 +448,6 @@ static void store_free_now(store_t *s)
     sqlite3_close(s->db);
     if (s->wal_fd >= 0)
         close(s->wal_fd);
-    free(s->dir);
     free(s->db_path);
     free(s->wal_path);
     free(s);
@@ -479,8 +471,7 @@ void store_close(store_t *s)
         start_sync(s);
         uv_run(s->loop, UV_RUN_ONCE);
     }
-    s->closing = true;
-    if (uv_is_active((uv_handle_t *)&s->check) || !uv_is_closing((uv_handle_t *)&s->check)) {
+    if (!uv_is_closing((uv_handle_t *)&s->check)) {
         uv_check_stop(&s->check);
         uv_close((uv_handle_t *)&s->idle, on_idle_closed);
     }

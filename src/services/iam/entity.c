@@ -354,28 +354,55 @@ int iam__delete_boundary(svc_call_t *c, iam_ent_kind_t kind)
     return 0;
 }
 
+int iam__tags_edit(svc_call_t *c, iam_tagv_t *tags, bool untag, const char *quota,
+                   int (*save)(iam_state_t *st, const void *owner), const void *owner)
+{
+    iam_tagv_t before = {0};
+    for (size_t i = 0; i < tags->n; i++)
+        iam__tags_set(&before, tags->keys[i], tags->values[i]);
+    if (untag) {
+        size_t i;
+        json_t *k;
+        json_array_foreach(svc_in(c, "TagKeys"), i, k) {
+            if (json_is_string(k))
+                iam__tags_remove(tags, json_string_value(k));
+        }
+    } else if (iam__tags_apply(c, tags, svc_in(c, "Tags"), quota) != 0) {
+        iam__tags_clear(&before);
+        return 0;
+    }
+    if (save(c->state, owner) != 0) {
+        /* The store rolled back; memory must agree with it. */
+        iam__tags_clear(tags);
+        *tags = before;
+        return iam__store_failed(c);
+    }
+    iam__tags_clear(&before);
+    return 0;
+}
+
+int iam__tags_list(svc_call_t *c, const iam_tagv_t *tags)
+{
+    size_t start, count;
+    if (!iam__page(c, tags->n, &start, &count))
+        return 0;
+    json_t *out = svc_output(c);
+    json_t *list = json_array();
+    for (size_t i = start; i < start + count; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s}", "Key", tags->keys[i], "Value", tags->values[i]));
+    json_object_set_new(out, "Tags", list);
+    iam__page_out(c, out, start, count, tags->n);
+    return 0;
+}
+
+static int save_entity(iam_state_t *st, const void *owner) { return iam__db_entity_save(st, owner); }
+
 int iam__tag(svc_call_t *c, iam_ent_kind_t kind)
 {
     iam_vcheck_t v;
     iam__v_init(&v, c);
     iam_entity_t *e = entity_from_input(c, kind, &v);
-    if (!e)
-        return 0;
-    /* Tag a copy, so a failed write leaves the entity as it was. */
-    iam_tagv_t before = {0};
-    for (size_t i = 0; i < e->tags.n; i++)
-        iam__tags_set(&before, e->tags.keys[i], e->tags.values[i]);
-    if (iam__tags_apply(c, &e->tags, svc_in(c, "Tags"), iam__kinds[kind].title) != 0) {
-        iam__tags_clear(&before);
-        return 0;
-    }
-    if (iam__db_entity_save(c->state, e) != 0) {
-        iam__tags_clear(&e->tags);
-        e->tags = before;
-        return iam__store_failed(c);
-    }
-    iam__tags_clear(&before);
-    return 0;
+    return e ? iam__tags_edit(c, &e->tags, false, iam__kinds[kind].title, save_entity, e) : 0;
 }
 
 int iam__untag(svc_call_t *c, iam_ent_kind_t kind)
@@ -383,24 +410,7 @@ int iam__untag(svc_call_t *c, iam_ent_kind_t kind)
     iam_vcheck_t v;
     iam__v_init(&v, c);
     iam_entity_t *e = entity_from_input(c, kind, &v);
-    if (!e)
-        return 0;
-    iam_tagv_t before = {0};
-    for (size_t i = 0; i < e->tags.n; i++)
-        iam__tags_set(&before, e->tags.keys[i], e->tags.values[i]);
-    size_t i;
-    json_t *k;
-    json_array_foreach(svc_in(c, "TagKeys"), i, k) {
-        if (json_is_string(k))
-            iam__tags_remove(&e->tags, json_string_value(k));
-    }
-    if (iam__db_entity_save(c->state, e) != 0) {
-        iam__tags_clear(&e->tags);
-        e->tags = before;
-        return iam__store_failed(c);
-    }
-    iam__tags_clear(&before);
-    return 0;
+    return e ? iam__tags_edit(c, &e->tags, true, iam__kinds[kind].title, save_entity, e) : 0;
 }
 
 int iam__list_tags(svc_call_t *c, iam_ent_kind_t kind)
@@ -408,16 +418,5 @@ int iam__list_tags(svc_call_t *c, iam_ent_kind_t kind)
     iam_vcheck_t v;
     iam__v_init(&v, c);
     iam_entity_t *e = entity_from_input(c, kind, &v);
-    if (!e)
-        return 0;
-    size_t start, count;
-    if (!iam__page(c, e->tags.n, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *list = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s}", "Key", e->tags.keys[i], "Value", e->tags.values[i]));
-    json_object_set_new(out, "Tags", list);
-    iam__page_out(c, out, start, count, e->tags.n);
-    return 0;
+    return e ? iam__tags_list(c, &e->tags) : 0;
 }

@@ -359,6 +359,13 @@ void iam__entity_detach_all(iam_entity_t *e);
  * duplicate keys, LimitExceeded past 50 ("Cannot exceed quota for
  * TagsPer<quota>: 50"). t is unchanged on failure. Returns 0 or -1. */
 int iam__tags_apply(svc_call_t *c, iam_tagv_t *t, json_t *tags, const char *quota);
+/* TagX / UntagX on an owner's tags, from the call's Tags or TagKeys input;
+ * save writes the owner; if it fails the tags are restored in memory and
+ * ServiceFailure is set. Returns 0 (handler style). */
+int iam__tags_edit(svc_call_t *c, iam_tagv_t *tags, bool untag, const char *quota,
+                   int (*save)(iam_state_t *st, const void *owner), const void *owner);
+/* ListXTags: one page of tags as the output. Returns 0 (handler style). */
+int iam__tags_list(svc_call_t *c, const iam_tagv_t *tags);
 /* Tags input of a Create call into t (validated). Returns 0 or -1. */
 int iam__tags_create(svc_call_t *c, iam_tagv_t *t, json_t *tags);
 /* policy.c */

@@ -415,63 +415,22 @@ int iam_list_entities_for_policy(svc_call_t *c)
     return 0;
 }
 
+static int save_policy(iam_state_t *st, const void *owner) { return iam__db_policy_save(st, owner); }
+
 int iam_tag_policy(svc_call_t *c)
 {
     iam_mpolicy_t *p = local_policy_or_fail(c, svc_in_str(c, "PolicyArn"));
-    if (!p)
-        return 0;
-    iam_tagv_t before = {0};
-    for (size_t i = 0; i < p->tags.n; i++)
-        iam__tags_set(&before, p->tags.keys[i], p->tags.values[i]);
-    if (iam__tags_apply(c, &p->tags, svc_in(c, "Tags"), "Policy") != 0) {
-        iam__tags_clear(&before);
-        return 0;
-    }
-    if (iam__db_policy_save(c->state, p) != 0) {
-        iam__tags_clear(&p->tags);
-        p->tags = before;
-        return iam__store_failed(c);
-    }
-    iam__tags_clear(&before);
-    return 0;
+    return p ? iam__tags_edit(c, &p->tags, false, "Policy", save_policy, p) : 0;
 }
 
 int iam_untag_policy(svc_call_t *c)
 {
     iam_mpolicy_t *p = local_policy_or_fail(c, svc_in_str(c, "PolicyArn"));
-    if (!p)
-        return 0;
-    iam_tagv_t before = {0};
-    for (size_t i = 0; i < p->tags.n; i++)
-        iam__tags_set(&before, p->tags.keys[i], p->tags.values[i]);
-    size_t i;
-    json_t *k;
-    json_array_foreach(svc_in(c, "TagKeys"), i, k) {
-        if (json_is_string(k))
-            iam__tags_remove(&p->tags, json_string_value(k));
-    }
-    if (iam__db_policy_save(c->state, p) != 0) {
-        iam__tags_clear(&p->tags);
-        p->tags = before;
-        return iam__store_failed(c);
-    }
-    iam__tags_clear(&before);
-    return 0;
+    return p ? iam__tags_edit(c, &p->tags, true, "Policy", save_policy, p) : 0;
 }
 
 int iam_list_policy_tags(svc_call_t *c)
 {
     iam_mpolicy_t *p = iam__policy_get_or_fail(c, svc_in_str(c, "PolicyArn"));
-    if (!p)
-        return 0;
-    size_t start, count;
-    if (!iam__page(c, p->tags.n, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *list = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s}", "Key", p->tags.keys[i], "Value", p->tags.values[i]));
-    json_object_set_new(out, "Tags", list);
-    iam__page_out(c, out, start, count, p->tags.n);
-    return 0;
+    return p ? iam__tags_list(c, &p->tags) : 0;
 }

@@ -278,7 +278,6 @@ struct sqs_state {
     uint64_t watched_batch;   /* store batch (commit number) we asked to hear about */
     sqs_link_t watches;       /* outstanding batch watches (persist.c) */
     bool closing;
-    uint64_t rng;             /* splitmix64 state for message ids */
     sqs_slab_t slab;          /* message memory */
     EVP_MD_CTX *mdctx;
     EVP_MD *md5, *sha256;
@@ -348,7 +347,6 @@ typedef struct sqs_msg_init {
     const char *md5_body;                            /* precomputed, or NULL to compute */
 } sqs_msg_init_t;
 /* A random UUID v4 from the state's generator (message ids, task ids). */
-void sqs__uuid(sqs_state_t *st, char out[37]);
 /* A new message (not placed, not indexed) with its digests computed. */
 sqs_msg_t *sqs__msg_alloc(sqs_state_t *st, const sqs_msg_init_t *in);
 void sqs__msg_free(sqs_state_t *st, sqs_msg_t *m);

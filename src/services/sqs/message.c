@@ -27,33 +27,6 @@
 
 /* ==== resource internals ==== */
 
-static uint64_t rng_next(sqs_state_t *st)
-{
-    uint64_t z = (st->rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void sqs__uuid(sqs_state_t *st, char out[37])
-{
-    unsigned char b[16];
-    uint64_t x = rng_next(st), y = rng_next(st);
-    memcpy(b, &x, 8);
-    memcpy(b + 8, &y, 8);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    static const char hx[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hx[b[i] >> 4];
-        out[o++] = hx[b[i] & 15];
-    }
-    out[o] = '\0';
-}
-
 sqs_msg_t *sqs__msg_alloc(sqs_state_t *st, const sqs_msg_init_t *in)
 {
     size_t n = in->body.len + 1 + in->attrs.len + 1 + in->sender.len + 1;
@@ -768,7 +741,7 @@ static void send_commit(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, send
     free(canon_text);
     m->id = st->next_msg_id++;
     m->seq_no = m->id;
-    sqs__uuid(st, m->message_id);
+    kumo_uuid(m->message_id);
     m->sent_ms = now;
     long long delay = q->set.fifo || !in->has_delay ? q->set.delay_seconds : in->delay;
     if (delay > 0) {

@@ -252,7 +252,7 @@ int sqs_start_message_move_task(svc_call_t *c)
     sqs__queue_promote(src, now);
     sqs_task_t *t = xcalloc(1, sizeof *t);
     t->st = st;
-    sqs__uuid(st, t->id);
+    kumo_uuid(t->id);
     t->source_arn = xstrdup(src->arn);
     t->dest_arn = dst ? xstrdup(dst->arn) : NULL;
     t->rate = (int)rate;

@@ -113,7 +113,6 @@ static void *sqs_create(kumo_ctx_t *ctx, char *err, size_t errcap)
     sqs_list_init(&st->kicked);
     sqs_list_init(&st->watches);
     st->kick.cb = sqs__on_kick;
-    kumo_random(&st->rng, sizeof st->rng);
     st->mdctx = EVP_MD_CTX_new();
     st->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
     st->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
