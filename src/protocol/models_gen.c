@@ -2583,7 +2583,7 @@ static const model_member_t m_sqs_mem_13[] = {
 };
 static const model_member_t m_sqs_mem_14[] = {
     {"QueueUrl", NULL, 96, true, false},
-    {"Entries", NULL, 16, true, false},
+    {"Entries", NULL, 16, false, false},
 };
 static const model_member_t m_sqs_mem_15[] = {
     {"Id", NULL, 96, true, false},
@@ -2618,7 +2618,7 @@ static const model_member_t m_sqs_mem_22[] = {
 };
 static const model_member_t m_sqs_mem_23[] = {
     {"QueueUrl", NULL, 96, true, false},
-    {"Entries", NULL, 25, true, false},
+    {"Entries", NULL, 25, false, false},
 };
 static const model_member_t m_sqs_mem_24[] = {
     {"Id", NULL, 96, true, false},
@@ -2796,7 +2796,7 @@ static const model_member_t m_sqs_mem_84[] = {
 };
 static const model_member_t m_sqs_mem_85[] = {
     {"QueueUrl", NULL, 96, true, false},
-    {"Entries", NULL, 87, true, false},
+    {"Entries", NULL, 87, false, false},
 };
 static const model_member_t m_sqs_mem_86[] = {
     {"Id", NULL, 96, true, false},

@@ -317,8 +317,34 @@ static void failed_entry(json_t *failed, const char *id, const sqs_err_t *e)
                                             "Message", e->msg));
 }
 
+/* ==== batches ==== */
+
+/* A batch entry id: 1 to 80 letters, digits, hyphens and underscores
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatchRequestEntry.html). */
+static bool batch_id_ok(const char *id)
+{
+    size_t len = id ? strlen(id) : 0;
+    if (len < 1 || len > 80)
+        return false;
+    for (size_t k = 0; k < len; k++) {
+        char ch = id[k];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                  ch == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static const char *batch_id(json_t *entries, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(entries, i), "Id"));
+}
+
 /* Batch-wide checks shared by the three batch operations
- * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html). */
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html).
+ * Every id is checked before any two are compared, so a bad id is reported
+ * even when it is also repeated. */
 static bool batch_check(svc_call_t *c, json_t *entries, const char *entry_name)
 {
     size_t n = json_array_size(entries);
@@ -332,15 +358,7 @@ static bool batch_check(svc_call_t *c, json_t *entries, const char *entry_name)
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(entries, i), "Id"));
-        size_t len = id ? strlen(id) : 0;
-        bool ok = len >= 1 && len <= 80;
-        for (size_t k = 0; ok && k < len; k++) {
-            char ch = id[k];
-            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                 ch == '_';
-        }
-        if (!ok) {
+        if (!batch_id_ok(batch_id(entries, i))) {
             svc_error(c, "InvalidBatchEntryId", 0,
                       "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at "
                       "most 80 letters long.");
@@ -348,14 +366,60 @@ static bool batch_check(svc_call_t *c, json_t *entries, const char *entry_name)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        const char *a = json_string_value(json_object_get(json_array_get(entries, i), "Id"));
         for (size_t k = i + 1; k < n; k++) {
-            if (strcmp(a, json_string_value(json_object_get(json_array_get(entries, k), "Id"))) == 0) {
-                svc_error(c, "BatchEntryIdsNotDistinct", 0, "Id %s repeated.", a);
+            if (strcmp(batch_id(entries, i), batch_id(entries, k)) == 0) {
+                svc_error(c, "BatchEntryIdsNotDistinct", 0, "Id %s repeated.", batch_id(entries, i));
                 return false;
             }
         }
     }
+    return true;
+}
+
+/* What sets one batch operation apart from the other two; batch_run does
+ * the rest. */
+typedef struct batch_op {
+    const char *entry_name; /* entry shape, named by EmptyBatchRequest */
+    /* Rules beyond batch_check that fail the whole request, or NULL. Sets
+     * the call's error and returns false to fail it; runs before any entry. */
+    bool (*check)(svc_call_t *c, sqs_queue_t *q, json_t *entries);
+    /* Carry out one entry: add to res (its Successful entry, which holds
+     * the Id) and return true, or set e and return false to list the entry
+     * under Failed instead. ctx is batch_run's. */
+    bool (*on_entry)(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *res, sqs_err_t *e, void *ctx);
+} batch_op_t;
+
+/* Answer a batch request: find the queue, run the batch-wide checks, then
+ * each entry in order. An entry that fails does not fail the request: it is
+ * listed under Failed beside the Successful ones, and the answer is still a
+ * 200 (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api-actions.html).
+ * Returns false when the request as a whole failed; the call's error is
+ * then set and no entry has run. */
+static bool batch_run(svc_call_t *c, const batch_op_t *op, void *ctx)
+{
+    sqs_queue_t *q = sqs__queue_get_or_fail(c);
+    if (!q)
+        return false;
+    json_t *entries = svc_in(c, "Entries");
+    if (!batch_check(c, entries, op->entry_name) || (op->check && !op->check(c, q, entries)))
+        return false;
+    json_t *ok = json_array(), *failed = json_array();
+    size_t i;
+    json_t *entry;
+    json_array_foreach(entries, i, entry) {
+        const char *id = json_string_value(json_object_get(entry, "Id"));
+        json_t *res = id_entry(id);
+        sqs_err_t e = {0};
+        if (op->on_entry(c, q, entry, res, &e, ctx)) {
+            json_array_append_new(ok, res);
+        } else {
+            json_decref(res);
+            failed_entry(failed, id, &e);
+        }
+    }
+    json_t *out = svc_output(c);
+    json_object_set_new(out, "Successful", ok);
+    json_object_set_new(out, "Failed", failed);
     return true;
 }
 
@@ -1111,63 +1175,64 @@ int sqs_send_message(svc_call_t *c)
     return 0;
 }
 
-int sqs_send_message_batch(svc_call_t *c)
+/* On FIFO queues a missing MessageGroupId or deduplication id fails the
+ * whole batch, not the entry. All entries together count against the 1 MiB
+ * message size limit; each is then held to that limit, not to the queue's
+ * MaximumMessageSize (on_send_entry). */
+static bool send_batch_check(svc_call_t *c, sqs_queue_t *q, json_t *entries)
 {
-    sqs_queue_t *q = sqs__queue_get_or_fail(c);
-    if (!q)
-        return 0;
-    json_t *entries = svc_in(c, "Entries");
-    if (!batch_check(c, entries, "SendMessageBatchRequestEntry"))
-        return 0;
-    size_t n = json_array_size(entries);
     size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i;
+    json_t *entry;
+    json_array_foreach(entries, i, entry) {
         send_in_t in;
-        send_in_read(json_array_get(entries, i), &in);
-        /* On FIFO queues these fail the whole batch, not the entry. */
+        send_in_read(entry, &in);
         if (q->set.fifo && !in.group) {
             svc_error(c, "InvalidParameterValue", 400, "The request must contain the parameter MessageGroupId.");
-            return 0;
+            return false;
         }
         if (q->set.fifo && !in.dedup && !q->set.content_dedup) {
             svc_error(c, "InvalidParameterValue", 400,
                       "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided "
                       "explicitly");
-            return 0;
+            return false;
         }
         total += in.body_len + attrs_size(in.attrs);
     }
-    /* The whole batch counts against the 1 MiB message size limit; entries
-     * are then held to that limit, not to the queue's MaximumMessageSize. */
     if (total > KUMO_SQS_MAX_MESSAGE_BYTES) {
         svc_error(c, "BatchRequestTooLong", 0, "Batch requests cannot be longer than %d bytes. You have sent %zu bytes.",
                   KUMO_SQS_MAX_MESSAGE_BYTES, total);
-        return 0;
+        return false;
     }
-    json_t *ok = json_array(), *failed = json_array();
+    return true;
+}
+
+/* The messages a batch accepted: their rows go to the store in one
+ * statement once every entry has run. */
+typedef struct send_batch {
     sqs_msg_t *pending[KUMO_SQS_MAX_BATCH_ENTRIES];
-    int npending = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *entry = json_array_get(entries, i);
-        const char *id = json_string_value(json_object_get(entry, "Id"));
-        send_in_t in;
-        send_in_read(entry, &in);
-        send_prep_t p = {0};
-        sqs_err_t e = {0};
-        if (!send_validate(c, q, &in, &p, KUMO_SQS_MAX_MESSAGE_BYTES, &e)) {
-            failed_entry(failed, id, &e);
-        } else {
-            json_t *res = json_object();
-            json_object_set_new_nocheck(res, "Id", json_string(id));
-            send_commit(c, q, &in, &p, res, pending, &npending);
-            json_array_append_new(ok, res);
-        }
-        json_decref(p.canon);
-    }
-    sqs__persist_msgs_insert(q->st, pending, npending);
-    json_t *out = svc_output(c);
-    json_object_set_new(out, "Successful", ok);
-    json_object_set_new(out, "Failed", failed);
+    int npending;
+} send_batch_t;
+
+static bool on_send_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *res, sqs_err_t *e, void *ctx)
+{
+    send_batch_t *b = ctx;
+    send_in_t in;
+    send_in_read(entry, &in);
+    send_prep_t p = {0};
+    bool ok = send_validate(c, q, &in, &p, KUMO_SQS_MAX_MESSAGE_BYTES, e);
+    if (ok)
+        send_commit(c, q, &in, &p, res, b->pending, &b->npending);
+    json_decref(p.canon);
+    return ok;
+}
+
+int sqs_send_message_batch(svc_call_t *c)
+{
+    static const batch_op_t op = {"SendMessageBatchRequestEntry", send_batch_check, on_send_entry};
+    send_batch_t b = {.npending = 0};
+    if (batch_run(c, &op, &b))
+        sqs__persist_msgs_insert(c->state, b.pending, b.npending);
     return 0;
 }
 
@@ -1235,31 +1300,26 @@ int sqs_delete_message(svc_call_t *c)
     return 0;
 }
 
+/* The ids of the messages a batch deleted: their rows leave the store in
+ * one statement once every entry has run. */
+typedef struct delete_batch {
+    uint64_t ids[KUMO_SQS_MAX_BATCH_ENTRIES];
+    int nids;
+} delete_batch_t;
+
+static bool on_delete_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *res, sqs_err_t *e, void *ctx)
+{
+    (void)res;
+    delete_batch_t *b = ctx;
+    return delete_one(c, q, json_string_value(json_object_get(entry, "ReceiptHandle")), e, b->ids, &b->nids);
+}
+
 int sqs_delete_message_batch(svc_call_t *c)
 {
-    sqs_queue_t *q = sqs__queue_get_or_fail(c);
-    if (!q)
-        return 0;
-    json_t *entries = svc_in(c, "Entries");
-    if (!batch_check(c, entries, "DeleteMessageBatchRequestEntry"))
-        return 0;
-    json_t *ok = json_array(), *failed = json_array();
-    size_t i;
-    json_t *entry;
-    uint64_t ids[KUMO_SQS_MAX_BATCH_ENTRIES];
-    int nids = 0;
-    json_array_foreach(entries, i, entry) {
-        const char *id = json_string_value(json_object_get(entry, "Id"));
-        sqs_err_t e = {0};
-        if (delete_one(c, q, json_string_value(json_object_get(entry, "ReceiptHandle")), &e, ids, &nids))
-            json_array_append_new(ok, id_entry(id));
-        else
-            failed_entry(failed, id, &e);
-    }
-    sqs__persist_msgs_delete(c->state, ids, nids);
-    json_t *out = svc_output(c);
-    json_object_set_new(out, "Successful", ok);
-    json_object_set_new(out, "Failed", failed);
+    static const batch_op_t op = {"DeleteMessageBatchRequestEntry", NULL, on_delete_entry};
+    delete_batch_t b = {.nids = 0};
+    if (batch_run(c, &op, &b))
+        sqs__persist_msgs_delete(c->state, b.ids, b.nids);
     return 0;
 }
 
@@ -1276,32 +1336,25 @@ int sqs_change_message_visibility(svc_call_t *c)
     return 0;
 }
 
+/* The model leaves an entry's VisibilityTimeout optional, so the front
+ * door's required-member check lets a missing one through; it fails only
+ * that entry. */
+static bool on_change_visibility_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *res, sqs_err_t *e,
+                                       void *ctx)
+{
+    (void)res;
+    (void)ctx;
+    long long vt = 0;
+    if (!sqs_in_int(c, entry, "VisibilityTimeout", &vt)) {
+        err_set(e, "MissingParameter", "The request must contain the parameter VisibilityTimeout.");
+        return false;
+    }
+    return change_one(c, q, json_string_value(json_object_get(entry, "ReceiptHandle")), vt, e);
+}
+
 int sqs_change_message_visibility_batch(svc_call_t *c)
 {
-    sqs_queue_t *q = sqs__queue_get_or_fail(c);
-    if (!q)
-        return 0;
-    json_t *entries = svc_in(c, "Entries");
-    if (!batch_check(c, entries, "ChangeMessageVisibilityBatchRequestEntry"))
-        return 0;
-    json_t *ok = json_array(), *failed = json_array();
-    size_t i;
-    json_t *entry;
-    json_array_foreach(entries, i, entry) {
-        const char *id = json_string_value(json_object_get(entry, "Id"));
-        sqs_err_t e = {0};
-        long long vt = 0;
-        if (!sqs_in_int(c, entry, "VisibilityTimeout", &vt))
-            err_set(&e, "MissingParameter", "The request must contain the parameter VisibilityTimeout.");
-        else
-            change_one(c, q, json_string_value(json_object_get(entry, "ReceiptHandle")), vt, &e);
-        if (!e.code)
-            json_array_append_new(ok, id_entry(id));
-        else
-            failed_entry(failed, id, &e);
-    }
-    json_t *out = svc_output(c);
-    json_object_set_new(out, "Successful", ok);
-    json_object_set_new(out, "Failed", failed);
+    static const batch_op_t op = {"ChangeMessageVisibilityBatchRequestEntry", NULL, on_change_visibility_entry};
+    batch_run(c, &op, NULL);
     return 0;
 }

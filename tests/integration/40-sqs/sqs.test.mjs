@@ -124,8 +124,6 @@ test('batches: partial failures, batch errors, and the SDK digest checks per ent
   assert.equal(out.Failed[0].Id, 'c');
   assert.equal(out.Failed[0].Code, 'InvalidMessageContents');
   assert.equal(out.Failed[0].SenderFault, true);
-  await rejects(send(new sqs.SendMessageBatchCommand({ QueueUrl, Entries: [] })), 'EmptyBatchRequest',
-    'There should be at least one SendMessageBatchRequestEntry in the request.');
   await rejects(send(new sqs.SendMessageBatchCommand({
     QueueUrl, Entries: [{ Id: 'x', MessageBody: '1' }, { Id: 'x', MessageBody: '2' }],
   })), 'BatchEntryIdsNotDistinct', 'Id x repeated.');
@@ -151,6 +149,25 @@ test('batches: partial failures, batch errors, and the SDK digest checks per ent
   assert.equal(del.Successful.length, 2);
   assert.deepEqual(del.Failed, [{ Id: 'junk', SenderFault: true, Code: 'ReceiptHandleIsInvalid',
     Message: 'The input receipt handle "junk" is not a valid receipt handle.' }]);
+});
+
+test('empty batches: EmptyBatchRequest with its query-compatible code, for each batch operation', async () => {
+  const { QueueUrl } = await send(new sqs.CreateQueueCommand({ QueueName: 'js-empty-batch' }));
+  const commands = {
+    SendMessageBatchRequestEntry: sqs.SendMessageBatchCommand,
+    DeleteMessageBatchRequestEntry: sqs.DeleteMessageBatchCommand,
+    ChangeMessageVisibilityBatchRequestEntry: sqs.ChangeMessageVisibilityBatchCommand,
+  };
+  for (const [entry, Command] of Object.entries(commands)) {
+    await assert.rejects(send(new Command({ QueueUrl, Entries: [] })), (e) => {
+      assert.ok(e instanceof sqs.EmptyBatchRequest, `${e.name}: ${e.message}`);
+      assert.equal(e.name, 'EmptyBatchRequest');
+      assert.equal(e.Code, 'AWS.SimpleQueueService.EmptyBatchRequest');
+      assert.equal(e.message, `There should be at least one ${entry} in the request.`);
+      assert.equal(e.$metadata.httpStatusCode, 400);
+      return true;
+    });
+  }
 });
 
 test('FIFO: group order, dedup, sequence numbers, validation', async () => {

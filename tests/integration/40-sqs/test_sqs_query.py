@@ -639,6 +639,24 @@ class Messages(SqsCase):
         # None of the failed batches enqueued anything.
         self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "0"})
 
+    def test_empty_batches(self):
+        url = self.queue()
+        self.sqs.send_message(QueueUrl=url, MessageBody="stays")
+        calls = {
+            "SendMessageBatchRequestEntry": self.sqs.send_message_batch,
+            "DeleteMessageBatchRequestEntry": self.sqs.delete_message_batch,
+            "ChangeMessageVisibilityBatchRequestEntry": self.sqs.change_message_visibility_batch,
+        }
+        for entry, call in calls.items():
+            # botocore sends an empty list over query as a bare "Entries=".
+            self.assertError(lambda: call(QueueUrl=url, Entries=[]), "AWS.SimpleQueueService.EmptyBatchRequest",
+                             "There should be at least one %s in the request." % entry, 400)
+            # No entry parameter at all is the same empty batch to AWS
+            # (https://github.com/aws/aws-sdk-php/issues/630).
+            self.assertError(lambda: call(QueueUrl=url), "AWS.SimpleQueueService.EmptyBatchRequest",
+                             "There should be at least one %s in the request." % entry, 400)
+        self.assertEqual(self.bodies(url), ["stays"])
+
     def test_long_poll_returns_when_a_message_arrives(self):
         url = self.queue()
         result = {}
