@@ -6,7 +6,8 @@
  * access key, per customer managed policy and version, and per live STS
  * session. Documents are stored as the client sent them; they are compiled
  * again when loaded. Writes are single-row statements inside the request's
- * savepoint (store_write_begin first), so the group commit batches them.
+ * savepoint (store_write_begin first), so the group commit batches them;
+ * write_row binds each one's parameters from a typed list, in order.
  */
 #include "internal.h"
 
@@ -74,6 +75,43 @@ static int run(iam_state_t *st, sqlite3_stmt *s)
     return 0;
 }
 
+/* One parameter of a write: text (NULL binds SQL NULL) or an integer. */
+typedef struct db_arg {
+    bool is_int;
+    const char *text;
+    int64_t num;
+} db_arg_t;
+
+#define TEXT(v) ((db_arg_t){.text = (v)})
+#define INT(v) ((db_arg_t){.is_int = true, .num = (v)})
+
+/* Run one write statement, binding args to its parameters in order. */
+static int write_args(iam_state_t *st, const char *sql, const db_arg_t *args, size_t n)
+{
+    store_write_begin(st->store);
+    sqlite3_stmt *s = store_stmt(st->store, sql);
+    for (size_t i = 0; i < n; i++) {
+        if (args[i].is_int)
+            sqlite3_bind_int64(s, (int)i + 1, args[i].num);
+        else
+            bind_text(s, (int)i + 1, args[i].text);
+    }
+    return run(st, s);
+}
+
+/* write_row(st, sql, TEXT(a), INT(b), ...): sql must live forever (it is
+ * the statement cache's key), so pass a string literal. */
+#define write_row(st, sql, ...)                                \
+    write_args((st), (sql), (const db_arg_t[]){__VA_ARGS__}, \
+               sizeof((const db_arg_t[]){__VA_ARGS__}) / sizeof(db_arg_t))
+
+/* A write to a row keyed by its owning entity, (kind, owner), and one more
+ * column. */
+static int owned_row(iam_state_t *st, const char *sql, const iam_entity_t *e, const char *key)
+{
+    return write_row(st, sql, INT(e->kind), TEXT(e->lname), TEXT(key));
+}
+
 static char *tags_text(const iam_tagv_t *t)
 {
     if (!t->n)
@@ -100,217 +138,136 @@ static void tags_load(iam_tagv_t *t, const char *text)
 
 int iam__db_entity_save(iam_state_t *st, const iam_entity_t *e)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_entities (kind, lname, name, id, path, created_ms, trust,"
-                                 " description, max_session, boundary, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     char *tags = tags_text(&e->tags);
-    sqlite3_bind_int(s, 1, (int)e->kind);
-    bind_text(s, 2, e->lname);
-    bind_text(s, 3, e->name);
-    bind_text(s, 4, e->id);
-    bind_text(s, 5, e->path);
-    sqlite3_bind_int64(s, 6, e->created_ms);
-    bind_text(s, 7, e->trust ? iam_policy_text(e->trust) : NULL);
-    bind_text(s, 8, e->description);
-    sqlite3_bind_int(s, 9, e->max_session);
-    bind_text(s, 10, e->boundary ? e->boundary->arn : NULL);
-    bind_text(s, 11, tags);
-    int rc = run(st, s);
+    int rc = write_row(st,
+                       "INSERT OR REPLACE INTO iam_entities (kind, lname, name, id, path, created_ms, trust,"
+                       " description, max_session, boundary, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       INT(e->kind), TEXT(e->lname), TEXT(e->name), TEXT(e->id), TEXT(e->path), INT(e->created_ms),
+                       TEXT(e->trust ? iam_policy_text(e->trust) : NULL), TEXT(e->description),
+                       INT(e->max_session), TEXT(e->boundary ? e->boundary->arn : NULL), TEXT(tags));
     free(tags);
     return rc;
 }
 
 int iam__db_entity_delete(iam_state_t *st, const iam_entity_t *e)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_entities WHERE kind = ? AND lname = ?");
-    sqlite3_bind_int(s, 1, (int)e->kind);
-    bind_text(s, 2, e->lname);
-    return run(st, s);
+    return write_row(st, "DELETE FROM iam_entities WHERE kind = ? AND lname = ?", INT(e->kind), TEXT(e->lname));
 }
 
 int iam__db_inline_put(iam_state_t *st, const iam_entity_t *e, const char *name, const char *doc)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s =
-        store_stmt(st->store, "INSERT OR REPLACE INTO iam_inline (kind, owner, name, document) VALUES (?,?,?,?)");
-    sqlite3_bind_int(s, 1, (int)e->kind);
-    bind_text(s, 2, e->lname);
-    bind_text(s, 3, name);
-    bind_text(s, 4, doc);
-    return run(st, s);
+    return write_row(st, "INSERT OR REPLACE INTO iam_inline (kind, owner, name, document) VALUES (?,?,?,?)",
+                     INT(e->kind), TEXT(e->lname), TEXT(name), TEXT(doc));
 }
 
 int iam__db_inline_delete(iam_state_t *st, const iam_entity_t *e, const char *name)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_inline WHERE kind = ? AND owner = ? AND name = ?");
-    sqlite3_bind_int(s, 1, (int)e->kind);
-    bind_text(s, 2, e->lname);
-    bind_text(s, 3, name);
-    return run(st, s);
+    return owned_row(st, "DELETE FROM iam_inline WHERE kind = ? AND owner = ? AND name = ?", e, name);
 }
 
 int iam__db_attach_put(iam_state_t *st, const iam_entity_t *e, const char *arn)
 {
-    store_write_begin(st->store);
     /* seq keeps attachment order across restarts. */
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_attachments (kind, owner, arn, seq)"
-                                 " VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM iam_attachments))");
-    sqlite3_bind_int(s, 1, (int)e->kind);
-    bind_text(s, 2, e->lname);
-    bind_text(s, 3, arn);
-    return run(st, s);
+    return owned_row(st,
+                     "INSERT OR REPLACE INTO iam_attachments (kind, owner, arn, seq)"
+                     " VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM iam_attachments))",
+                     e, arn);
 }
 
 int iam__db_attach_delete(iam_state_t *st, const iam_entity_t *e, const char *arn)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_attachments WHERE kind = ? AND owner = ? AND arn = ?");
-    sqlite3_bind_int(s, 1, (int)e->kind);
-    bind_text(s, 2, e->lname);
-    bind_text(s, 3, arn);
-    return run(st, s);
+    return owned_row(st, "DELETE FROM iam_attachments WHERE kind = ? AND owner = ? AND arn = ?", e, arn);
 }
 
 int iam__db_member_put(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_group_members (group_lname, user_lname, seq)"
-                                 " VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM iam_group_members))");
-    bind_text(s, 1, group->lname);
-    bind_text(s, 2, user->lname);
-    return run(st, s);
+    return write_row(st,
+                     "INSERT OR REPLACE INTO iam_group_members (group_lname, user_lname, seq)"
+                     " VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM iam_group_members))",
+                     TEXT(group->lname), TEXT(user->lname));
 }
 
 int iam__db_member_delete(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_group_members WHERE group_lname = ? AND user_lname = ?");
-    bind_text(s, 1, group->lname);
-    bind_text(s, 2, user->lname);
-    return run(st, s);
+    return write_row(st, "DELETE FROM iam_group_members WHERE group_lname = ? AND user_lname = ?",
+                     TEXT(group->lname), TEXT(user->lname));
 }
 
 int iam__db_akey_save(iam_state_t *st, const iam_entity_t *user, const iam_akey_t *k)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_access_keys (akid, user_lname, secret, active, created_ms)"
-                                 " VALUES (?,?,?,?,?)");
-    bind_text(s, 1, k->akid);
-    bind_text(s, 2, user->lname);
-    bind_text(s, 3, k->secret);
-    sqlite3_bind_int(s, 4, k->active);
-    sqlite3_bind_int64(s, 5, k->created_ms);
-    return run(st, s);
+    return write_row(st,
+                     "INSERT OR REPLACE INTO iam_access_keys (akid, user_lname, secret, active, created_ms)"
+                     " VALUES (?,?,?,?,?)",
+                     TEXT(k->akid), TEXT(user->lname), TEXT(k->secret), INT(k->active), INT(k->created_ms));
 }
 
 int iam__db_akey_delete(iam_state_t *st, const char *akid)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_access_keys WHERE akid = ?");
-    bind_text(s, 1, akid);
-    return run(st, s);
+    return write_row(st, "DELETE FROM iam_access_keys WHERE akid = ?", TEXT(akid));
 }
 
 int iam__db_policy_save(iam_state_t *st, const iam_mpolicy_t *p)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_policies (arn, name, id, path, description,"
-                                 " default_version, next_version, created_ms, updated_ms, tags)"
-                                 " VALUES (?,?,?,?,?,?,?,?,?,?)");
     char *tags = tags_text(&p->tags);
-    bind_text(s, 1, p->arn);
-    bind_text(s, 2, p->name);
-    bind_text(s, 3, p->id);
-    bind_text(s, 4, p->path);
-    bind_text(s, 5, p->description);
-    bind_text(s, 6, p->nversions ? p->versions[p->default_idx].id : "v1");
-    sqlite3_bind_int(s, 7, p->next_version);
-    sqlite3_bind_int64(s, 8, p->created_ms);
-    sqlite3_bind_int64(s, 9, p->updated_ms);
-    bind_text(s, 10, tags);
-    int rc = run(st, s);
+    int rc = write_row(st,
+                       "INSERT OR REPLACE INTO iam_policies (arn, name, id, path, description,"
+                       " default_version, next_version, created_ms, updated_ms, tags)"
+                       " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       TEXT(p->arn), TEXT(p->name), TEXT(p->id), TEXT(p->path), TEXT(p->description),
+                       TEXT(p->nversions ? p->versions[p->default_idx].id : "v1"), INT(p->next_version),
+                       INT(p->created_ms), INT(p->updated_ms), TEXT(tags));
     free(tags);
     return rc;
 }
 
 int iam__db_policy_delete(iam_state_t *st, const iam_mpolicy_t *p)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_policies WHERE arn = ?");
-    bind_text(s, 1, p->arn);
-    int rc = run(st, s);
-    if (rc == 0) {
-        s = store_stmt(st->store, "DELETE FROM iam_policy_versions WHERE arn = ?");
-        bind_text(s, 1, p->arn);
-        rc = run(st, s);
-    }
+    int rc = write_row(st, "DELETE FROM iam_policies WHERE arn = ?", TEXT(p->arn));
+    if (rc == 0)
+        rc = write_row(st, "DELETE FROM iam_policy_versions WHERE arn = ?", TEXT(p->arn));
     return rc;
 }
 
 int iam__db_version_put(iam_state_t *st, const iam_mpolicy_t *p, const iam_pversion_t *v)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_policy_versions (arn, version, document, created_ms)"
-                                 " VALUES (?,?,?,?)");
-    bind_text(s, 1, p->arn);
-    bind_text(s, 2, v->id);
-    bind_text(s, 3, iam_policy_text(v->policy));
-    sqlite3_bind_int64(s, 4, v->created_ms);
-    return run(st, s);
+    return write_row(st,
+                     "INSERT OR REPLACE INTO iam_policy_versions (arn, version, document, created_ms)"
+                     " VALUES (?,?,?,?)",
+                     TEXT(p->arn), TEXT(v->id), TEXT(iam_policy_text(v->policy)), INT(v->created_ms));
 }
 
 int iam__db_version_delete(iam_state_t *st, const iam_mpolicy_t *p, const char *version)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_policy_versions WHERE arn = ? AND version = ?");
-    bind_text(s, 1, p->arn);
-    bind_text(s, 2, version);
-    return run(st, s);
+    return write_row(st, "DELETE FROM iam_policy_versions WHERE arn = ? AND version = ?", TEXT(p->arn),
+                     TEXT(version));
+}
+
+/* The managed session policies' ARNs as a JSON array, or NULL (malloc). */
+static char *policy_arns_text(const iam_session_t *ss)
+{
+    if (!ss->narns)
+        return NULL;
+    json_t *a = json_array();
+    for (size_t i = 0; i < ss->narns; i++)
+        json_array_append_new(a, json_string(ss->policy_arns[i]));
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
 }
 
 int iam__db_session_save(iam_state_t *st, const iam_session_t *ss)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store,
-                                 "INSERT OR REPLACE INTO iam_sessions (akid, secret, token, kind, arn, user_id,"
-                                 " role_arn, role_id, role_name, session_name, user_name, source_identity,"
-                                 " created_ms, expires_ms, policy, policy_arns, tags)"
-                                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     char *tags = tags_text(&ss->tags);
-    char *arns = NULL;
-    if (ss->narns) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < ss->narns; i++)
-            json_array_append_new(a, json_string(ss->policy_arns[i]));
-        arns = json_dumps(a, JSON_COMPACT);
-        json_decref(a);
-    }
-    bind_text(s, 1, ss->akid);
-    bind_text(s, 2, ss->secret);
-    bind_text(s, 3, ss->token);
-    sqlite3_bind_int(s, 4, (int)ss->kind);
-    bind_text(s, 5, ss->arn);
-    bind_text(s, 6, ss->user_id);
-    bind_text(s, 7, ss->role_arn);
-    bind_text(s, 8, ss->role_id);
-    bind_text(s, 9, ss->role_name);
-    bind_text(s, 10, ss->session_name);
-    bind_text(s, 11, ss->user_name);
-    bind_text(s, 12, ss->source_identity);
-    sqlite3_bind_int64(s, 13, ss->created_ms);
-    sqlite3_bind_int64(s, 14, ss->expires_ms);
-    bind_text(s, 15, ss->policy_text);
-    bind_text(s, 16, arns);
-    bind_text(s, 17, tags);
-    int rc = run(st, s);
+    char *arns = policy_arns_text(ss);
+    int rc = write_row(st,
+                       "INSERT OR REPLACE INTO iam_sessions (akid, secret, token, kind, arn, user_id,"
+                       " role_arn, role_id, role_name, session_name, user_name, source_identity,"
+                       " created_ms, expires_ms, policy, policy_arns, tags)"
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       TEXT(ss->akid), TEXT(ss->secret), TEXT(ss->token), INT(ss->kind), TEXT(ss->arn),
+                       TEXT(ss->user_id), TEXT(ss->role_arn), TEXT(ss->role_id), TEXT(ss->role_name),
+                       TEXT(ss->session_name), TEXT(ss->user_name), TEXT(ss->source_identity),
+                       INT(ss->created_ms), INT(ss->expires_ms), TEXT(ss->policy_text), TEXT(arns), TEXT(tags));
     free(tags);
     free(arns);
     return rc;
@@ -318,10 +275,7 @@ int iam__db_session_save(iam_state_t *st, const iam_session_t *ss)
 
 int iam__db_session_delete(iam_state_t *st, const char *akid)
 {
-    store_write_begin(st->store);
-    sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM iam_sessions WHERE akid = ?");
-    bind_text(s, 1, akid);
-    return run(st, s);
+    return write_row(st, "DELETE FROM iam_sessions WHERE akid = ?", TEXT(akid));
 }
 
 void iam__db_wipe(iam_state_t *st)
@@ -417,7 +371,22 @@ static void load_policies(iam_state_t *st)
     free(defaults);
 }
 
-static void load_entities(iam_state_t *st)
+static iam_entity_t *find_entity(iam_state_t *st, iam_ent_kind_t kind, const char *lname)
+{
+    ssize_t i = lname ? iam__vec_find(&st->ents[kind], lname, iam__ent_key, NULL) : -1;
+    return i < 0 ? NULL : st->ents[kind].v[i];
+}
+
+/* The entity that owns a row whose first columns are (kind, owner), or NULL. */
+static iam_entity_t *row_owner(iam_state_t *st, sqlite3_stmt *s)
+{
+    int kind = sqlite3_column_int(s, 0);
+    if (kind < 0 || kind > 2)
+        return NULL;
+    return find_entity(st, (iam_ent_kind_t)kind, col(s, 1));
+}
+
+static void load_entity_rows(iam_state_t *st)
 {
     sqlite3_stmt *s = store_stmt(st->store,
                                  "SELECT kind, lname, name, id, path, created_ms, trust, description, max_session,"
@@ -452,62 +421,55 @@ static void load_entities(iam_state_t *st)
         iam__vec_insert(&st->ents[kind], at, e);
     }
     sqlite3_reset(s);
+}
 
-    s = store_stmt(st->store, "SELECT kind, owner, name, document FROM iam_inline ORDER BY kind, owner, name");
+static void load_inline(iam_state_t *st)
+{
+    /* Ordered by name, so each entity's list comes out sorted as kept. */
+    sqlite3_stmt *s =
+        store_stmt(st->store, "SELECT kind, owner, name, document FROM iam_inline ORDER BY kind, owner, name");
     while (sqlite3_step(s) == SQLITE_ROW) {
-        int kind = sqlite3_column_int(s, 0);
-        if (kind < 0 || kind > 2)
-            continue;
-        ssize_t i = iam__vec_find(&st->ents[kind], col(s, 1), iam__ent_key, NULL);
-        if (i < 0)
-            continue;
-        iam_entity_t *e = st->ents[kind].v[i];
-        iam_policy_t *p = load_policy(col(s, 3), IAM_POLICY_IDENTITY, col(s, 2));
+        iam_entity_t *e = row_owner(st, s);
+        iam_policy_t *p = e ? load_policy(col(s, 3), IAM_POLICY_IDENTITY, col(s, 2)) : NULL;
         if (!p)
             continue;
         e->inl = xrealloc(e->inl, (e->ninl + 1) * sizeof *e->inl);
         e->inl[e->ninl++] = (iam_inline_t){col_dup(s, 2), p};
     }
     sqlite3_reset(s);
+}
 
-    s = store_stmt(st->store, "SELECT kind, owner, arn FROM iam_attachments ORDER BY seq");
+static void load_attachments(iam_state_t *st)
+{
+    sqlite3_stmt *s = store_stmt(st->store, "SELECT kind, owner, arn FROM iam_attachments ORDER BY seq");
     while (sqlite3_step(s) == SQLITE_ROW) {
-        int kind = sqlite3_column_int(s, 0);
-        if (kind < 0 || kind > 2)
-            continue;
-        ssize_t i = iam__vec_find(&st->ents[kind], col(s, 1), iam__ent_key, NULL);
+        iam_entity_t *e = row_owner(st, s);
         iam_mpolicy_t *p = iam__policy_lookup(st, col(s, 2));
-        if (i < 0 || !p)
-            continue;
-        iam_entity_t *e = st->ents[kind].v[i];
-        e->att = xrealloc(e->att, (e->natt + 1) * sizeof *e->att);
-        e->att[e->natt++] = p;
-        p->attachments++;
+        if (e && p)
+            iam__entity_attach(e, p);
     }
     sqlite3_reset(s);
+}
 
-    s = store_stmt(st->store, "SELECT group_lname, user_lname FROM iam_group_members ORDER BY seq");
+static void load_members(iam_state_t *st)
+{
+    sqlite3_stmt *s = store_stmt(st->store, "SELECT group_lname, user_lname FROM iam_group_members ORDER BY seq");
     while (sqlite3_step(s) == SQLITE_ROW) {
-        ssize_t gi = iam__vec_find(&st->ents[IAM_ENT_GROUP], col(s, 0), iam__ent_key, NULL);
-        ssize_t ui = iam__vec_find(&st->ents[IAM_ENT_USER], col(s, 1), iam__ent_key, NULL);
-        if (gi < 0 || ui < 0)
-            continue;
-        iam_entity_t *g = st->ents[IAM_ENT_GROUP].v[gi], *u = st->ents[IAM_ENT_USER].v[ui];
-        g->links = xrealloc(g->links, (g->nlinks + 1) * sizeof *g->links);
-        g->links[g->nlinks++] = u;
-        u->links = xrealloc(u->links, (u->nlinks + 1) * sizeof *u->links);
-        u->links[u->nlinks++] = g;
+        iam_entity_t *g = find_entity(st, IAM_ENT_GROUP, col(s, 0));
+        iam_entity_t *u = find_entity(st, IAM_ENT_USER, col(s, 1));
+        if (g && u)
+            iam__group_link(g, u);
     }
     sqlite3_reset(s);
+}
 
-    s = store_stmt(st->store,
-                   "SELECT akid, user_lname, secret, active, created_ms FROM iam_access_keys ORDER BY created_ms");
+static void load_access_keys(iam_state_t *st)
+{
+    sqlite3_stmt *s = store_stmt(
+        st->store, "SELECT akid, user_lname, secret, active, created_ms FROM iam_access_keys ORDER BY created_ms");
     while (sqlite3_step(s) == SQLITE_ROW) {
-        ssize_t ui = iam__vec_find(&st->ents[IAM_ENT_USER], col(s, 1), iam__ent_key, NULL);
-        if (ui < 0)
-            continue;
-        iam_entity_t *u = st->ents[IAM_ENT_USER].v[ui];
-        if (u->nkeys >= IAM_MAX_ACCESS_KEYS || !col(s, 0) || strlen(col(s, 0)) >= sizeof u->keys[0].akid)
+        iam_entity_t *u = find_entity(st, IAM_ENT_USER, col(s, 1));
+        if (!u || u->nkeys >= IAM_MAX_ACCESS_KEYS || !col(s, 0) || strlen(col(s, 0)) >= sizeof u->keys[0].akid)
             continue;
         iam_akey_t *k = &u->keys[u->nkeys++];
         snprintf(k->akid, sizeof k->akid, "%s", col(s, 0));
@@ -574,8 +536,13 @@ int iam__db_load(iam_state_t *st, char *err, size_t errcap)
 {
     (void)err;
     (void)errcap;
+    /* Policies first: entities refer to them as boundaries and attachments. */
     load_policies(st);
-    load_entities(st);
+    load_entity_rows(st);
+    load_inline(st);
+    load_attachments(st);
+    load_members(st);
+    load_access_keys(st);
     load_sessions(st);
     return 0;
 }

@@ -1,8 +1,8 @@
 /*
- * IAM groups: CreateGroup, GetGroup, ListGroups, DeleteGroup,
- * AddUserToGroup, RemoveUserFromGroup. A group's inline and attached
- * policies (entity.c) apply to every member: identity.c adds them to the
- * user's identity side.
+ * IAM groups and their members: GetGroup, AddUserToGroup,
+ * RemoveUserFromGroup. Create, List, Delete, inline and attached policies
+ * are in entity.c. A group's policies apply to every member: identity.c
+ * adds them to the user's identity side.
  */
 #include "internal.h"
 
@@ -12,17 +12,6 @@
 #include "core/banned.h"
 
 /* ==== resource internals ==== */
-
-static iam_entity_t *group_from_input(svc_call_t *c)
-{
-    iam_vcheck_t v;
-    iam__v_init(&v, c);
-    const char *name = svc_in_str(c, "GroupName");
-    iam__v_name(&v, "groupName", name, 128);
-    if (!iam__v_done(&v))
-        return NULL;
-    return iam__ent_get_or_fail(c, IAM_ENT_GROUP, name);
-}
 
 static ssize_t link_find(const iam_entity_t *e, const iam_entity_t *other)
 {
@@ -36,6 +25,12 @@ static void link_add(iam_entity_t *e, iam_entity_t *other)
 {
     e->links = xrealloc(e->links, (e->nlinks + 1) * sizeof *e->links);
     e->links[e->nlinks++] = other;
+}
+
+void iam__group_link(iam_entity_t *group, iam_entity_t *user)
+{
+    link_add(group, user);
+    link_add(user, group);
 }
 
 static void link_remove(iam_entity_t *e, const iam_entity_t *other)
@@ -64,106 +59,14 @@ static bool group_and_user(svc_call_t *c, iam_entity_t **g, iam_entity_t **u)
 
 /* ==== operation handlers ==== */
 
-int iam_create_group(svc_call_t *c)
-{
-    iam_state_t *st = c->state;
-    const char *name = svc_in_str(c, "GroupName");
-    const char *path = svc_in_str(c, "Path") ? svc_in_str(c, "Path") : "/";
-    iam_vcheck_t v;
-    iam__v_init(&v, c);
-    iam__v_name(&v, "groupName", name, 128);
-    iam__v_path(&v, "path", path);
-    if (!iam__v_done(&v))
-        return 0;
-    if (iam__ent_lookup(st, IAM_ENT_GROUP, name)) {
-        svc_error(c, "EntityAlreadyExistsException", 0, "Group with name %s already exists.", name);
-        return 0;
-    }
-    iam_entity_t *e = xcalloc(1, sizeof *e);
-    char id[32];
-    iam__gen_id(id, "AGPA", 17);
-    e->kind = IAM_ENT_GROUP;
-    e->name = xstrdup(name);
-    e->lname = iam__lower(name);
-    e->id = xstrdup(id);
-    e->path = xstrdup(path);
-    e->arn = iam__arn_for(st, IAM_ENT_GROUP, path, name);
-    e->created_ms = kumo_clock_now_ms();
-    if (iam__db_entity_save(st, e) != 0) {
-        iam__entity_free(e);
-        return iam__store_failed(c);
-    }
-    size_t at;
-    iam__vec_find(&st->ents[IAM_ENT_GROUP], e->lname, iam__ent_key, &at);
-    iam__vec_insert(&st->ents[IAM_ENT_GROUP], at, e);
-    json_object_set_new(svc_output(c), "Group", iam__group_json(e));
-    return 0;
-}
-
 int iam_get_group(svc_call_t *c)
 {
-    iam_entity_t *g = group_from_input(c);
+    iam_entity_t *g = iam__ent_input_or_fail(c, IAM_ENT_GROUP);
     if (!g)
         return 0;
-    size_t start, count;
-    if (!iam__page(c, g->nlinks, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_object_set_new(out, "Group", iam__group_json(g));
-    json_t *users = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(users, iam__user_json(c->state, g->links[i], false));
-    json_object_set_new(out, "Users", users);
-    iam__page_out(c, out, start, count, g->nlinks);
-    return 0;
-}
-
-int iam_list_groups(svc_call_t *c)
-{
-    iam_state_t *st = c->state;
-    const char *prefix = svc_in_str(c, "PathPrefix");
-    iam_vec_t *all = &st->ents[IAM_ENT_GROUP];
-    iam_entity_t **sel = arena_alloc(c->arena, (all->n ? all->n : 1) * sizeof *sel);
-    size_t n = 0;
-    for (size_t i = 0; i < all->n; i++) {
-        iam_entity_t *e = all->v[i];
-        if (!prefix || strncmp(e->path, prefix, strlen(prefix)) == 0)
-            sel[n++] = e;
-    }
-    size_t start, count;
-    if (!iam__page(c, n, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *groups = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(groups, iam__group_json(sel[i]));
-    json_object_set_new(out, "Groups", groups);
-    iam__page_out(c, out, start, count, n);
-    return 0;
-}
-
-int iam_delete_group(svc_call_t *c)
-{
-    iam_state_t *st = c->state;
-    iam_entity_t *g = group_from_input(c);
-    if (!g)
-        return 0;
-    const char *conflict = g->nlinks ? "Cannot delete entity, must remove users from group first."
-                           : g->natt ? "Cannot delete entity, must detach all policies first."
-                           : g->ninl ? "Cannot delete entity, must delete policies first."
-                                     : NULL;
-    if (conflict) {
-        svc_error(c, "DeleteConflictException", 0, "%s", conflict);
-        return 0;
-    }
-    if (iam__db_entity_delete(st, g) != 0)
-        return iam__store_failed(c);
-    size_t at;
-    if (iam__vec_find(&st->ents[IAM_ENT_GROUP], g->lname, iam__ent_key, &at) >= 0)
-        iam__vec_remove(&st->ents[IAM_ENT_GROUP], at);
-    iam__entity_detach_all(g);
-    iam__entity_free(g);
-    return 0;
+    /* GetGroup pages through the members; the group comes with every page. */
+    json_object_set_new(svc_output(c), "Group", iam__entity_json(g, c->arena, true));
+    return iam__list_page(c, "Users", g->nlinks, iam__entity_item, g->links);
 }
 
 int iam_add_user_to_group(svc_call_t *c)
@@ -173,8 +76,7 @@ int iam_add_user_to_group(svc_call_t *c)
         return 0;
     if (iam__db_member_put(c->state, g, u) != 0)
         return iam__store_failed(c);
-    link_add(g, u);
-    link_add(u, g);
+    iam__group_link(g, u);
     return 0;
 }
 

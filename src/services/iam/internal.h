@@ -48,17 +48,46 @@
 
 typedef enum { IAM_ENT_ROLE = 0, IAM_ENT_USER = 1, IAM_ENT_GROUP = 2 } iam_ent_kind_t;
 
-/* What differs between roles, users and groups, as data. */
+/* What an entity may still hold when it is deleted; see delete_blockers. */
+typedef enum {
+    IAM_HOLDS_NOTHING = 0, /* ends delete_blockers early */
+    IAM_HOLDS_ACCESS_KEYS,
+    IAM_HOLDS_INLINE,
+    IAM_HOLDS_ATTACHED,
+    IAM_HOLDS_LINKS,       /* a user's groups, a group's members */
+} iam_holding_t;
+
+struct iam_vcheck;
+struct iam_entity;
+
+/* What differs between roles, users and groups, as data: entity.c runs
+ * Create, Delete, List and the policy and tag operations of every kind from
+ * this table alone. */
 typedef struct iam_kind_info {
     const char *arn_type;    /* "role": the ARN resource type */
-    const char *title;       /* "Role": for "Role with name X already exists." */
-    const char *param;       /* "RoleName": the input member */
+    const char *title;       /* "Role": for "Role with name X already exists.", the output member */
+    const char *plural;      /* "Roles": the List output member */
+    const char *param;       /* "RoleName": the input member, and the name's output member */
+    const char *id_member;   /* "RoleId": the id's output member */
     const char *field;       /* "roleName": the name in ValidationError texts */
     const char *id_prefix;   /* "AROA" */
-    size_t max_name;         /* 64 / 64 / 128 */
+    size_t max_name;         /* Create and the policy and tag operations: 64 / 64 / 128 */
+    size_t max_existing_name; /* Get and Delete: 64 / 128 / 128 (the models differ) */
     size_t inline_max;       /* aggregate inline policy size */
     const char *quota_attached; /* "PoliciesPerRole" */
     const char *source_type; /* SourcePolicyType of its inline policies: "role" */
+    bool has_boundary;       /* takes PermissionsBoundary on Create */
+    bool has_tags;           /* takes Tags on Create */
+    /* Delete refuses while the entity holds any of these, and names the
+     * first it finds in this order, which differs by kind. */
+    iam_holding_t delete_blockers[4];
+    const char *links_conflict; /* the DeleteConflict text for IAM_HOLDS_LINKS */
+    /* The kind's own Create members (CreateRole's; NULL for the others).
+     * create_check adds their validation errors after Path's, as IAM lists
+     * them; create_fill sets them on the new entity, or sets the error on
+     * the call and returns false. */
+    void (*create_check)(svc_call_t *c, struct iam_vcheck *v);
+    bool (*create_fill)(svc_call_t *c, struct iam_entity *e);
 } iam_kind_info_t;
 
 extern const iam_kind_info_t iam__kinds[3];
@@ -161,6 +190,11 @@ typedef struct iam_state {
 
 /* ==== state.c: collections, ids, persistence, small helpers ==== */
 typedef const char *(*iam_key_fn)(const void *item);
+/* The key of the i-th element of a list sorted by that key. */
+typedef const char *(*iam_key_at_fn)(const void *list, size_t i);
+/* Index of key among the n elements of a sorted list, or -1; *at (if not
+ * NULL) gets the index to insert it at. */
+ssize_t iam__bisect(const void *list, size_t n, iam_key_at_fn key_at, const char *key, size_t *at);
 /* Index of key in a vector sorted by keyfn, or -1; *at gets the insertion point. */
 ssize_t iam__vec_find(const iam_vec_t *v, const char *key, iam_key_fn keyfn, size_t *at);
 void iam__vec_insert(iam_vec_t *v, size_t at, void *item);
@@ -264,13 +298,14 @@ bool iam__v_done(iam_vcheck_t *v);
 iam_policy_t *iam__parse_or_fail(svc_call_t *c, const char *doc, iam_policy_kind_t kind, size_t max,
                                  const char *limit_msg);
 
-/* Pagination over a sorted list: MaxItems (default 100) and Marker (the
- * index to resume at, as text). Sets *start and *count; returns false and
- * sets an error on a bad marker. */
-bool iam__page(svc_call_t *c, size_t total, size_t *start, size_t *count);
-/* Add IsTruncated and Marker to the output. */
-void iam__page_out(svc_call_t *c, json_t *out, size_t start, size_t count, size_t total);
-/* Same, for lists filtered on the fly: Marker is a key to resume after. */
+/* The output item at index i of what items points to (entities, tags,
+ * access keys, ...), for iam__list_page. */
+typedef json_t *(*iam_item_fn)(svc_call_t *c, const void *items, size_t i);
+/* A List operation's output: one page of total items under member, with
+ * IsTruncated and Marker. Pages follow MaxItems (default 100) and Marker
+ * (the index to resume at, as text); a bad one sets ValidationError.
+ * Returns 0 (handler style). */
+int iam__list_page(svc_call_t *c, const char *member, size_t total, iam_item_fn item, const void *items);
 
 /* ---- access keys (user.c) ---- */
 /* Put a user's access key into ctx->creds (replacing an entry with its id). */
@@ -296,9 +331,8 @@ size_t iam__entity_policies(iam_state_t *st, const iam_entity_t *e, arena_t *a, 
 void iam__principal_for_entity(iam_state_t *st, const iam_entity_t *e, arena_t *a, iam_principal_t *pr);
 
 /* ---- json views (views.c) ---- */
-json_t *iam__role_json(iam_state_t *st, const iam_entity_t *e, arena_t *a, bool full);
-json_t *iam__user_json(iam_state_t *st, const iam_entity_t *e, bool full);
-json_t *iam__group_json(const iam_entity_t *e);
+/* A Role, User or Group; full adds what the List operations leave out. */
+json_t *iam__entity_json(const iam_entity_t *e, arena_t *a, bool full);
 json_t *iam__policy_json(const iam_mpolicy_t *p, bool with_tags);
 json_t *iam__version_json(const iam_mpolicy_t *p, const iam_pversion_t *v, arena_t *a, bool with_doc);
 
@@ -310,33 +344,40 @@ void iam__session_register(iam_state_t *st, const iam_session_t *s);
 bool iam__session_compile(iam_state_t *st, iam_session_t *s);
 
 /* ---- operation handlers, by file ---- */
-/* role.c */
-int iam_create_role(svc_call_t *c);
+/* role.c (CreateRole, ListRoles and DeleteRole are entity.c's) */
+void iam__role_create_check(svc_call_t *c, struct iam_vcheck *v);
+bool iam__role_create_fill(svc_call_t *c, iam_entity_t *e);
 int iam_get_role(svc_call_t *c);
-int iam_list_roles(svc_call_t *c);
-int iam_delete_role(svc_call_t *c);
 int iam_update_role(svc_call_t *c);
 int iam_update_role_description(svc_call_t *c);
 int iam_update_assume_role_policy(svc_call_t *c);
-/* user.c */
-int iam_create_user(svc_call_t *c);
+/* user.c (CreateUser, ListUsers and DeleteUser are entity.c's) */
 int iam_get_user(svc_call_t *c);
-int iam_list_users(svc_call_t *c);
-int iam_delete_user(svc_call_t *c);
 int iam_create_access_key(svc_call_t *c);
 int iam_list_access_keys(svc_call_t *c);
 int iam_update_access_key(svc_call_t *c);
 int iam_delete_access_key(svc_call_t *c);
 int iam_get_access_key_last_used(svc_call_t *c);
 int iam_list_groups_for_user(svc_call_t *c);
-/* group.c */
-int iam_create_group(svc_call_t *c);
+/* group.c (CreateGroup, ListGroups and DeleteGroup are entity.c's) */
 int iam_get_group(svc_call_t *c);
-int iam_list_groups(svc_call_t *c);
-int iam_delete_group(svc_call_t *c);
 int iam_add_user_to_group(svc_call_t *c);
 int iam_remove_user_from_group(svc_call_t *c);
-/* entity.c: inline, attached, boundary and tags for every kind */
+/* Record in memory that user is a member of group (both directions). */
+void iam__group_link(iam_entity_t *group, iam_entity_t *user);
+/* entity.c: create, list, delete, inline, attached, boundary and tags for
+ * every kind, driven by iam__kinds */
+int iam__entity_create(svc_call_t *c, iam_ent_kind_t kind);
+int iam__entity_list(svc_call_t *c, iam_ent_kind_t kind);
+int iam__entity_delete(svc_call_t *c, iam_ent_kind_t kind);
+/* The entity named by the kind's name member, validated as Get and Delete
+ * validate it; otherwise ValidationError or NoSuchEntity and NULL. */
+iam_entity_t *iam__ent_input_or_fail(svc_call_t *c, iam_ent_kind_t kind);
+/* An iam_item_fn over an array of entity pointers: each one in brief, as
+ * the List operations show it. */
+json_t *iam__entity_item(svc_call_t *c, const void *items, size_t i);
+/* Attach p to e in memory (the caller has written the row). */
+void iam__entity_attach(iam_entity_t *e, iam_mpolicy_t *p);
 int iam__put_inline(svc_call_t *c, iam_ent_kind_t kind);
 int iam__get_inline(svc_call_t *c, iam_ent_kind_t kind);
 int iam__delete_inline(svc_call_t *c, iam_ent_kind_t kind);

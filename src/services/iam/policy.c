@@ -105,6 +105,28 @@ static iam_pversion_t *version_get_or_fail(svc_call_t *c, iam_mpolicy_t *p, cons
     return NULL;
 }
 
+/* The version that PolicyArn and VersionId name, of a policy that may be
+ * changed; *p gets the policy. */
+static iam_pversion_t *local_version_or_fail(svc_call_t *c, iam_mpolicy_t **p)
+{
+    *p = local_policy_or_fail(c, svc_in_str(c, "PolicyArn"));
+    return *p ? version_get_or_fail(c, *p, svc_in_str(c, "VersionId")) : NULL;
+}
+
+static json_t *policy_item(svc_call_t *c, const void *items, size_t i)
+{
+    (void)c;
+    const iam_mpolicy_t *const *policies = items;
+    return iam__policy_json(policies[i], false);
+}
+
+/* Newest first, as IAM lists them. */
+static json_t *version_item(svc_call_t *c, const void *items, size_t i)
+{
+    const iam_mpolicy_t *p = items;
+    return iam__version_json(p, &p->versions[p->nversions - 1 - i], c->arena, false);
+}
+
 static void v_policy_path(iam_vcheck_t *v, const char *value)
 {
     /* ((/[A-Za-z0-9\.,\+@=_-]+)*)/ */
@@ -254,16 +276,7 @@ int iam_list_policies(svc_call_t *c)
             continue;
         sel[n++] = p;
     }
-    size_t start, count;
-    if (!iam__page(c, n, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *list = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(list, iam__policy_json(sel[i], false));
-    json_object_set_new(out, "Policies", list);
-    iam__page_out(c, out, start, count, n);
-    return 0;
+    return iam__list_page(c, "Policies", n, policy_item, sel);
 }
 
 int iam_create_policy_version(svc_call_t *c)
@@ -321,10 +334,8 @@ int iam_get_policy_version(svc_call_t *c)
 int iam_delete_policy_version(svc_call_t *c)
 {
     iam_state_t *st = c->state;
-    iam_mpolicy_t *p = local_policy_or_fail(c, svc_in_str(c, "PolicyArn"));
-    if (!p)
-        return 0;
-    iam_pversion_t *v = version_get_or_fail(c, p, svc_in_str(c, "VersionId"));
+    iam_mpolicy_t *p;
+    iam_pversion_t *v = local_version_or_fail(c, &p);
     if (!v)
         return 0;
     size_t i = (size_t)(v - p->versions);
@@ -346,10 +357,8 @@ int iam_delete_policy_version(svc_call_t *c)
 int iam_set_default_policy_version(svc_call_t *c)
 {
     iam_state_t *st = c->state;
-    iam_mpolicy_t *p = local_policy_or_fail(c, svc_in_str(c, "PolicyArn"));
-    if (!p)
-        return 0;
-    iam_pversion_t *v = version_get_or_fail(c, p, svc_in_str(c, "VersionId"));
+    iam_mpolicy_t *p;
+    iam_pversion_t *v = local_version_or_fail(c, &p);
     if (!v)
         return 0;
     size_t old = p->default_idx;
@@ -367,19 +376,7 @@ int iam_set_default_policy_version(svc_call_t *c)
 int iam_list_policy_versions(svc_call_t *c)
 {
     iam_mpolicy_t *p = iam__policy_get_or_fail(c, svc_in_str(c, "PolicyArn"));
-    if (!p)
-        return 0;
-    size_t start, count;
-    if (!iam__page(c, p->nversions, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *list = json_array();
-    /* Newest first, as IAM lists them. */
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(list, iam__version_json(p, &p->versions[p->nversions - 1 - i], c->arena, false));
-    json_object_set_new(out, "Versions", list);
-    iam__page_out(c, out, start, count, p->nversions);
-    return 0;
+    return p ? iam__list_page(c, "Versions", p->nversions, version_item, p) : 0;
 }
 
 int iam_list_entities_for_policy(svc_call_t *c)
@@ -391,12 +388,11 @@ int iam_list_entities_for_policy(svc_call_t *c)
     const char *filter = svc_in_str(c, "EntityFilter");
     const char *usage = svc_in_str(c, "PolicyUsageFilter");
     static const char *const lists[3] = {"PolicyRoles", "PolicyUsers", "PolicyGroups"};
-    static const char *const filters[3] = {"Role", "User", "Group"};
-    static const char *const idkeys[3] = {"RoleId", "UserId", "GroupId"};
     json_t *out = svc_output(c);
     for (int k = 0; k < 3; k++) {
+        const iam_kind_info_t *ki = &iam__kinds[k];
         json_t *list = json_array();
-        bool wanted = !filter || strcmp(filter, filters[k]) == 0 || strcmp(filter, "LocalManagedPolicy") == 0 ||
+        bool wanted = !filter || strcmp(filter, ki->title) == 0 || strcmp(filter, "LocalManagedPolicy") == 0 ||
                       strcmp(filter, "AWSManagedPolicy") == 0;
         for (size_t i = 0; wanted && i < st->ents[k].n; i++) {
             iam_entity_t *e = st->ents[k].v[i];
@@ -407,7 +403,7 @@ int iam_list_entities_for_policy(svc_call_t *c)
                        : usage && strcmp(usage, "PermissionsPolicy") == 0 ? attached
                                                                            : attached || e->boundary == p;
             if (hit)
-                json_array_append_new(list, json_pack("{s:s,s:s}", iam__kinds[k].param, e->name, idkeys[k], e->id));
+                json_array_append_new(list, json_pack("{s:s,s:s}", ki->param, e->name, ki->id_member, e->id));
         }
         json_object_set_new(out, lists[k], list);
     }

@@ -318,13 +318,39 @@ static int run(sim_t *s)
     return 0;
 }
 
-/* ==== operation handlers ==== */
-
-int iam_simulate_principal_policy(svc_call_t *c)
+static sim_t *sim_new(svc_call_t *c)
 {
     sim_t *s = arena_calloc(c->arena, sizeof *s);
     s->c = c;
     s->st = c->state;
+    return s;
+}
+
+/* What both simulators take besides the principal's own policies: the
+ * policies passed in and the resource's policy. False with the error set. */
+static bool add_given_policies(sim_t *s)
+{
+    svc_call_t *c = s->c;
+    return add_inputs(s, svc_in(c, "PolicyInputList"), "PolicyInputList", false) &&
+           add_inputs(s, svc_in(c, "PermissionsBoundaryPolicyInputList"), "PermissionsBoundaryPolicyInputList",
+                      true) &&
+           add_resource_policy(s);
+}
+
+/* Run as CallerArn (or as fallback when it is absent), then free s. */
+static int run_as_caller(sim_t *s, const iam_entity_t *fallback)
+{
+    set_principal(s, svc_in_str(s->c, "CallerArn"), fallback);
+    run(s);
+    sim_free(s);
+    return 0;
+}
+
+/* ==== operation handlers ==== */
+
+int iam_simulate_principal_policy(svc_call_t *c)
+{
+    sim_t *s = sim_new(c);
     const char *source = svc_in_str(c, "PolicySourceArn");
     iam_ent_kind_t kind;
     iam_entity_t *e = iam__ent_by_arn(s->st, source, &kind);
@@ -339,10 +365,7 @@ int iam_simulate_principal_policy(svc_call_t *c)
         s->identity[s->nidentity] = ids[i];
         s->identity_src[s->nidentity++] = srcs[i];
     }
-    if (!add_inputs(s, svc_in(c, "PolicyInputList"), "PolicyInputList", false) ||
-        !add_inputs(s, svc_in(c, "PermissionsBoundaryPolicyInputList"), "PermissionsBoundaryPolicyInputList",
-                    true) ||
-        !add_resource_policy(s)) {
+    if (!add_given_policies(s)) {
         sim_free(s);
         return 0;
     }
@@ -352,26 +375,15 @@ int iam_simulate_principal_policy(svc_call_t *c)
         s->boundary_src = (iam_policy_src_t){e->boundary->name, e->boundary->aws ? "aws-managed" : "user-managed"};
         s->has_boundary = true;
     }
-    set_principal(s, svc_in_str(c, "CallerArn"), e);
-    run(s);
-    sim_free(s);
-    return 0;
+    return run_as_caller(s, e);
 }
 
 int iam_simulate_custom_policy(svc_call_t *c)
 {
-    sim_t *s = arena_calloc(c->arena, sizeof *s);
-    s->c = c;
-    s->st = c->state;
-    if (!add_inputs(s, svc_in(c, "PolicyInputList"), "PolicyInputList", false) ||
-        !add_inputs(s, svc_in(c, "PermissionsBoundaryPolicyInputList"), "PermissionsBoundaryPolicyInputList",
-                    true) ||
-        !add_resource_policy(s)) {
+    sim_t *s = sim_new(c);
+    if (!add_given_policies(s)) {
         sim_free(s);
         return 0;
     }
-    set_principal(s, svc_in_str(c, "CallerArn"), NULL);
-    run(s);
-    sim_free(s);
-    return 0;
+    return run_as_caller(s, NULL);
 }

@@ -20,22 +20,37 @@
 #include "core/banned.h"
 
 const iam_kind_info_t iam__kinds[3] = {
-    [IAM_ENT_ROLE] = {"role", "Role", "RoleName", "roleName", "AROA", 64, KUMO_IAM_MAX_ROLE_INLINE_BYTES,
-                      "PoliciesPerRole", "role"},
-    [IAM_ENT_USER] = {"user", "User", "UserName", "userName", "AIDA", 64, KUMO_IAM_MAX_USER_INLINE_BYTES,
-                      "PoliciesPerUser", "user"},
-    [IAM_ENT_GROUP] = {"group", "Group", "GroupName", "groupName", "AGPA", 128, IAM_GROUP_INLINE_MAX_BYTES,
-                       "PoliciesPerGroup", "group"},
+    [IAM_ENT_ROLE] = {.arn_type = "role", .title = "Role", .plural = "Roles", .param = "RoleName",
+                      .id_member = "RoleId", .field = "roleName", .id_prefix = "AROA",
+                      .max_name = 64, .max_existing_name = 64, .inline_max = KUMO_IAM_MAX_ROLE_INLINE_BYTES,
+                      .quota_attached = "PoliciesPerRole", .source_type = "role", .has_boundary = true,
+                      .has_tags = true, /* API_DeleteRole.html: */
+                      .delete_blockers = {IAM_HOLDS_ATTACHED, IAM_HOLDS_INLINE},
+                      .create_check = iam__role_create_check, .create_fill = iam__role_create_fill},
+    [IAM_ENT_USER] = {.arn_type = "user", .title = "User", .plural = "Users", .param = "UserName",
+                      .id_member = "UserId", .field = "userName", .id_prefix = "AIDA",
+                      .max_name = 64, .max_existing_name = 128, .inline_max = KUMO_IAM_MAX_USER_INLINE_BYTES,
+                      .quota_attached = "PoliciesPerUser", .source_type = "user", .has_boundary = true,
+                      .has_tags = true, /* API_DeleteUser.html: */
+                      .delete_blockers = {IAM_HOLDS_ACCESS_KEYS, IAM_HOLDS_INLINE, IAM_HOLDS_ATTACHED, IAM_HOLDS_LINKS},
+                      .links_conflict = "Cannot delete entity, must remove user from all groups first."},
+    [IAM_ENT_GROUP] = {.arn_type = "group", .title = "Group", .plural = "Groups", .param = "GroupName",
+                       .id_member = "GroupId", .field = "groupName", .id_prefix = "AGPA",
+                       .max_name = 128, .max_existing_name = 128, .inline_max = IAM_GROUP_INLINE_MAX_BYTES,
+                       .quota_attached = "PoliciesPerGroup", .source_type = "group",
+                       /* API_DeleteGroup.html: */
+                       .delete_blockers = {IAM_HOLDS_LINKS, IAM_HOLDS_ATTACHED, IAM_HOLDS_INLINE},
+                       .links_conflict = "Cannot delete entity, must remove users from group first."},
 };
 
 /* ==== sorted vectors ==== */
 
-ssize_t iam__vec_find(const iam_vec_t *v, const char *key, iam_key_fn keyfn, size_t *at)
+ssize_t iam__bisect(const void *list, size_t n, iam_key_at_fn key_at, const char *key, size_t *at)
 {
-    size_t lo = 0, hi = v->n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(keyfn(v->v[mid]), key);
+        int cmp = strcmp(key_at(list, mid), key);
         if (cmp == 0) {
             if (at)
                 *at = mid;
@@ -49,6 +64,24 @@ ssize_t iam__vec_find(const iam_vec_t *v, const char *key, iam_key_fn keyfn, siz
     if (at)
         *at = lo;
     return -1;
+}
+
+/* What iam__vec_find searches: a vector and the key of its items. */
+typedef struct vec_keys {
+    const iam_vec_t *v;
+    iam_key_fn keyfn;
+} vec_keys_t;
+
+static const char *vec_key_at(const void *list, size_t i)
+{
+    const vec_keys_t *k = list;
+    return k->keyfn(k->v->v[i]);
+}
+
+ssize_t iam__vec_find(const iam_vec_t *v, const char *key, iam_key_fn keyfn, size_t *at)
+{
+    vec_keys_t k = {v, keyfn};
+    return iam__bisect(&k, v->n, vec_key_at, key, at);
 }
 
 void iam__vec_insert(iam_vec_t *v, size_t at, void *item)
@@ -529,7 +562,9 @@ bool iam__v_done(iam_vcheck_t *v)
 
 /* ==== pagination ==== */
 
-bool iam__page(svc_call_t *c, size_t total, size_t *start, size_t *count)
+/* The page MaxItems and Marker ask for out of total items; false with
+ * ValidationError when either is out of range. */
+static bool page_bounds(svc_call_t *c, size_t total, size_t *start, size_t *count)
 {
     json_t *mi = svc_in(c, "MaxItems");
     int64_t max = json_is_integer(mi) ? json_integer_value(mi) : 100;
@@ -556,8 +591,16 @@ bool iam__page(svc_call_t *c, size_t total, size_t *start, size_t *count)
     return true;
 }
 
-void iam__page_out(svc_call_t *c, json_t *out, size_t start, size_t count, size_t total)
+int iam__list_page(svc_call_t *c, const char *member, size_t total, iam_item_fn item, const void *items)
 {
+    size_t start, count;
+    if (!page_bounds(c, total, &start, &count))
+        return 0;
+    json_t *out = svc_output(c);
+    json_t *list = json_array();
+    for (size_t i = start; i < start + count; i++)
+        json_array_append_new(list, item(c, items, i));
+    json_object_set_new(out, member, list);
     bool more = start + count < total;
     json_object_set_new(out, "IsTruncated", json_boolean(more));
     if (more) {
@@ -565,4 +608,5 @@ void iam__page_out(svc_call_t *c, json_t *out, size_t start, size_t count, size_
         snprintf(m, sizeof m, "kumo:%zu", start + count);
         json_object_set_new(out, "Marker", json_string(m));
     }
+    return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * IAM users and their access keys: CreateUser, GetUser, ListUsers,
- * DeleteUser, ListGroupsForUser, CreateAccessKey, ListAccessKeys,
- * UpdateAccessKey, DeleteAccessKey, GetAccessKeyLastUsed.
+ * IAM users and their access keys: GetUser, ListGroupsForUser,
+ * CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
+ * GetAccessKeyLastUsed. Create, List, Delete, inline and attached policies,
+ * boundaries and tags are in entity.c.
  *
  * An access key is registered in the credential store (ctx->creds) as an
  * AUTH_PRINCIPAL_USER credential the moment it is created, so SigV4 accepts
@@ -26,17 +27,10 @@
 /* The user named by UserName, or the caller when it is absent. */
 static iam_entity_t *user_or_caller(svc_call_t *c, bool *is_root)
 {
-    const char *name = svc_in_str(c, "UserName");
     if (is_root)
         *is_root = false;
-    if (name) {
-        iam_vcheck_t v;
-        iam__v_init(&v, c);
-        iam__v_name(&v, "userName", name, 128);
-        if (!iam__v_done(&v))
-            return NULL;
-        return iam__ent_get_or_fail(c, IAM_ENT_USER, name);
-    }
+    if (svc_in_str(c, "UserName"))
+        return iam__ent_input_or_fail(c, IAM_ENT_USER);
     if (c->cred && c->cred->type == AUTH_PRINCIPAL_ROOT && is_root) {
         *is_root = true;
         return NULL;
@@ -67,8 +61,21 @@ static json_t *akey_json(const iam_entity_t *u, const iam_akey_t *k)
                      k->active ? "Active" : "Inactive", "CreateDate", (json_int_t)(k->created_ms / 1000));
 }
 
-static iam_akey_t *akey_get_or_fail(svc_call_t *c, iam_entity_t *u, const char *akid)
+static json_t *akey_item(svc_call_t *c, const void *items, size_t i)
 {
+    (void)c;
+    const iam_entity_t *u = items;
+    return akey_json(u, &u->keys[i]);
+}
+
+/* The key that AccessKeyId names, of the user UserName names (or the
+ * caller); *user gets the user. */
+static iam_akey_t *akey_of_input_or_fail(svc_call_t *c, iam_entity_t **user)
+{
+    iam_entity_t *u = *user = user_or_caller(c, NULL);
+    if (!u)
+        return NULL;
+    const char *akid = svc_in_str(c, "AccessKeyId");
     for (size_t i = 0; akid && i < u->nkeys; i++)
         if (strcmp(u->keys[i].akid, akid) == 0)
             return &u->keys[i];
@@ -77,55 +84,6 @@ static iam_akey_t *akey_get_or_fail(svc_call_t *c, iam_entity_t *u, const char *
 }
 
 /* ==== operation handlers ==== */
-
-int iam_create_user(svc_call_t *c)
-{
-    iam_state_t *st = c->state;
-    const char *name = svc_in_str(c, "UserName");
-    const char *path = svc_in_str(c, "Path") ? svc_in_str(c, "Path") : "/";
-    iam_vcheck_t v;
-    iam__v_init(&v, c);
-    iam__v_name(&v, "userName", name, 64);
-    iam__v_path(&v, "path", path);
-    iam__v_tags(&v, svc_in(c, "Tags"));
-    if (!iam__v_done(&v))
-        return 0;
-    if (iam__ent_lookup(st, IAM_ENT_USER, name)) {
-        svc_error(c, "EntityAlreadyExistsException", 0, "User with name %s already exists.", name);
-        return 0;
-    }
-    iam_mpolicy_t *boundary = NULL;
-    if (svc_in_str(c, "PermissionsBoundary") &&
-        !(boundary = iam__boundary_get_or_fail(c, svc_in_str(c, "PermissionsBoundary"))))
-        return 0;
-    iam_entity_t *e = xcalloc(1, sizeof *e);
-    e->kind = IAM_ENT_USER;
-    if (iam__tags_create(c, &e->tags, svc_in(c, "Tags")) != 0) {
-        iam__entity_free(e);
-        return 0;
-    }
-    char id[32];
-    iam__gen_id(id, "AIDA", 17);
-    e->name = xstrdup(name);
-    e->lname = iam__lower(name);
-    e->id = xstrdup(id);
-    e->path = xstrdup(path);
-    e->arn = iam__arn_for(st, IAM_ENT_USER, path, name);
-    e->created_ms = kumo_clock_now_ms();
-    e->boundary = boundary;
-    if (iam__db_entity_save(st, e) != 0) {
-        e->boundary = NULL;
-        iam__entity_free(e);
-        return iam__store_failed(c);
-    }
-    if (boundary)
-        boundary->boundary_uses++;
-    size_t at;
-    iam__vec_find(&st->ents[IAM_ENT_USER], e->lname, iam__ent_key, &at);
-    iam__vec_insert(&st->ents[IAM_ENT_USER], at, e);
-    json_object_set_new(svc_output(c), "User", iam__user_json(st, e, true));
-    return 0;
-}
 
 int iam_get_user(svc_call_t *c)
 {
@@ -139,88 +97,14 @@ int iam_get_user(svc_call_t *c)
         return 0;
     }
     if (u)
-        json_object_set_new(svc_output(c), "User", iam__user_json(c->state, u, true));
-    return 0;
-}
-
-int iam_list_users(svc_call_t *c)
-{
-    iam_state_t *st = c->state;
-    const char *prefix = svc_in_str(c, "PathPrefix");
-    iam_vec_t *all = &st->ents[IAM_ENT_USER];
-    iam_entity_t **sel = arena_alloc(c->arena, (all->n ? all->n : 1) * sizeof *sel);
-    size_t n = 0;
-    for (size_t i = 0; i < all->n; i++) {
-        iam_entity_t *e = all->v[i];
-        if (!prefix || strncmp(e->path, prefix, strlen(prefix)) == 0)
-            sel[n++] = e;
-    }
-    size_t start, count;
-    if (!iam__page(c, n, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *users = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(users, iam__user_json(st, sel[i], false));
-    json_object_set_new(out, "Users", users);
-    iam__page_out(c, out, start, count, n);
-    return 0;
-}
-
-int iam_delete_user(svc_call_t *c)
-{
-    iam_state_t *st = c->state;
-    iam_vcheck_t v;
-    iam__v_init(&v, c);
-    const char *name = svc_in_str(c, "UserName");
-    iam__v_name(&v, "userName", name, 128);
-    if (!iam__v_done(&v))
-        return 0;
-    iam_entity_t *u = iam__ent_get_or_fail(c, IAM_ENT_USER, name);
-    if (!u)
-        return 0;
-    /* DeleteUser does not cascade: keys, policies and group memberships go
-     * first (API_DeleteUser.html). */
-    const char *conflict = u->nkeys  ? "Cannot delete entity, must delete access keys first."
-                           : u->ninl ? "Cannot delete entity, must delete policies first."
-                           : u->natt ? "Cannot delete entity, must detach all policies first."
-                           : u->nlinks ? "Cannot delete entity, must remove user from all groups first."
-                                       : NULL;
-    if (conflict) {
-        svc_error(c, "DeleteConflictException", 0, "%s", conflict);
-        return 0;
-    }
-    if (iam__db_entity_delete(st, u) != 0)
-        return iam__store_failed(c);
-    size_t at;
-    if (iam__vec_find(&st->ents[IAM_ENT_USER], u->lname, iam__ent_key, &at) >= 0)
-        iam__vec_remove(&st->ents[IAM_ENT_USER], at);
-    iam__entity_detach_all(u);
-    iam__entity_free(u);
+        json_object_set_new(svc_output(c), "User", iam__entity_json(u, c->arena, true));
     return 0;
 }
 
 int iam_list_groups_for_user(svc_call_t *c)
 {
-    iam_vcheck_t v;
-    iam__v_init(&v, c);
-    const char *name = svc_in_str(c, "UserName");
-    iam__v_name(&v, "userName", name, 128);
-    if (!iam__v_done(&v))
-        return 0;
-    iam_entity_t *u = iam__ent_get_or_fail(c, IAM_ENT_USER, name);
-    if (!u)
-        return 0;
-    size_t start, count;
-    if (!iam__page(c, u->nlinks, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *groups = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(groups, iam__group_json(u->links[i]));
-    json_object_set_new(out, "Groups", groups);
-    iam__page_out(c, out, start, count, u->nlinks);
-    return 0;
+    iam_entity_t *u = iam__ent_input_or_fail(c, IAM_ENT_USER);
+    return u ? iam__list_page(c, "Groups", u->nlinks, iam__entity_item, u->links) : 0;
 }
 
 int iam_create_access_key(svc_call_t *c)
@@ -257,17 +141,8 @@ int iam_list_access_keys(svc_call_t *c)
     iam_entity_t *u = user_or_caller(c, &root);
     if (!u && !root)
         return 0;
-    size_t n = u ? u->nkeys : 0;
-    size_t start, count;
-    if (!iam__page(c, n, &start, &count))
-        return 0;
-    json_t *out = svc_output(c);
-    json_t *list = json_array();
-    for (size_t i = start; i < start + count; i++)
-        json_array_append_new(list, akey_json(u, &u->keys[i]));
-    json_object_set_new(out, "AccessKeyMetadata", list);
-    iam__page_out(c, out, start, count, n);
-    return 0;
+    /* The account root has no IAM access keys to list. */
+    return iam__list_page(c, "AccessKeyMetadata", u ? u->nkeys : 0, akey_item, u);
 }
 
 int iam_update_access_key(svc_call_t *c)
@@ -282,10 +157,8 @@ int iam_update_access_key(svc_call_t *c)
         iam__v_done(&v);
         return 0;
     }
-    iam_entity_t *u = user_or_caller(c, NULL);
-    if (!u)
-        return 0;
-    iam_akey_t *k = akey_get_or_fail(c, u, svc_in_str(c, "AccessKeyId"));
+    iam_entity_t *u;
+    iam_akey_t *k = akey_of_input_or_fail(c, &u);
     if (!k)
         return 0;
     bool was = k->active;
@@ -305,10 +178,8 @@ int iam_update_access_key(svc_call_t *c)
 int iam_delete_access_key(svc_call_t *c)
 {
     iam_state_t *st = c->state;
-    iam_entity_t *u = user_or_caller(c, NULL);
-    if (!u)
-        return 0;
-    iam_akey_t *k = akey_get_or_fail(c, u, svc_in_str(c, "AccessKeyId"));
+    iam_entity_t *u;
+    iam_akey_t *k = akey_of_input_or_fail(c, &u);
     if (!k)
         return 0;
     if (iam__db_akey_delete(st, k->akid) != 0)

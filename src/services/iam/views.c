@@ -11,60 +11,51 @@
 
 static json_t *when(int64_t ms) { return json_integer(ms / 1000); }
 
-static void put_boundary(json_t *o, const iam_entity_t *e)
+/* What every Role, User and Group shows. */
+static json_t *entity_base_json(const iam_entity_t *e)
 {
-    if (e->boundary)
-        json_object_set_new(o, "PermissionsBoundary",
-                            json_pack("{s:s,s:s}", "PermissionsBoundaryType", "PermissionsBoundaryPolicy",
-                                      "PermissionsBoundaryArn", e->boundary->arn));
-}
-
-json_t *iam__role_json(iam_state_t *st, const iam_entity_t *e, arena_t *a, bool full)
-{
-    (void)st;
+    const iam_kind_info_t *ki = &iam__kinds[e->kind];
     json_t *o = json_object();
     json_object_set_new(o, "Path", json_string(e->path));
-    json_object_set_new(o, "RoleName", json_string(e->name));
-    json_object_set_new(o, "RoleId", json_string(e->id));
+    json_object_set_new(o, ki->param, json_string(e->name));
+    json_object_set_new(o, ki->id_member, json_string(e->id));
     json_object_set_new(o, "Arn", json_string(e->arn));
     json_object_set_new(o, "CreateDate", when(e->created_ms));
+    return o;
+}
+
+static void put_role_members(json_t *o, const iam_entity_t *e, arena_t *a, bool full)
+{
     if (e->trust)
         json_object_set_new(o, "AssumeRolePolicyDocument", json_string(iam__urlencode(a, iam_policy_text(e->trust))));
     if (e->description)
         json_object_set_new(o, "Description", json_string(e->description));
     json_object_set_new(o, "MaxSessionDuration", json_integer(e->max_session));
-    /* ListRoles leaves out PermissionsBoundary, Tags and RoleLastUsed
-     * (API_ListRoles.html: "use GetRole to view them"). */
-    if (full) {
-        put_boundary(o, e);
-        if (e->tags.n)
-            json_object_set_new(o, "Tags", iam__tags_json(&e->tags));
+    if (full)
         json_object_set_new(o, "RoleLastUsed", json_object());
-    }
-    return o;
 }
 
-json_t *iam__user_json(iam_state_t *st, const iam_entity_t *e, bool full)
+static void put_boundary_and_tags(json_t *o, const iam_entity_t *e)
 {
-    (void)st;
-    json_t *o = json_object();
-    json_object_set_new(o, "Path", json_string(e->path));
-    json_object_set_new(o, "UserName", json_string(e->name));
-    json_object_set_new(o, "UserId", json_string(e->id));
-    json_object_set_new(o, "Arn", json_string(e->arn));
-    json_object_set_new(o, "CreateDate", when(e->created_ms));
-    if (full) {
-        put_boundary(o, e);
-        if (e->tags.n)
-            json_object_set_new(o, "Tags", iam__tags_json(&e->tags));
-    }
-    return o;
+    if (e->boundary)
+        json_object_set_new(o, "PermissionsBoundary",
+                            json_pack("{s:s,s:s}", "PermissionsBoundaryType", "PermissionsBoundaryPolicy",
+                                      "PermissionsBoundaryArn", e->boundary->arn));
+    if (e->tags.n)
+        json_object_set_new(o, "Tags", iam__tags_json(&e->tags));
 }
 
-json_t *iam__group_json(const iam_entity_t *e)
+json_t *iam__entity_json(const iam_entity_t *e, arena_t *a, bool full)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:o}", "Path", e->path, "GroupName", e->name, "GroupId", e->id, "Arn", e->arn,
-                     "CreateDate", when(e->created_ms));
+    json_t *o = entity_base_json(e);
+    if (e->kind == IAM_ENT_ROLE)
+        put_role_members(o, e, a, full);
+    /* The List operations leave out PermissionsBoundary, Tags and
+     * RoleLastUsed (API_ListRoles.html: "use GetRole to view them"). Groups
+     * have none of them. */
+    if (full)
+        put_boundary_and_tags(o, e);
+    return o;
 }
 
 json_t *iam__policy_json(const iam_mpolicy_t *p, bool with_tags)
