@@ -283,6 +283,7 @@ static bool receipt_decode(svc_call_t *c, const char *rh, uint64_t *qid, uint64_
 
 /* ---- per-entry errors (batches report them in Failed[]) ---- */
 
+
 typedef struct sqs_err {
     const char *code;
     bool sender;
@@ -300,6 +301,24 @@ static void err_set(sqs_err_t *e, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+}
+
+/* Decode a receipt handle given for queue q. AWS tells apart text that was
+ * never a receipt handle from a real one of another queue
+ * (https://github.com/aws/aws-sdk-java-v2/issues/3101 shows the latter). */
+static bool receipt_for_queue(svc_call_t *c, const sqs_queue_t *q, const char *rh, uint64_t *mid, uint32_t *seq,
+                              sqs_err_t *e)
+{
+    uint64_t qid;
+    if (!receipt_decode(c, rh, &qid, mid, seq)) {
+        err_set(e, "ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid receipt handle.", rh);
+        return false;
+    }
+    if (qid != q->id) {
+        err_set(e, "ReceiptHandleIsInvalid", "The receipt handle \"%s\" is not valid for this queue.", rh);
+        return false;
+    }
+    return true;
 }
 
 static void err_to_call(svc_call_t *c, const sqs_err_t *e) { svc_error(c, e->code, 0, "%s", e->msg); }
@@ -1078,12 +1097,10 @@ int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
  * sqs__persist_msgs_delete of ids. */
 static bool delete_one(svc_call_t *c, sqs_queue_t *q, const char *rh, sqs_err_t *e, uint64_t *ids, int *nids)
 {
-    uint64_t qid, mid;
+    uint64_t mid;
     uint32_t seq;
-    if (!receipt_decode(c, rh, &qid, &mid, &seq) || qid != q->id) {
-        err_set(e, "ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid receipt handle.", rh);
+    if (!receipt_for_queue(c, q, rh, &mid, &seq, e))
         return false;
-    }
     sqs_msg_t *m = sqs__msg_lookup(c->state, mid);
     if (!m || m->q != q)
         return true; /* already deleted: DeleteMessage is idempotent */
@@ -1109,12 +1126,10 @@ static bool change_one(svc_call_t *c, sqs_queue_t *q, const char *rh, long long 
                 vt);
         return false;
     }
-    uint64_t qid, mid;
+    uint64_t mid;
     uint32_t seq;
-    if (!receipt_decode(c, rh, &qid, &mid, &seq) || qid != q->id) {
-        err_set(e, "ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid receipt handle.", rh);
+    if (!receipt_for_queue(c, q, rh, &mid, &seq, e))
         return false;
-    }
     int64_t now = kumo_clock_now_ms();
     sqs__queue_promote(q, now);
     sqs_msg_t *m = sqs__msg_lookup(c->state, mid);

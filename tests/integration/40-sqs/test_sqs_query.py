@@ -7,9 +7,11 @@ the deduplication window move with the server clock (/_kumo/clock/advance).
 Only long polling is measured in real time, because "returns as soon as a
 message arrives" is a real-time promise.
 """
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -63,6 +65,7 @@ def current_model_dir():
         import gen_models
         model = gen_models.load("sqs", "2012-11-05")
         _MODEL_DIR = tempfile.mkdtemp(prefix="kumo-sqs-model-")
+        atexit.register(shutil.rmtree, _MODEL_DIR, True)
         os.makedirs(os.path.join(_MODEL_DIR, "sqs", "2012-11-05"))
         with open(os.path.join(_MODEL_DIR, "sqs", "2012-11-05", "service-2.json"), "w") as f:
             json.dump(model, f)
@@ -455,10 +458,14 @@ class Messages(SqsCase):
         self.assertError(lambda: self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh2,
                                                                     VisibilityTimeout=10),
                          "AWS.SimpleQueueService.MessageNotInflight")
-        # A handle from another queue is not valid here.
+        # A handle from another queue is not valid here, and is told apart
+        # from text that was never a handle.
         other = self.queue("other")
         self.assertError(lambda: self.sqs.delete_message(QueueUrl=other, ReceiptHandle=rh2),
-                         "ReceiptHandleIsInvalid", 'The input receipt handle "%s" is not a valid receipt handle.' % rh2)
+                         "ReceiptHandleIsInvalid", 'The receipt handle "%s" is not valid for this queue.' % rh2)
+        self.assertError(lambda: self.sqs.change_message_visibility(QueueUrl=other, ReceiptHandle=rh2,
+                                                                    VisibilityTimeout=5),
+                         "ReceiptHandleIsInvalid", 'The receipt handle "%s" is not valid for this queue.' % rh2)
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh2)
         self.assertError(lambda: self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh2,
                                                                     VisibilityTimeout=1),
