@@ -79,7 +79,7 @@ static char *tags_text(const iam_tagv_t *t)
     if (!t->n)
         return NULL;
     json_t *j = iam__tags_json(t);
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = proto_json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
 }
@@ -290,7 +290,7 @@ int iam__db_session_save(iam_state_t *st, const iam_session_t *ss)
         json_t *a = json_array();
         for (size_t i = 0; i < ss->narns; i++)
             json_array_append_new(a, json_string(ss->policy_arns[i]));
-        arns = json_dumps(a, JSON_COMPACT);
+        arns = proto_json_dumps(a, JSON_COMPACT);
         json_decref(a);
     }
     bind_text(s, 1, ss->akid);
