@@ -31,6 +31,7 @@
 
 #include "core/limits.h"
 #include "iam/iam.h"
+#include "protocol/protocol.h"
 
 #include "core/banned.h"
 
@@ -115,7 +116,7 @@ static void load_policies(json_t *obj)
         if (strncmp(name, "arn:aws:iam::aws:policy/", 24) == 0)
             check_managed(name, doc);
         bool resource = strncmp(name, "resource:", 9) == 0;
-        char *text = json_dumps(doc, JSON_COMPACT);
+        char *text = proto_json_dumps(doc, JSON_COMPACT);
         char err[256];
         bool over = false;
         iam_policy_t *p = iam_policy_parse(text, strlen(text), resource ? IAM_POLICY_RESOURCE : IAM_POLICY_IDENTITY,

@@ -66,7 +66,7 @@ fi
 if [ -x "$BUILD_DIR/sqs_bench" ]; then
   echo "-- 3. SQS (durable store on)"
   echo "kumo:"
-  "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$PORT" "$DUR"
+  "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$PORT" "$DUR" --server-pid "$KPID"
   if [ -n "$MOTO_PY" ]; then
     echo "moto (peer):"
     "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$MOTO_PORT" 3 --peer || echo "moto: failed"

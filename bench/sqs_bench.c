@@ -5,7 +5,7 @@
  *   sqs_bench http://127.0.0.1:4566 [SECONDS] [--connections 32] [--pipeline 8]
  *             [--duration 5] [--phases send,batch,recv] [--body-size 64]
  *             [--region us-east-1] [--access-key test] [--secret-key test]
- *             [--queue NAME] [--peer] [--json]
+ *             [--queue NAME] [--server-pid PID] [--peer] [--json]
  *
  * SECONDS is the same as --duration. --peer sets a gentler load (8
  * connections, no pipelining) for servers that handle one request at a
@@ -17,7 +17,10 @@
  *   recv   ReceiveMessage (10 at a time, long visibility timeout) and a
  *          DeleteMessageBatch of what each receive returned
  * For each it prints requests/s, messages/s and the p50/p99/max request
- * latency (from writing a request to reading its whole response).
+ * latency (from writing a request to reading its whole response). With
+ * --server-pid (a server on this machine) it also prints the server's CPU
+ * time per message: on a shared or virtualised machine throughput swings
+ * with the neighbours, while CPU per message moves only with the code.
  *
  * Design: one thread, epoll, N keep-alive connections each with up to P
  * pipelined requests in flight (HTTP/1.1 answers in order, so a per-
@@ -65,6 +68,7 @@ typedef struct opts {
     const char *phases;
     const char *region, *akid, *secret;
     char queue[128];
+    int server_pid;
     bool json;
 } opts_t;
 
@@ -454,6 +458,27 @@ static double pct(double p)
     return (double)S.lat[i] / 1e6;
 }
 
+/* The server's user+system CPU time in microseconds, or 0 when unknown. */
+static uint64_t server_cpu_us(void)
+{
+    if (O.server_pid <= 0)
+        return 0;
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", O.server_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* Fields 14 and 15 (utime, stime) follow the ")" that ends the name. */
+    const char *p = strrchr(line, ')');
+    unsigned long long ut = 0, stt = 0;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+        return 0;
+    return (uint64_t)((ut + stt) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
 /* Run one phase for O.duration seconds (recv: until the queue is empty or
  * time is up) and print its line. */
 static void run_phase(int phase, const char *name)
@@ -467,7 +492,7 @@ static void run_phase(int phase, const char *name)
         conn_flush(&g_conns[i]);
     }
     uint64_t start = now_ns(), stop_at = start + (uint64_t)(O.duration * 1e9);
-    uint64_t grace_until = 0;
+    uint64_t grace_until = 0, cpu_start = server_cpu_us();
     struct epoll_event evs[256];
     for (;;) {
         uint64_t t = now_ns();
@@ -494,16 +519,17 @@ static void run_phase(int phase, const char *name)
         }
     }
     double secs = (double)(now_ns() - start) / 1e9;
+    double cpu_per_msg = O.server_pid > 0 && S.messages ? (double)(server_cpu_us() - cpu_start) / (double)S.messages : 0;
     qsort(S.lat, S.nlat, sizeof *S.lat, cmp_u64);
     double p50 = pct(0.50), p99 = pct(0.99), mx = pct(1.0);
     if (O.json)
         printf("{\"phase\":\"%s\",\"seconds\":%.3f,\"requests\":%llu,\"requests_per_s\":%.0f,\"messages\":%llu,"
-               "\"messages_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%llu}\n",
+               "\"messages_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%llu,\"server_cpu_us_per_msg\":%.2f}\n",
                name, secs, (unsigned long long)S.requests, (double)S.requests / secs, (unsigned long long)S.messages,
-               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors);
+               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors, cpu_per_msg);
     else
-        printf("%-6s %10.0f %12.0f %9.3f %9.3f %9.3f %8llu\n", name, (double)S.requests / secs,
-               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors);
+        printf("%-6s %10.0f %12.0f %9.3f %9.3f %9.3f %8llu %10.2f\n", name, (double)S.requests / secs,
+               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors, cpu_per_msg);
     if (S.first_error[0])
         fprintf(stderr, "sqs_bench: %s: first error: %s\n", name, S.first_error);
     fflush(stdout);
@@ -560,7 +586,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sqs_bench URL [SECONDS] [--connections N] [--pipeline P] [--duration SECONDS]\n"
-            "                 [--phases send,batch,recv] [--body-size BYTES] [--queue NAME]\n"
+            "                 [--phases send,batch,recv] [--body-size BYTES] [--queue NAME] [--server-pid PID]\n"
             "                 [--region R] [--access-key K] [--secret-key S] [--peer] [--json]\n");
     exit(2);
 }
@@ -608,6 +634,8 @@ int main(int argc, char **argv)
             O.akid = v;
         else if (strcmp(a, "--secret-key") == 0)
             O.secret = v;
+        else if (strcmp(a, "--server-pid") == 0)
+            O.server_pid = atoi(v);
         else if (strcmp(a, "--queue") == 0)
             snprintf(O.queue, sizeof O.queue, "%s", v);
         else
@@ -660,8 +688,8 @@ int main(int argc, char **argv)
     if (!O.json) {
         printf("sqs_bench %s queue=%s connections=%d pipeline=%d duration=%.1fs body=%dB\n", url, O.queue,
                O.connections, O.pipeline, O.duration, O.body_size);
-        printf("%-6s %10s %12s %9s %9s %9s %8s\n", "phase", "req/s", "msgs/s", "p50_ms", "p99_ms", "max_ms",
-               "errors");
+        printf("%-6s %10s %12s %9s %9s %9s %8s %10s\n", "phase", "req/s", "msgs/s", "p50_ms", "p99_ms", "max_ms",
+               "errors", "srv_cpu_us");
     }
     if (strstr(O.phases, "send"))
         run_phase(REQ_SEND, "send");

@@ -4,6 +4,7 @@
  * --endpoint, else $KUMO_ENDPOINT, else http://127.0.0.1:4566.
  */
 #include "core/core.h"
+#include "protocol/protocol.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -95,7 +96,7 @@ static int admin_call(const char *endpoint, const char *method, const char *path
 
 static void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2));
+    char *s = proto_json_dumps(j, JSON_INDENT(2));
     if (s) {
         printf("%s\n", s);
         free(s);

@@ -3,6 +3,7 @@
  * for locally (`kumo clock advance N`, `kumo iam explain ID`). Flag parsing
  * lives here and nowhere else.
  */
+#include "protocol/protocol.h"
 #include "server/server.h"
 
 #include <stdio.h>
@@ -124,6 +125,7 @@ int kumo_cli_admin(int argc, char **argv); /* admin_client.c */
 
 int main(int argc, char **argv)
 {
+    proto_json_use_small_alloc();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -54,8 +54,16 @@ void buf_reset(buf_t *b)
         b->data[0] = '\0';
 }
 
+void buf_recycle(buf_t *b, size_t keep_cap)
+{
+    if (b->cap > keep_cap)
+        buf_destroy(b);
+    else
+        buf_reset(b);
+}
+
 /* Make room for n more bytes plus the terminating NUL. */
-static int buf_reserve(buf_t *b, size_t n)
+int buf_reserve(buf_t *b, size_t n)
 {
     if (b->err)
         return b->err;

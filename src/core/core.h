@@ -50,6 +50,16 @@ enum {
 const char *kumo_err_name(int err);
 const char *kumo_err_message(int err);
 
+/* ---- small objects (small.c): per-thread size-class free lists ----
+ * For many short-lived blocks (jansson trees); blocks of any size are
+ * accepted, those over KUMO_SMALL_MAX go to malloc. Free on any thread. */
+#define KUMO_SMALL_MAX 512
+void *kumo_small_alloc(size_t n);
+void kumo_small_free(void *p);
+/* Frees this thread's chunks; every small block of the thread must be
+ * dead (tests, thread exit). */
+void kumo_small_release_thread(void);
+
 /* ---- allocation: abort with file:line on out-of-memory ---- */
 #define xmalloc(n) kumo__xmalloc((n), __FILE__, __LINE__)
 #define xcalloc(n, s) kumo__xcalloc((n), (s), __FILE__, __LINE__)
@@ -99,6 +109,12 @@ static inline int buf_err(const buf_t *b) { return b->err; }
 static inline strv_t buf_view(const buf_t *b) { return (strv_t){b->data, b->len}; }
 /* Take ownership of the bytes (NUL-terminated, free with free()); leaves b empty. */
 char *buf_detach(buf_t *b, size_t *len);
+/* Room for n more bytes now, so appends of up to n bytes do not reallocate;
+ * KUMO_ELIMIT past max. */
+int buf_reserve(buf_t *b, size_t n);
+/* Empty b for its next use: keeps capacity up to keep_cap bytes (a buffer
+ * reused across requests skips its malloc/realloc chain), frees beyond. */
+void buf_recycle(buf_t *b, size_t keep_cap);
 
 /* ---- arena: bump allocator for anything that dies with one request ---- */
 typedef struct arena_block arena_block_t;

@@ -106,6 +106,12 @@ size_t http_server_connections(const http_server_t *s);
 /* First header with this name (case-insensitive), or STRV_NULL. */
 strv_t http_request_header(const http_request_t *req, const char *name);
 
+/* Hand the caller this request's response buffer, empty, for the body it
+ * will pass to http_respond. Requests are pooled, so the buffer usually
+ * keeps the capacity an earlier response grew, and building a response
+ * costs no allocation. max is the caller's cap on the body. */
+void http_response_buffer(http_request_t *req, buf_t *out, size_t max);
+
 /* Send a complete response. headers are copied; body is taken (left empty).
  * Content-Length, Date, Connection are added by the server. body may be NULL
  * for no body. After this call the handler must not touch req. */

@@ -38,6 +38,9 @@
 #define HTTP__DISCARD_MAX (64 * 1024)
 /* Request objects kept for reuse, so steady traffic does not malloc. */
 #define HTTP__POOL_MAX 256
+/* Request and response body buffers up to this size stay with a pooled
+ * request for the next one; 256 pooled requests keep at most 8 MiB. */
+#define HTTP__KEEP_BUF (16 * 1024)
 /* Cap on one response head (status line + handler headers). */
 #define HTTP__HEAD_MAX (256 * 1024)
 
@@ -217,6 +220,7 @@ void http__stop_parsing(http_conn_t *c);
 http__req_t *http__req_new(http_conn_t *c);
 /* Back to the pool; the request must be off the FIFO. */
 void http__req_free(http_server_t *s, http__req_t *r);
+void http__req_release(http__req_t *r);
 
 /* ---- response.c ---- */
 /* Queue the server's own error answer (plain-text body) on r. */

@@ -37,8 +37,10 @@ http__req_t *http__req_new(http_conn_t *c)
     } else {
         r = xmalloc(sizeof *r);
         buf_init(&r->out_head, HTTP__HEAD_MAX);
+        buf_init(&r->pub.body, 0);
+        buf_init(&r->out_body, SIZE_MAX);
     }
-    /* Everything but the arena's inline block and the kept head buffer is
+    /* Everything but the arena's inline block and the kept buffers is
      * reset; the arena is re-initialized, which is cheap. */
     http_request_t *req = &r->pub;
     arena_init(&req->arena);
@@ -48,7 +50,8 @@ http__req_t *http__req_new(http_conn_t *c)
     req->content_length = -1;
     req->chunked = false;
     req->keep_alive = false;
-    buf_init(&req->body, s->cfg.max_body_bytes);
+    buf_reset(&req->body);
+    req->body.max = s->cfg.max_body_bytes;
     memcpy(req->remote_addr, c->remote, sizeof req->remote_addr);
     req->start_us = 0;
     req->user = NULL;
@@ -65,7 +68,8 @@ http__req_t *http__req_new(http_conn_t *c)
     r->out_cl = -1;
     r->out_written = 0;
     buf_reset(&r->out_head);
-    buf_init(&r->out_body, SIZE_MAX);
+    buf_reset(&r->out_body);
+    r->out_body.max = SIZE_MAX;
     r->out_bodyv = STRV_NULL;
     r->pieces = NULL;
     r->pieces_tail = &r->pieces;
@@ -77,6 +81,15 @@ http__req_t *http__req_new(http_conn_t *c)
     c->tail = r;
     c->nreqs++;
     return r;
+}
+
+/* The memory a pooled request keeps. */
+void http__req_release(http__req_t *r)
+{
+    buf_destroy(&r->out_head);
+    buf_destroy(&r->pub.body);
+    buf_destroy(&r->out_body);
+    free(r);
 }
 
 void http__req_free(http_server_t *s, http__req_t *r)
@@ -91,8 +104,8 @@ void http__req_free(http_server_t *s, http__req_t *r)
     }
     r->pieces = NULL;
     arena_destroy(&r->pub.arena);
-    buf_destroy(&r->pub.body);
-    buf_destroy(&r->out_body);
+    buf_recycle(&r->pub.body, HTTP__KEEP_BUF);
+    buf_recycle(&r->out_body, HTTP__KEEP_BUF);
     /* A head buffer that grew for one huge response is not worth keeping. */
     if (r->out_head.cap > 8192)
         buf_destroy(&r->out_head);
@@ -101,8 +114,7 @@ void http__req_free(http_server_t *s, http__req_t *r)
         s->pool = r;
         s->npool++;
     } else {
-        buf_destroy(&r->out_head);
-        free(r);
+        http__req_release(r);
     }
 }
 
@@ -331,6 +343,9 @@ static int on_headers_complete(llhttp_t *p)
     req->_body_mode = mode;
     if (mode == HTTP_BODY_BUFFER && has_cl && p->content_length > s->cfg.max_body_bytes)
         return fail_cb(c, 413);
+    /* One allocation for the whole body instead of a doubling chain. */
+    if (mode == HTTP_BODY_BUFFER && has_cl && p->content_length > 0)
+        (void)buf_reserve(&req->body, (size_t)p->content_length);
     /* RFC 9110 10.1.1: a server that will read the body sends 100 Continue;
      * one that answers without reading it must not. HTTP/1.0 clients do not
      * know 1xx responses. */

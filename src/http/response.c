@@ -275,6 +275,15 @@ static void respond_simple(http__req_t *r, int status, const http_header_t *h, s
     response_ready(r->pub._conn, r);
 }
 
+void http_response_buffer(http_request_t *req, buf_t *out, size_t max)
+{
+    http__req_t *r = (http__req_t *)req;
+    *out = r->out_body;
+    buf_init(&r->out_body, SIZE_MAX);
+    buf_reset(out);
+    out->max = max;
+}
+
 void http_respond(http_request_t *req, int status, const http_header_t *headers, size_t nheaders,
                   buf_t *body)
 {
@@ -288,6 +297,7 @@ void http_respond(http_request_t *req, int status, const http_header_t *headers,
         return;
     }
     if (body) {
+        buf_destroy(&r->out_body);
         r->out_body = *body;
         buf_init(body, body->max);
     }

@@ -87,8 +87,7 @@ static void server_free_mem(http_server_t *s)
     while (s->pool) {
         http__req_t *r = s->pool;
         s->pool = r->pool_next;
-        buf_destroy(&r->out_head);
-        free(r);
+        http__req_release(r);
     }
     free(s->rbuf);
     free(s);

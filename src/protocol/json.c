@@ -5,18 +5,40 @@
 #include <stdio.h>
 #include <string.h>
 
+static int append_to_buf(const char *p, size_t n, void *data) { return buf_append(data, p, n) ? -1 : 0; }
+
+int proto_json_dump_buf(const json_t *j, size_t flags, buf_t *out)
+{
+    if (json_dump_callback(j, append_to_buf, out, flags) != 0)
+        return buf_err(out) ? buf_err(out) : KUMO_EINVAL;
+    return buf_err(out);
+}
+
+char *proto_json_dumps(const json_t *j, size_t flags)
+{
+    buf_t b;
+    buf_init(&b, SIZE_MAX);
+    if (proto_json_dump_buf(j, flags, &b) != 0) {
+        buf_destroy(&b);
+        return NULL;
+    }
+    return buf_detach(&b, NULL);
+}
+
+void proto_json_use_small_alloc(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    json_set_alloc_funcs(kumo_small_alloc, kumo_small_free);
+#endif
+}
+
 int proto_json_encode(json_t *output, buf_t *out)
 {
     if (!output) {
         buf_appends(out, "{}");
         return buf_err(out);
     }
-    char *s = json_dumps(output, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (!s)
-        return KUMO_ENOMEM;
-    buf_appends(out, s);
-    free(s);
-    return buf_err(out);
+    return proto_json_dump_buf(output, JSON_COMPACT | JSON_ENSURE_ASCII, out);
 }
 
 static const model_shape_t *error_shape(const model_service_t *svc, const char *code)

@@ -138,6 +138,16 @@ int proto_query_encode_error(const model_service_t *svc, const aws_error_t *err,
 
 /* JSON protocols: output as-is (NULL -> "{}"). */
 int proto_json_encode(json_t *output, buf_t *out) KUMO_WUR;
+/* json_dumps, but the text is malloc'd: free it with free(). (jansson's
+ * own json_dumps allocates with jansson's allocator, which kumo replaces;
+ * banned.h forbids it.) NULL when j cannot be encoded. */
+char *proto_json_dumps(const json_t *j, size_t flags);
+/* Append j's JSON text to out; buf_t error or KUMO_EINVAL. */
+int proto_json_dump_buf(const json_t *j, size_t flags, buf_t *out) KUMO_WUR;
+/* Route jansson's allocations through kumo_small_alloc (call first in
+ * main, before any json_t exists). Sanitizer builds keep malloc so leaks
+ * and use-after-free of JSON values stay visible. */
+void proto_json_use_small_alloc(void);
 /* {"__type": prefix+code, "message": ...}; *query_error_header set to the
  * "Code;Sender" value for query-compatible services (arena string) or NULL. */
 int proto_json_encode_error(const model_service_t *svc, const aws_error_t *err, arena_t *a,

@@ -157,6 +157,20 @@ static json_t *decode_scalar(qctx_t *q, const model_shape_t *s, const char *key,
     }
 }
 
+/* i (1..QUERY_MAX_LIST) in decimal: list and map keys name every entry. */
+static void format_index(int i, char out[16])
+{
+    char tmp[16];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0 && n < 15);
+    for (int k = 0; k < n; k++)
+        out[k] = tmp[n - 1 - k];
+    out[n] = '\0';
+}
+
 /* Append ".part" (or "part" at the root) to key; false if it would not fit. */
 static bool key_push(char *key, size_t *klen, const char *part, bool dot)
 {
@@ -212,7 +226,7 @@ static json_t *decode_list(qctx_t *q, const model_shape_t *s, char *key, size_t 
     json_t *arr = NULL;
     for (int i = 1; i <= QUERY_MAX_LIST; i++) {
         char idx[16];
-        snprintf(idx, sizeof idx, "%d", i);
+        format_index(i, idx);
         size_t kl = base;
         if (!key_push(key, &kl, idx, true))
             break;
@@ -243,7 +257,7 @@ static json_t *decode_map(qctx_t *q, const model_shape_t *s, char *key, size_t k
     json_t *obj = NULL;
     for (int i = 1; i <= QUERY_MAX_LIST; i++) {
         char idx[16];
-        snprintf(idx, sizeof idx, "%d", i);
+        format_index(i, idx);
         size_t kl = base;
         if (!key_push(key, &kl, idx, true))
             break;
@@ -444,8 +458,13 @@ static void encode_value(const model_service_t *svc, int shape, json_t *v, buf_t
 int proto_query_encode(const model_service_t *svc, const model_op_t *op, json_t *output,
                        const char *request_id, buf_t *out)
 {
-    buf_appendf(out, "<?xml version=\"1.0\"?>\n<%sResponse xmlns=\"%s\">", op->name,
-                svc->xml_namespace ? svc->xml_namespace : "");
+    /* Plain appends: this frame wraps every response, and printf's
+     * format parsing showed in send profiles. */
+    buf_appends(out, "<?xml version=\"1.0\"?>\n<");
+    buf_appends(out, op->name);
+    buf_appends(out, "Response xmlns=\"");
+    buf_appends(out, svc->xml_namespace ? svc->xml_namespace : "");
+    buf_appends(out, "\">");
     if (op->output >= 0) {
         const char *wrap = op->result_wrapper ? op->result_wrapper : NULL;
         if (wrap)
@@ -454,8 +473,11 @@ int proto_query_encode(const model_service_t *svc, const model_op_t *op, json_t 
         if (wrap)
             close_tag(out, wrap);
     }
-    buf_appendf(out, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>",
-                request_id, op->name);
+    buf_appends(out, "<ResponseMetadata><RequestId>");
+    buf_appends(out, request_id);
+    buf_appends(out, "</RequestId></ResponseMetadata></");
+    buf_appends(out, op->name);
+    buf_appends(out, "Response>");
     return buf_err(out);
 }
 

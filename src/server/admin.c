@@ -49,7 +49,7 @@ void kumo__respond_json(http_request_t *req, int status, json_t *j)
 {
     buf_t body;
     buf_init(&body, (size_t)16 << 20);
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = proto_json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (s) {
         buf_appends(&body, s);

@@ -117,7 +117,7 @@ static char *tags_text(const iam_tagv_t *t)
     if (!t->n)
         return NULL;
     json_t *j = iam__tags_json(t);
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = proto_json_dumps(j, JSON_COMPACT);
     json_decref(j);
     return s;
 }
@@ -250,7 +250,7 @@ static char *policy_arns_text(const iam_session_t *ss)
     json_t *a = json_array();
     for (size_t i = 0; i < ss->narns; i++)
         json_array_append_new(a, json_string(ss->policy_arns[i]));
-    char *text = json_dumps(a, JSON_COMPACT);
+    char *text = proto_json_dumps(a, JSON_COMPACT);
     json_decref(a);
     return text;
 }

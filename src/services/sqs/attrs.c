@@ -197,7 +197,7 @@ static int apply_redrive(svc_call_t *c, sqs_settings_t *s, const char *text, con
         count_ok = parse_int(json_string_value(mrc), 1, SQS_MAX_RECEIVE_COUNT, &count);
     }
     if (!count_ok) {
-        char *shown = json_dumps(mrc, JSON_ENCODE_ANY);
+        char *shown = proto_json_dumps(mrc, JSON_ENCODE_ANY);
         const char *sv = json_is_string(mrc) ? json_string_value(mrc) : shown ? shown : "";
         svc_error(c, "InvalidParameterValue", 400,
                   "Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for maxReceiveCount: %s, valid "
@@ -238,7 +238,7 @@ static int apply_redrive(svc_call_t *c, sqs_settings_t *s, const char *text, con
     s->redrive_target = xstrdup(target);
     s->max_receive = count;
     json_t *norm = json_pack("{s:s,s:i}", "deadLetterTargetArn", target, "maxReceiveCount", count);
-    s->redrive = json_dumps(norm, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    s->redrive = proto_json_dumps(norm, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(norm);
     rc = 0;
 out:
@@ -332,7 +332,7 @@ static int apply_redrive_allow(svc_call_t *c, sqs_settings_t *s, const char *tex
     json_t *norm = json_pack("{s:s}", "redrivePermission", perm);
     if (n)
         json_object_set(norm, "sourceQueueArns", srcs);
-    s->redrive_allow = json_dumps(norm, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    s->redrive_allow = proto_json_dumps(norm, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(norm);
     rc = 0;
 out:

@@ -61,12 +61,12 @@
 
 /* ---- message memory (slab.c) ---- */
 #define SQS_SLAB_MAX 16384
-#define SQS_SLAB_CLASSES 8 /* 128 .. 16384 bytes */
+#define SQS_SLAB_CLASSES 29 /* 128 .. 16384 bytes, four classes per doubling */
 typedef struct sqs_slab {
     void *blocks;
     void *free[SQS_SLAB_CLASSES]; /* freed slots per class */
-    void *next[SQS_SLAB_CLASSES]; /* bump pointer into the class's current block */
-    size_t left[SQS_SLAB_CLASSES];
+    char *next;                   /* bump pointer into the current block */
+    size_t left;
 } sqs_slab_t;
 /* n bytes from the slab (malloc past SQS_SLAB_MAX); never NULL. */
 void *sqs__slab_alloc(sqs_slab_t *s, size_t n);

@@ -775,7 +775,7 @@ static void send_commit(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, send
     sqs__md5_hex(st, in->body, in->body_len, md5_body);
     char *canon_text = NULL;
     if (p->canon && json_object_size(p->canon)) {
-        canon_text = json_dumps(p->canon, JSON_COMPACT | JSON_SORT_KEYS);
+        canon_text = proto_json_dumps(p->canon, JSON_COMPACT | JSON_SORT_KEYS);
         sqs__md5_attrs(st, p->canon, NULL, p->md5_attrs);
     }
     if (p->trace) {

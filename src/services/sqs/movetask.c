@@ -135,7 +135,7 @@ static bool arn_ok(const char *arn)
 static char *handle_encode(arena_t *a, const char *id, const char *source)
 {
     json_t *j = json_pack("{s:s,s:s}", "taskId", id, "sourceArn", source);
-    char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *txt = proto_json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
     char *h = base64_encode(a, txt, strlen(txt));
     free(txt);

@@ -285,8 +285,8 @@ void sqs__queue_persist(sqs_queue_t *q)
     sqs_state_t *st = q->st;
     sqs__write_begin(st);
     json_t *attrs = sqs__settings_json(&q->set);
-    char *at = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
-    char *tg = json_dumps(q->tags, JSON_COMPACT | JSON_SORT_KEYS);
+    char *at = proto_json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+    char *tg = proto_json_dumps(q->tags, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(attrs);
     sqlite3_stmt *s = store_stmt(st->store,
                                  "INSERT OR REPLACE INTO sqs_queues(id, account, name, region, fifo, attrs, tags,"

@@ -89,7 +89,7 @@ static bool label_ok(const char *s)
  * SetQueueAttributes. */
 static int store_policy(svc_call_t *c, sqs_queue_t *q, json_t *doc)
 {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = doc ? proto_json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     sqs_settings_t tmp;
     sqs__settings_copy(&tmp, &q->set);
     int rc = sqs__policy_set(c, &tmp, text ? text : "");

@@ -5,19 +5,24 @@
  * while every request makes and frees hundreds of short-lived objects
  * (decoded input, output trees). Mixed in one malloc heap, the long-lived
  * messages fragment it and malloc ends up searching bins on every call.
- * So messages up to SQS_SLAB_MAX bytes come from their own 1 MiB blocks
- * (big enough that malloc maps them directly), cut into power-of-two slots
- * by a bump pointer per size class, with one free list per class for
- * reuse; larger messages go to malloc. Freed slots are reused, never
- * returned to the system until the state is freed.
+ * So messages up to SQS_SLAB_MAX bytes come from their own 2 MiB blocks,
+ * cut into size-classed slots by a bump pointer, with one free list per
+ * class for reuse; larger messages go to malloc. Freed slots
+ * are reused, never returned to the system until the state is freed.
+ *
+ * Blocks are aligned to 2 MiB and offered to the kernel as huge pages: a
+ * queue filling at 100k messages/s otherwise takes a page fault every
+ * dozen messages, and on a virtual machine faults were a tenth of the
+ * server's time.
  */
 #include "internal.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "core/banned.h"
 
-#define SLAB_BLOCK (1024 * 1024)
+#define SLAB_BLOCK (2 * 1024 * 1024)
 #define SLAB_MIN_SHIFT 7 /* 128 bytes */
 
 typedef struct slab_block {
@@ -29,24 +34,38 @@ typedef struct slab_free {
     struct slab_free *next;
 } slab_free_t;
 
+/* Four classes per doubling (128, 160, 192, 224, 256, 320, ...) waste at
+ * most a fifth of a slot, where powers of two wasted up to half: a typical
+ * small message (about 380 bytes with its header) takes 384, not 512. */
+static size_t class_size(int c) { return (size_t)(4 + c % 4) << (SLAB_MIN_SHIFT - 2 + c / 4); }
+
 static int class_of(size_t n)
 {
-    int c = 0;
-    size_t sz = (size_t)1 << SLAB_MIN_SHIFT;
-    while (sz < n) {
-        sz <<= 1;
-        c++;
-    }
-    return c;
+    if (n <= ((size_t)1 << SLAB_MIN_SHIFT))
+        return 0;
+    int d = 63 - __builtin_clzll((unsigned long long)(n - 1)) - SLAB_MIN_SHIFT;
+    return 4 * d + (int)((n - 1 - ((size_t)1 << (SLAB_MIN_SHIFT + d))) >> (SLAB_MIN_SHIFT - 2 + d)) + 1;
 }
 
 /* AddressSanitizer builds use malloc for every message, so use-after-free
- * of a message is caught. */
-#if defined(__SANITIZE_ADDRESS__)
+ * of a message is caught; the slab's own unit test turns that off. */
+#if defined(__SANITIZE_ADDRESS__) && !defined(SQS_SLAB_NO_BYPASS)
 #define SLAB_BYPASS 1
 #else
 #define SLAB_BYPASS 0
 #endif
+
+static slab_block_t *new_block(void)
+{
+    slab_block_t *b = aligned_alloc(SLAB_BLOCK, SLAB_BLOCK);
+    if (!b)
+        b = xmalloc(SLAB_BLOCK);
+#ifdef MADV_HUGEPAGE
+    else
+        (void)madvise(b, SLAB_BLOCK, MADV_HUGEPAGE); /* a hint: refusal is harmless */
+#endif
+    return b;
+}
 
 void *sqs__slab_alloc(sqs_slab_t *s, size_t n)
 {
@@ -59,17 +78,19 @@ void *sqs__slab_alloc(sqs_slab_t *s, size_t n)
         *head = f->next;
         return f;
     }
-    size_t sz = (size_t)1 << (SLAB_MIN_SHIFT + c);
-    if (s->left[c] < sz) {
-        slab_block_t *b = xmalloc(SLAB_BLOCK);
+    /* Slots of every class are cut from one block at a time; the tail too
+     * short for this slot is left unused (under 16 KiB of 2 MiB). */
+    size_t sz = class_size(c);
+    if (s->left < sz) {
+        slab_block_t *b = new_block();
         b->next = s->blocks;
         s->blocks = b;
-        s->next[c] = b->data;
-        s->left[c] = SLAB_BLOCK - sizeof(slab_block_t);
+        s->next = b->data;
+        s->left = SLAB_BLOCK - sizeof(slab_block_t);
     }
-    void *p = s->next[c];
-    s->next[c] = (char *)s->next[c] + sz;
-    s->left[c] -= sz;
+    void *p = s->next;
+    s->next += sz;
+    s->left -= sz;
     return p;
 }
 

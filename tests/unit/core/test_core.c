@@ -1,5 +1,6 @@
-/* Unit tests for core: buf_t limits and sticky errors, the arena, the
- * server clock, SigV4 date parsing, uuid shape. */
+/* Unit tests for core: buf_t limits and sticky errors, buffer recycling,
+ * the small-object allocator, the arena, the server clock, SigV4 date
+ * parsing, uuid shape. */
 #include "core/core.h"
 
 #include <setjmp.h>
@@ -96,12 +97,77 @@ static void test_uuid(void **st)
     assert_string_not_equal(a, b);
 }
 
+static void test_buf_recycle_keeps_small_buffers(void **st)
+{
+    (void)st;
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(buf_reserve(&b, 1000), 0);
+    char *data = b.data;
+    size_t cap = b.cap;
+    assert_true(cap > 1000);
+    /* A reserved buffer takes 1000 bytes without moving. */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(buf_appends(&b, "0123456789"), 0);
+    assert_ptr_equal(b.data, data);
+    buf_recycle(&b, 4096);
+    assert_ptr_equal(b.data, data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.cap, cap);
+    assert_string_equal(b.data, "");
+    buf_recycle(&b, 512); /* over the cap to keep: freed */
+    assert_int_equal(b.cap, 0);
+    assert_int_equal(buf_reserve(&b, (1 << 20) + 1), KUMO_ELIMIT);
+    buf_destroy(&b);
+}
+
+static void test_small_alloc_reuses_blocks_per_size(void **st)
+{
+    (void)st;
+    /* Sizes on both sides of each 16-byte step and of the malloc cut-over. */
+    static const size_t sizes[] = {1, 7, 8, 9, 24, 40, 100, 247, 248, 503, 504, 505, 4096};
+    void *p[KUMO_ARRAY_LEN(sizes)];
+    for (size_t i = 0; i < KUMO_ARRAY_LEN(sizes); i++) {
+        p[i] = kumo_small_alloc(sizes[i]);
+        assert_true(((uintptr_t)p[i] & 7) == 0);
+        memset(p[i], (int)i + 1, sizes[i]);
+    }
+    for (size_t i = 0; i < KUMO_ARRAY_LEN(sizes); i++) {
+        assert_int_equal(((unsigned char *)p[i])[sizes[i] - 1], i + 1);
+        kumo_small_free(p[i]);
+    }
+    /* The last block freed of a size class is the next one handed out. */
+    void *a = kumo_small_alloc(100);
+    kumo_small_free(a);
+    assert_ptr_equal(kumo_small_alloc(104), a); /* same 16-byte class (with its 8-byte header) */
+    void *b = kumo_small_alloc(100);
+    assert_ptr_not_equal(b, a);
+    kumo_small_free(a);
+    kumo_small_free(b);
+    kumo_small_free(NULL);
+    /* Many live blocks span several chunks without overlapping. */
+    enum { N = 20000 };
+    uint32_t **live = malloc(N * sizeof *live);
+    for (uint32_t i = 0; i < N; i++) {
+        live[i] = kumo_small_alloc(40);
+        *live[i] = i;
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(*live[i], i);
+        kumo_small_free(live[i]);
+    }
+    free(live);
+    kumo_small_release_thread();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_limit_is_sticky),  cmocka_unit_test(test_buf_appendf_large),
         cmocka_unit_test(test_arena),                cmocka_unit_test(test_clock_advance),
         cmocka_unit_test(test_time_formats),         cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_buf_recycle_keeps_small_buffers),
+        cmocka_unit_test(test_small_alloc_reuses_blocks_per_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

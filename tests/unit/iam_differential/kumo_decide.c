@@ -33,6 +33,7 @@
 
 #include "core/limits.h"
 #include "iam/iam.h"
+#include "protocol/protocol.h"
 
 #include "core/banned.h"
 
@@ -77,7 +78,7 @@ static void case_free(dcase_t *c)
 /* Parse a policy given as a JSON value (object or string). */
 static iam_policy_t *load_policy(json_t *doc, iam_policy_kind_t kind, char *err, size_t errcap)
 {
-    char *text = json_is_string(doc) ? strdup(json_string_value(doc)) : json_dumps(doc, JSON_COMPACT);
+    char *text = json_is_string(doc) ? strdup(json_string_value(doc)) : proto_json_dumps(doc, JSON_COMPACT);
     if (!text) {
         snprintf(err, errcap, "policy is not JSON");
         return NULL;
@@ -259,7 +260,7 @@ static void print_explain(const iam_explain_t *ex)
     }
     json_t *o = json_pack("{s:s,s:s,s:o}", "decision", iam_decision_name(ex->decision), "reason",
                           ex->reason ? ex->reason : "", "matches", matches);
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = proto_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (s) {
         puts(s);
