@@ -522,14 +522,19 @@ static void run_phase(int phase, const char *name)
     double cpu_per_msg = O.server_pid > 0 && S.messages ? (double)(server_cpu_us() - cpu_start) / (double)S.messages : 0;
     qsort(S.lat, S.nlat, sizeof *S.lat, cmp_u64);
     double p50 = pct(0.50), p99 = pct(0.99), mx = pct(1.0);
+    char cpu[32] = "-"; /* unknown without --server-pid */
+    if (O.server_pid > 0)
+        snprintf(cpu, sizeof cpu, "%.2f", cpu_per_msg);
     if (O.json)
         printf("{\"phase\":\"%s\",\"seconds\":%.3f,\"requests\":%llu,\"requests_per_s\":%.0f,\"messages\":%llu,"
-               "\"messages_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%llu,\"server_cpu_us_per_msg\":%.2f}\n",
+               "\"messages_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%llu,"
+               "\"server_cpu_us_per_msg\":%s}\n",
                name, secs, (unsigned long long)S.requests, (double)S.requests / secs, (unsigned long long)S.messages,
-               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors, cpu_per_msg);
+               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors,
+               O.server_pid > 0 ? cpu : "null");
     else
-        printf("%-6s %10.0f %12.0f %9.3f %9.3f %9.3f %8llu %10.2f\n", name, (double)S.requests / secs,
-               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors, cpu_per_msg);
+        printf("%-6s %10.0f %12.0f %9.3f %9.3f %9.3f %8llu %10s\n", name, (double)S.requests / secs,
+               (double)S.messages / secs, p50, p99, mx, (unsigned long long)S.errors, cpu);
     if (S.first_error[0])
         fprintf(stderr, "sqs_bench: %s: first error: %s\n", name, S.first_error);
     fflush(stdout);
