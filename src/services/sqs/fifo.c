@@ -15,6 +15,18 @@
  * makes a send return the first message's id without enqueueing again
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html).
  * With DeduplicationScope=messageGroup the window is per group.
+ *
+ * Receive attempts: a ReceiveMessage on a FIFO queue that carries a
+ * ReceiveRequestAttemptId and gets messages is remembered for 5 minutes, so
+ * that a client whose response was lost can retry with the same id and get
+ * the same messages with the same receipt handles, as long as none of them
+ * was deleted or had its visibility changed since
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+ * The attempts live in memory only: after a restart a retry is a new
+ * receive, and the messages of the lost response stay in flight until their
+ * visibility timeout ends, as for a client that never sent an attempt id.
+ * At most SQS_MAX_ATTEMPTS are kept per queue; past that the oldest is
+ * forgotten early, which only turns its retry into a new receive.
  */
 #include "internal.h"
 
@@ -164,4 +176,64 @@ void sqs__dedup_clear(sqs_queue_t *q, bool persist)
         sqlite3_bind_int64(s, 1, (sqlite3_int64)q->id);
         sqs__step(st, s);
     }
+}
+
+/* ==== resource internals: receive attempts ==== */
+
+static void attempt_free(sqs_queue_t *q, sqs_attempt_t *a)
+{
+    sqs__smap_del(&q->attempts, &a->node);
+    sqs_list_unlink(&a->order);
+    free(a);
+}
+
+sqs_attempt_t *sqs__attempt_find(sqs_queue_t *q, const char *id, int64_t now)
+{
+    while (!sqs_list_empty(&q->attempt_order)) {
+        sqs_attempt_t *a = container_of(q->attempt_order.next, sqs_attempt_t, order);
+        if (a->expires_ms > now)
+            break;
+        attempt_free(q, a);
+    }
+    sqs_snode_t *n = sqs__smap_get(&q->attempts, id, strlen(id));
+    return n ? container_of(n, sqs_attempt_t, node) : NULL;
+}
+
+void sqs__attempt_add(sqs_queue_t *q, const char *id, sqs_msg_t *const *ms, int n, int64_t now)
+{
+    sqs_attempt_t *old = sqs__attempt_find(q, id, now);
+    if (old)
+        attempt_free(q, old);
+    if (q->attempts.n >= SQS_MAX_ATTEMPTS)
+        attempt_free(q, container_of(q->attempt_order.next, sqs_attempt_t, order));
+    size_t kl = strlen(id);
+    sqs_attempt_t *a = xcalloc(1, sizeof *a + kl + 1);
+    memcpy(a->key, id, kl);
+    a->node.key = a->key;
+    a->node.klen = kl;
+    a->expires_ms = now + SQS_ATTEMPT_WINDOW_MS;
+    for (int i = 0; i < n && i < KUMO_SQS_MAX_BATCH_ENTRIES; i++) {
+        a->msgs[i].id = ms[i]->id;
+        a->msgs[i].receipt_seq = ms[i]->receipt_seq;
+        a->n++;
+    }
+    sqs__smap_put(&q->attempts, &a->node);
+    sqs_list_push(&q->attempt_order, &a->order);
+}
+
+void sqs__attempts_clear(sqs_queue_t *q)
+{
+    while (!sqs_list_empty(&q->attempt_order))
+        attempt_free(q, container_of(q->attempt_order.next, sqs_attempt_t, order));
+    sqs__smap_free(&q->attempts);
+}
+
+bool sqs__attempt_retryable(const sqs_queue_t *q, const sqs_attempt_t *a)
+{
+    for (int i = 0; i < a->n; i++) {
+        const sqs_msg_t *m = sqs__msg_lookup(q->st, a->msgs[i].id);
+        if (!m || m->q != q || m->receipt_seq != a->msgs[i].receipt_seq || m->vis_changed)
+            return false;
+    }
+    return true;
 }

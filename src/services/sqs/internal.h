@@ -49,6 +49,8 @@
 #define SQS_MAX_ATTR_TYPE 256
 #define SQS_MAX_FIFO_ID 128          /* MessageGroupId, MessageDeduplicationId */
 #define SQS_DEDUP_WINDOW_MS (5 * 60 * 1000)
+#define SQS_ATTEMPT_WINDOW_MS (5 * 60 * 1000) /* ReceiveRequestAttemptId retries */
+#define SQS_MAX_ATTEMPTS 65536       /* remembered receive attempts per queue (oldest go first) */
 #define SQS_DELETED_RECENTLY_MS (60 * 1000)
 #define SQS_PURGE_INTERVAL_MS (60 * 1000)
 #define SQS_MAX_TAGS 50
@@ -155,6 +157,7 @@ struct sqs_msg {
     uint32_t receive_count;
     uint32_t receipt_seq;    /* bumps on every receive: the receipt handle nonce */
     uint8_t state;           /* SQS_READY / SQS_DELAYED / SQS_INFLIGHT */
+    uint8_t vis_changed;     /* ChangeMessageVisibility since the last receive (not stored) */
     sqs_group_t *group;      /* FIFO queues */
     char *dlq_src;           /* DeadLetterQueueSourceArn (owned), or NULL */
     char message_id[37];
@@ -189,6 +192,22 @@ typedef struct sqs_dedup {
     char message_id[37];
     char key[];
 } sqs_dedup_t;
+
+/* One FIFO ReceiveMessage remembered by its ReceiveRequestAttemptId, so a
+ * retry with the same id gets the same messages and receipt handles. A
+ * message is named by its id and the receive it was handed out in
+ * (receipt_seq); memory only. */
+typedef struct sqs_attempt {
+    sqs_snode_t node;        /* q->attempts, key = the attempt id */
+    sqs_link_t order;        /* q->attempt_order, oldest first */
+    int64_t expires_ms;
+    int n;
+    struct {
+        uint64_t id;
+        uint32_t receipt_seq;
+    } msgs[KUMO_SQS_MAX_BATCH_ENTRIES];
+    char key[];
+} sqs_attempt_t;
 
 /* ---- queues ---- */
 typedef enum { SQS_REDRIVE_ALLOW_ALL = 0, SQS_REDRIVE_DENY_ALL, SQS_REDRIVE_BY_QUEUE } sqs_redrive_perm_t;
@@ -238,6 +257,8 @@ struct sqs_queue {
     sqs_link_t ready_groups;
     sqs_smap_t dedup;
     sqs_link_t dedup_order;
+    sqs_smap_t attempts;      /* sqs_attempt_t by ReceiveRequestAttemptId */
+    sqs_link_t attempt_order;
     /* long polling */
     sqs_link_t waiters;
     dq_entry_t due;           /* armed at the heap's earliest deadline while waiters exist */
@@ -373,9 +394,11 @@ typedef struct sqs_recv_opts {
     int wait;
     unsigned sys_mask;   /* system attributes to return (bit per name) */
     json_t *attr_names;  /* MessageAttributeNames array (borrowed from input) or NULL */
+    const char *attempt; /* ReceiveRequestAttemptId (borrowed from input) or NULL */
 } sqs_recv_opts_t;
 /* Receive up to o->max messages from q into the call's output. Returns the
- * number received. */
+ * number received. On a FIFO queue with o->attempt naming a receive that
+ * can still be retried, returns that receive's messages again instead. */
 int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o);
 
 /* ---- fifo.c ---- */
@@ -389,6 +412,15 @@ sqs_dedup_t *sqs__dedup_find(sqs_queue_t *q, const char *key, int64_t now);
 void sqs__dedup_add(sqs_queue_t *q, const char *key, const char *message_id, uint64_t seq_no, int64_t expires_ms,
                     bool persist);
 void sqs__dedup_clear(sqs_queue_t *q, bool persist);
+/* ReceiveRequestAttemptId: the receive remembered under id (NULL if none
+ * or its 5 minutes are over), remembering one (replacing any under the same
+ * id), and forgetting them all. */
+sqs_attempt_t *sqs__attempt_find(sqs_queue_t *q, const char *id, int64_t now);
+void sqs__attempt_add(sqs_queue_t *q, const char *id, sqs_msg_t *const *ms, int n, int64_t now);
+void sqs__attempts_clear(sqs_queue_t *q);
+/* Whether every message of a remembered receive is still as that receive
+ * left it: not deleted or moved, not received again, visibility unchanged. */
+bool sqs__attempt_retryable(const sqs_queue_t *q, const sqs_attempt_t *a);
 void sqs__seq_format(uint64_t seq_no, char out[24]);
 
 /* ---- wait.c: long polling ---- */

@@ -971,6 +971,7 @@ static void mark_received(sqs_msg_t *m, int64_t now)
 {
     m->receive_count++;
     m->receipt_seq++;
+    m->vis_changed = 0;
     if (!m->first_recv_ms)
         m->first_recv_ms = now;
     m->last_recv_ms = now;
@@ -1002,13 +1003,77 @@ static bool expired(const sqs_queue_t *q, const sqs_msg_t *m, int64_t now)
     return m->sent_ms + (int64_t)q->set.retention * 1000 <= now;
 }
 
+/* Make m, in flight or ready, visible at `at`: now when at <= now, else
+ * in flight until then (a ready message goes back in flight: a retried
+ * receive hands it out again). */
+static void set_visible_at(sqs_queue_t *q, sqs_msg_t *m, int64_t at, int64_t now)
+{
+    if (at <= now) {
+        if (m->state != SQS_INFLIGHT)
+            return;
+        sqs__heap_remove(q, m);
+        q->n_inflight--;
+        m->state = SQS_READY;
+        q->n_ready++;
+        if (q->set.fifo) {
+            sqs__group_update(q, m->group);
+        } else {
+            sqs_list_push(&q->ready, &m->link);
+            sqs__kick(q);
+        }
+        return;
+    }
+    m->visible_at = at;
+    if (m->state == SQS_INFLIGHT) {
+        sqs__heap_update(q, m);
+    } else {
+        q->n_ready--;
+        if (!q->set.fifo && sqs_linked(&m->link))
+            sqs_list_unlink(&m->link);
+        m->state = SQS_INFLIGHT;
+        q->n_inflight++;
+        sqs__heap_push(q, m);
+        if (q->set.fifo)
+            sqs__group_update(q, m->group);
+    }
+    sqs__queue_arm(q);
+}
+
+/* A retried FIFO receive (same ReceiveRequestAttemptId within its 5
+ * minutes, nothing changed since, checked by the caller) gets the messages
+ * and receipt handles the first one handed out, and their visibility
+ * timeout starts over: "If a retry occurs within the deduplication
+ * interval, it resets the visibility timeout"
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+ * It is the same receive, so receive counts and timestamps stay, and the
+ * 12 hours a message may stay in flight still count from that receive. */
+static int receive_again(svc_call_t *c, sqs_queue_t *q, const sqs_attempt_t *a, const sqs_recv_opts_t *o,
+                         int64_t now)
+{
+    for (int i = 0; i < a->n; i++) {
+        sqs_msg_t *m = sqs__msg_lookup(q->st, a->msgs[i].id);
+        int64_t at = now + (int64_t)o->vt * 1000;
+        int64_t cap = m->last_recv_ms + (int64_t)SQS_MAX_VISIBILITY_S * 1000;
+        set_visible_at(q, m, at < cap ? at : cap, now);
+        sqs__persist_msg_visibility(m);
+        json_array_append_new(messages_array(c), message_json(c, m, o));
+    }
+    return a->n;
+}
+
 int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
 {
     int64_t now = kumo_clock_now_ms();
     sqs__queue_promote(q, now);
     sqs__queue_expire(q, now);
+    if (o->attempt && q->set.fifo) {
+        sqs_attempt_t *a = sqs__attempt_find(q, o->attempt, now);
+        if (a && sqs__attempt_retryable(q, a))
+            return receive_again(c, q, a, o, now);
+    }
     int n = 0;
     uint64_t ids[KUMO_SQS_MAX_BATCH_ENTRIES];
+    sqs_msg_t *got[KUMO_SQS_MAX_BATCH_ENTRIES];
     if (!q->set.fifo) {
         sqs_link_t again; /* received with VisibilityTimeout 0: ready again after this receive */
         sqs_list_init(&again);
@@ -1073,6 +1138,7 @@ int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
                     sqs__heap_push(q, m);
                 }
                 ids[n] = m->id;
+                got[n] = m;
                 json_array_append_new(messages_array(c), message_json(c, m, o));
                 n++;
                 l = next;
@@ -1088,6 +1154,10 @@ int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
     sqs__persist_msgs_receive(q->st, ids, n, o->vt > 0 ? now + (int64_t)o->vt * 1000 : 0, now);
     if (n && o->vt > 0)
         sqs__queue_arm(q);
+    /* An empty answer is not remembered: a retry receives afresh, so a
+     * long poll retried with its attempt id still waits for messages. */
+    if (n && o->attempt && q->set.fifo)
+        sqs__attempt_add(q, o->attempt, got, n, now);
     return n;
 }
 
@@ -1151,22 +1221,9 @@ static bool change_one(svc_call_t *c, sqs_queue_t *q, const char *rh, long long 
                 "is beyond the limit [43200 seconds].", vt);
         return false;
     }
-    if (vt == 0) {
-        sqs__heap_remove(q, m);
-        q->n_inflight--;
-        m->state = SQS_READY;
-        q->n_ready++;
-        if (q->set.fifo)
-            sqs__group_update(q, m->group);
-        else {
-            sqs_list_push(&q->ready, &m->link);
-            sqs__kick(q);
-        }
-    } else {
-        m->visible_at = now + vt * 1000;
-        sqs__heap_update(q, m);
-        sqs__queue_arm(q);
-    }
+    set_visible_at(q, m, now + vt * 1000, now);
+    /* The receive that handed m out can no longer be retried. */
+    m->vis_changed = 1;
     sqs__persist_msg_visibility(m);
     return true;
 }
@@ -1192,8 +1249,9 @@ int sqs_send_message(svc_call_t *c)
 
 /* On FIFO queues a missing MessageGroupId or deduplication id fails the
  * whole batch, not the entry. All entries together count against the 1 MiB
- * message size limit; each is then held to that limit, not to the queue's
- * MaximumMessageSize (on_send_entry). */
+ * batch limit; each is then held to the queue's MaximumMessageSize like a
+ * SendMessage, and one that is too long is listed under Failed (what AWS
+ * answers, https://github.com/localstack/localstack/issues/8570). */
 static bool send_batch_check(svc_call_t *c, sqs_queue_t *q, json_t *entries)
 {
     size_t total = 0;
@@ -1235,7 +1293,7 @@ static bool on_send_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *
     send_in_t in;
     send_in_read(entry, &in);
     send_prep_t p = {0};
-    bool ok = send_validate(c, q, &in, &p, KUMO_SQS_MAX_MESSAGE_BYTES, e);
+    bool ok = send_validate(c, q, &in, &p, (size_t)q->set.max_message_size, e);
     if (ok)
         send_commit(c, q, &in, &p, res, b->pending, &b->npending);
     json_decref(p.canon);
@@ -1291,6 +1349,23 @@ int sqs_receive_message(svc_call_t *c)
                   "Value %s for parameter ReceiveRequestAttemptId is invalid. Reason: ReceiveRequestAttemptId can only "
                   "include alphanumeric and punctuation characters. 1 to 128 in length.", attempt);
         return 0;
+    }
+    /* On a FIFO queue a retry is refused once any message of the receive it
+     * retries was deleted, moved, received again or had its visibility
+     * changed; AWS's words for it are in
+     * https://github.com/aws/aws-sdk-java/issues/2613. Standard queues
+     * accept the parameter and ignore it. */
+    o.attempt = attempt;
+    if (attempt && q->set.fifo) {
+        int64_t now = kumo_clock_now_ms();
+        sqs__queue_expire(q, now);
+        sqs_attempt_t *a = sqs__attempt_find(q, attempt, now);
+        if (a && !sqs__attempt_retryable(q, a)) {
+            svc_error(c, "InvalidParameterValue", 400,
+                      "Value %s for parameter ReceiveRequestAttemptId is invalid. Reason: The receiveRequestAttemptId "
+                      "is not valid anymore since the receive call is not retryable.", attempt);
+            return 0;
+        }
     }
     o.sys_mask = sys_mask_of(svc_in(c, "AttributeNames")) | sys_mask_of(svc_in(c, "MessageSystemAttributeNames"));
     o.attr_names = svc_in(c, "MessageAttributeNames");

@@ -154,6 +154,7 @@ sqs_queue_t *sqs__queue_new(sqs_state_t *st, uint64_t id, const char *account, c
     sqs_list_init(&q->all);
     sqs_list_init(&q->ready_groups);
     sqs_list_init(&q->dedup_order);
+    sqs_list_init(&q->attempt_order);
     sqs_list_init(&q->waiters);
     q->due.cb = NULL; /* set by wait.c when armed */
     q->node.key = q->key;
@@ -178,6 +179,7 @@ void sqs__queue_free(sqs_queue_t *q)
     if (sqs_linked(&q->kick_link))
         sqs_list_unlink(&q->kick_link);
     sqs__dedup_clear(q, false);
+    sqs__attempts_clear(q);
     sqs__smap_free(&q->groups);
     sqs__smap_free(&q->dedup);
     free(q->heap);

@@ -198,6 +198,27 @@ class Durability(unittest.TestCase):
         self.assertEqual(sorted(m["Body"] for m in dead), sorted(still))
         self.assertEqual(deleted & {m["Body"] for m in dead}, set())
 
+    def test_receive_attempt_ids_do_not_survive_a_restart(self):
+        server = self.start()
+        sqs = self.client(server)
+        url = sqs.create_queue(QueueName="attempts.fifo", Attributes={
+            "FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "30"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g")
+        first = sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a")["Messages"][0]
+        again = sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a")["Messages"][0]
+        self.assertEqual(again["ReceiptHandle"], first["ReceiptHandle"])
+        server = self.restart(server)
+        sqs = self.client(server)
+        # Receive attempts are kept in memory only: after the restart a retry
+        # is a new receive, and the message stays in flight until its
+        # visibility timeout ends, as for a client without an attempt id.
+        self.assertNotIn("Messages", sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a"))
+        self.assertEqual(server.advance(31)[0], 200)
+        m = sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a",
+                                AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+        self.assertEqual((m["Body"], m["Attributes"]["ApproximateReceiveCount"]), ("m", "2"))
+        self.assertNotEqual(m["ReceiptHandle"], first["ReceiptHandle"])
+
     def test_restart_answers_parked_long_polls_and_keeps_receiving(self):
         server = self.start()
         sqs = self.client(server, read_timeout=30)

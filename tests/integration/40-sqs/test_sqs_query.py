@@ -572,8 +572,14 @@ class Messages(SqsCase):
         self.assertError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="d"),
                          "InvalidParameterValue",
                          "The request include parameter MessageDeduplicationId which is not valid for this queue type")
-        # Nothing of the above was enqueued.
-        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "2"})
+        # A batch holds each entry to the queue's MaximumMessageSize too.
+        r = self.sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "fits", "MessageBody": "a" * 1024},
+                                                               {"Id": "big", "MessageBody": "a" * 1025}])
+        self.assertEqual([e["Id"] for e in r["Successful"]], ["fits"])
+        self.assertEqual(r["Failed"], [{"Id": "big", "SenderFault": True, "Code": "InvalidParameterValue",
+                                        "Message": too_long}])
+        # Nothing of the above was enqueued but the three that fit.
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "3"})
 
     def test_standard_queue_accepts_message_group_id(self):
         url = self.queue()
@@ -861,6 +867,97 @@ class Fifo(SqsCase):
         self.assertError(lambda: self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh), "InvalidParameterValue")
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh2)
 
+    def test_receive_request_attempt_id_retries_a_lost_receive(self):
+        # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+        url = self.fifo(ContentBasedDeduplication="true", VisibilityTimeout=30)
+        for body, g in [("a1", "a"), ("a2", "a"), ("b1", "b")]:
+            self.sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=g)
+
+        def got(attempt, **kw):
+            if attempt:
+                kw["ReceiveRequestAttemptId"] = attempt
+            return [(m["Body"], m["ReceiptHandle"], m["Attributes"]["ApproximateReceiveCount"])
+                    for m in self.receive(url, AttributeNames=["ApproximateReceiveCount"], **kw)]
+
+        first = got("try-1", MaxNumberOfMessages=2)
+        self.assertEqual([b for b, _, _ in first], ["a1", "a2"])
+        # The answer was lost: the same id gets the same messages and receipt
+        # handles although they are in flight, and counts no new receive.
+        self.assertEqual(got("try-1", MaxNumberOfMessages=2), first)
+        self.assertEqual(got("try-1"), first)
+        # Another id is another receive.
+        [(body, rh, _)] = got("try-2", MaxNumberOfMessages=10)
+        self.assertEqual(body, "b1")
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh)
+        # A retry starts the visibility timeout over...
+        self.kumo.advance(20)
+        self.assertEqual(got("try-1"), first)
+        self.kumo.advance(20)
+        self.assertEqual(got(None, MaxNumberOfMessages=10), [])
+        # ...and still answers after it ended, while nobody else received them.
+        self.kumo.advance(11)
+        self.assertEqual(got("try-1"), first)
+        self.assertEqual(got(None, MaxNumberOfMessages=10), [])
+        # The handles it returned are the live ones.
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0][1])
+        not_retryable = ("Value %s for parameter ReceiveRequestAttemptId is invalid. Reason: The "
+                         "receiveRequestAttemptId is not valid anymore since the receive call is not retryable.")
+        # A message of the receive was deleted: no more retries.
+        self.assertError(lambda: got("try-1"), "InvalidParameterValue", not_retryable % "try-1", 400)
+        # Nor after its visibility was changed...
+        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[1][1], VisibilityTimeout=0)
+        [(body, rh, count)] = got("try-3")
+        self.assertEqual((body, count), ("a2", "2"))
+        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh, VisibilityTimeout=60)
+        self.assertError(lambda: got("try-3"), "InvalidParameterValue", not_retryable % "try-3")
+        # ...or once someone else received it after its visibility timeout.
+        self.kumo.advance(61)
+        self.assertEqual([(b, c) for b, _, c in got("try-4", VisibilityTimeout=10)], [("a2", "3")])
+        self.kumo.advance(11)
+        self.assertEqual([(b, c) for b, _, c in got(None)], [("a2", "4")])
+        self.assertError(lambda: got("try-4"), "InvalidParameterValue", not_retryable % "try-4")
+        # Five minutes after the receive the id is forgotten: a new receive.
+        self.kumo.advance(301)
+        [(body, rh, count)] = got("try-4")
+        self.assertEqual((body, count), ("a2", "5"))
+        self.assertEqual(got("try-4"), [(body, rh, count)])
+        # An empty answer is not remembered: the retry receives afresh.
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh)
+        self.assertEqual(got("empty"), [])
+        self.sqs.send_message(QueueUrl=url, MessageBody="late", MessageGroupId="a")
+        self.assertEqual([b for b, _, _ in got("empty")], ["late"])
+        # The id's own rules.
+        for bad in ["has space", "x" * 129, "caf\u00e9"]:
+            self.assertError(lambda: got(bad), "InvalidParameterValue",
+                             "Value %s for parameter ReceiveRequestAttemptId is invalid. Reason: "
+                             "ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. 1 to "
+                             "128 in length." % bad)
+
+    def test_receive_request_attempt_id_with_long_polling_and_on_standard_queues(self):
+        url = self.fifo(ContentBasedDeduplication="true")
+        result = {}
+        poller = self.kumo.client("sqs")
+
+        def poll():
+            result["msgs"] = poller.receive_message(QueueUrl=url, WaitTimeSeconds=10,
+                                                    ReceiveRequestAttemptId="lp")["Messages"]
+
+        t = threading.Thread(target=poll)
+        t.start()
+        time.sleep(0.3)
+        self.sqs.send_message(QueueUrl=url, MessageBody="woke", MessageGroupId="g")
+        t.join(15)
+        # The receive a long poll made when the message came is remembered too.
+        again = self.receive(url, ReceiveRequestAttemptId="lp", WaitTimeSeconds=10)
+        self.assertEqual([(m["Body"], m["ReceiptHandle"]) for m in again],
+                         [(m["Body"], m["ReceiptHandle"]) for m in result["msgs"]])
+        # Standard queues accept the parameter and ignore it.
+        std = self.queue("std")
+        self.sqs.send_message(QueueUrl=std, MessageBody="one")
+        self.sqs.send_message(QueueUrl=std, MessageBody="two")
+        self.assertEqual(self.bodies(std, ReceiveRequestAttemptId="same"), ["one"])
+        self.assertEqual(self.bodies(std, ReceiveRequestAttemptId="same"), ["two"])
+
     def test_queue_delay_applies(self):
         url = self.fifo(ContentBasedDeduplication="true", DelaySeconds=5)
         for i in range(3):
@@ -949,13 +1046,19 @@ class DeadLetters(SqsCase):
     def test_redrive_allow_policy(self):
         dlq = self.queue("dlq", RedriveAllowPolicy=json.dumps({"redrivePermission": "denyAll"}))
         src = self.queue("src")
+        refused = ("Value %s for parameter RedrivePolicy is invalid. Reason: The dead-letter queue's "
+                   "RedriveAllowPolicy does not allow %s to use it as a dead-letter queue."
+                   % (self.redrive(dlq, 3), self.arn(src)))
         self.assertError(lambda: self.sqs.set_queue_attributes(QueueUrl=src, Attributes={
-            "RedrivePolicy": self.redrive(dlq, 3)}), "InvalidParameterValue")
+            "RedrivePolicy": self.redrive(dlq, 3)}), "InvalidParameterValue", refused, 400)
         allowed = self.queue("allowed")
         self.sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps({
             "redrivePermission": "byQueue", "sourceQueueArns": [self.arn(allowed)]})})
         self.assertError(lambda: self.sqs.set_queue_attributes(QueueUrl=src, Attributes={
-            "RedrivePolicy": self.redrive(dlq, 3)}), "InvalidParameterValue")
+            "RedrivePolicy": self.redrive(dlq, 3)}), "InvalidParameterValue", refused)
+        # The same rule when the source is created with its RedrivePolicy.
+        self.assertError(lambda: self.queue("src2", RedrivePolicy=self.redrive(dlq, 3)), "InvalidParameterValue")
+        self.assertNotIn("src2", json.dumps(self.sqs.list_queues()))
         self.sqs.set_queue_attributes(QueueUrl=allowed, Attributes={"RedrivePolicy": self.redrive(dlq, 3)})
         p = json.dumps({"redrivePermission": "byQueue"})
         self.assertError(lambda: self.sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": p}),
@@ -1026,7 +1129,9 @@ class DeadLetters(SqsCase):
         self.assertEqual(self.attrs(src, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "25"})
         self.assertError(lambda: self.sqs.cancel_message_move_task(TaskHandle="bogus"), "InvalidParameterValue",
                          "Value for parameter TaskHandle is invalid.")
-        self.assertError(lambda: self.sqs.cancel_message_move_task(TaskHandle=handle), "InvalidParameterValue")
+        self.assertError(lambda: self.sqs.cancel_message_move_task(TaskHandle=handle), "InvalidParameterValue",
+                         "Value %s for parameter TaskHandle is invalid. Reason: Only a task in the RUNNING state can "
+                         "be cancelled." % handle)
 
     def test_move_task_with_destination_rate_and_cancel(self):
         dlq = self.queue("dlq")
@@ -1139,6 +1244,89 @@ class Policies(SqsCase):
         self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(pol)})
         self.assertError(lambda: alice.purge_queue(QueueUrl=url), "AccessDenied")
         alice.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+
+    def test_identity_deny_beats_queue_policy_allow(self):
+        # An explicit deny anywhere wins: here in the identity's policy,
+        # against the queue policy's allow.
+        iam = self.kumo.client("iam")
+        iam.create_user(UserName="bob")
+        key = iam.create_access_key(UserName="bob")["AccessKey"]
+        bob = self.kumo.client("sqs", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        url = self.queue("open")
+        arn = self.arn(url)
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*",
+                                                    "Resource": arn}]})})
+        bob.send_message(QueueUrl=url, MessageBody="allowed by the queue policy")
+        iam.put_user_policy(UserName="bob", PolicyName="no-send", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"}]}))
+        self.assertError(lambda: bob.send_message(QueueUrl=url, MessageBody="x"), "AccessDenied",
+                         "User: arn:aws:iam::%s:user/bob is not authorized to perform: sqs:SendMessage on resource: "
+                         "%s with an explicit deny in an identity-based policy" % (ACCOUNT, arn), 403)
+        self.assertError(lambda: bob.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}]),
+                         "AccessDenied")
+        self.assertEqual(self.bodies(url, MaxNumberOfMessages=10), ["allowed by the queue policy"])
+
+    def test_every_operation_is_authorized_with_its_action_and_queue_arn(self):
+        iam = self.kumo.client("iam")
+        iam.create_user(UserName="nobody")
+        key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        session = botocore.session.get_session()
+        session.get_component("data_loader").search_paths.insert(0, current_model_dir())
+        nobody = boto3.Session(botocore_session=session).client(
+            "sqs", endpoint_url=self.kumo.endpoint, region_name=REGION, aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"], config=botocore.config.Config(retries={"max_attempts": 0}))
+        dlq = self.queue("dlq")
+        url = self.queue("src")
+        arn, dlq_arn = self.arn(url), self.arn(dlq)
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps({
+            "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})
+        handle = self.sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+        self.sqs.send_message(QueueUrl=url, MessageBody="m")
+        rh = self.receive(url)[0]["ReceiptHandle"]
+        other = "arn:aws:sqs:%s:%s:new" % (REGION, ACCOUNT)
+        calls = [
+            ("AddPermission", arn, lambda: nobody.add_permission(QueueUrl=url, Label="l", AWSAccountIds=[ACCOUNT],
+                                                                  Actions=["SendMessage"])),
+            ("CancelMessageMoveTask", dlq_arn, lambda: nobody.cancel_message_move_task(TaskHandle=handle)),
+            ("ChangeMessageVisibility", arn, lambda: nobody.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=rh, VisibilityTimeout=0)),
+            ("ChangeMessageVisibility", arn, lambda: nobody.change_message_visibility_batch(
+                QueueUrl=url, Entries=[{"Id": "1", "ReceiptHandle": rh, "VisibilityTimeout": 0}])),
+            ("CreateQueue", other, lambda: nobody.create_queue(QueueName="new")),
+            ("DeleteMessage", arn, lambda: nobody.delete_message(QueueUrl=url, ReceiptHandle=rh)),
+            ("DeleteMessage", arn, lambda: nobody.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": "1", "ReceiptHandle": rh}])),
+            ("DeleteQueue", arn, lambda: nobody.delete_queue(QueueUrl=url)),
+            ("GetQueueAttributes", arn, lambda: nobody.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])),
+            ("GetQueueUrl", arn, lambda: nobody.get_queue_url(QueueName="src")),
+            ("ListDeadLetterSourceQueues", dlq_arn, lambda: nobody.list_dead_letter_source_queues(QueueUrl=dlq)),
+            ("ListMessageMoveTasks", dlq_arn, lambda: nobody.list_message_move_tasks(SourceArn=dlq_arn)),
+            ("ListQueueTags", arn, lambda: nobody.list_queue_tags(QueueUrl=url)),
+            ("ListQueues", "*", lambda: nobody.list_queues()),
+            ("PurgeQueue", arn, lambda: nobody.purge_queue(QueueUrl=url)),
+            ("ReceiveMessage", arn, lambda: nobody.receive_message(QueueUrl=url)),
+            ("RemovePermission", arn, lambda: nobody.remove_permission(QueueUrl=url, Label="l")),
+            ("SendMessage", arn, lambda: nobody.send_message(QueueUrl=url, MessageBody="x")),
+            ("SendMessage", arn, lambda: nobody.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": "1", "MessageBody": "x"}])),
+            ("SetQueueAttributes", arn, lambda: nobody.set_queue_attributes(QueueUrl=url,
+                                                                            Attributes={"DelaySeconds": "1"})),
+            ("StartMessageMoveTask", dlq_arn, lambda: nobody.start_message_move_task(SourceArn=dlq_arn)),
+            ("TagQueue", arn, lambda: nobody.tag_queue(QueueUrl=url, Tags={"k": "v"})),
+            ("UntagQueue", arn, lambda: nobody.untag_queue(QueueUrl=url, TagKeys=["k"])),
+        ]
+        self.assertEqual(len(calls), 23)  # every operation of the model
+        for action, resource, call in calls:
+            with self.subTest(action=action):
+                self.assertError(call, "AccessDenied",
+                                 "User: arn:aws:iam::%s:user/nobody is not authorized to perform: sqs:%s on resource: "
+                                 "%s because no identity-based policy allows the sqs:%s action"
+                                 % (ACCOUNT, action, resource, action), 403)
+        # None of them changed anything.
+        self.assertEqual(self.attrs(url, "ApproximateNumberOfMessagesNotVisible", "DelaySeconds"),
+                         {"ApproximateNumberOfMessagesNotVisible": "1", "DelaySeconds": "0"})
+        self.assertEqual(len(self.sqs.list_queues()["QueueUrls"]), 2)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
  * their effects: the deadline queue driving long polls (order, moves,
  * removal, server-clock jumps, one timer), the message digests the SDKs
  * recompute (MD5OfMessageAttributes with AWS's published values), the
- * attribute-name filters of ReceiveMessage, the body character rules, and
- * the message slab. */
+ * attribute-name filters of ReceiveMessage, the body character rules, the
+ * message slab, and the table of FIFO receive attempts
+ * (ReceiveRequestAttemptId): its 5-minute window, its cap, and when a
+ * remembered receive may be retried. */
 #include "services/sqs/internal.h"
 
 #include <setjmp.h>
@@ -210,6 +212,70 @@ static void test_slab_reuses_slots(void **state)
     sqs__slab_destroy(&s);
 }
 
+/* ==== receive attempts ==== */
+
+static void test_receive_attempts(void **state)
+{
+    (void)state;
+    sqs_state_t st = {0};
+    sqs_queue_t q = {.st = &st}, other = {.st = &st};
+    sqs_list_init(&q.attempt_order);
+    sqs_msg_t m[3];
+    memset(m, 0, sizeof m);
+    for (int i = 0; i < 3; i++) {
+        m[i].id = (uint64_t)i + 1;
+        m[i].q = &q;
+        m[i].receipt_seq = 7;
+        sqs__msg_index(&st, &m[i]);
+    }
+    sqs_msg_t *got[2] = {&m[0], &m[1]};
+    int64_t t0 = 1000000;
+    sqs__attempt_add(&q, "a", got, 2, t0);
+    sqs_attempt_t *a = sqs__attempt_find(&q, "a", t0 + SQS_ATTEMPT_WINDOW_MS - 1);
+    assert_non_null(a);
+    assert_int_equal(a->n, 2);
+    assert_true(sqs__attempt_retryable(&q, a));
+    assert_null(sqs__attempt_find(&q, "b", t0));
+    /* Anything that changes one of its messages ends the retries. */
+    m[1].vis_changed = 1;
+    assert_false(sqs__attempt_retryable(&q, a));
+    m[1].vis_changed = 0;
+    m[1].receipt_seq++;
+    assert_false(sqs__attempt_retryable(&q, a));
+    m[1].receipt_seq--;
+    m[1].q = &other;
+    assert_false(sqs__attempt_retryable(&q, a));
+    m[1].q = &q;
+    sqs__msg_unindex(&st, &m[0]);
+    assert_false(sqs__attempt_retryable(&q, a));
+    sqs__msg_index(&st, &m[0]);
+    /* The same id again replaces the receive it names. */
+    sqs_msg_t *third[1] = {&m[2]};
+    sqs__attempt_add(&q, "a", third, 1, t0 + 10);
+    a = sqs__attempt_find(&q, "a", t0 + 10);
+    assert_int_equal(a->n, 1);
+    assert_int_equal(a->msgs[0].id, 3);
+    assert_int_equal(q.attempts.n, 1);
+    /* Five minutes after it, the receive is forgotten. */
+    assert_null(sqs__attempt_find(&q, "a", t0 + 10 + SQS_ATTEMPT_WINDOW_MS));
+    assert_int_equal(q.attempts.n, 0);
+    /* At most SQS_MAX_ATTEMPTS per queue: the oldest goes first. */
+    char id[16];
+    for (int i = 0; i <= SQS_MAX_ATTEMPTS; i++) {
+        snprintf(id, sizeof id, "x%d", i);
+        sqs__attempt_add(&q, id, got, 2, t0 + i);
+    }
+    assert_int_equal(q.attempts.n, SQS_MAX_ATTEMPTS);
+    assert_null(sqs__attempt_find(&q, "x0", t0 + SQS_MAX_ATTEMPTS));
+    assert_non_null(sqs__attempt_find(&q, "x1", t0 + SQS_MAX_ATTEMPTS));
+    snprintf(id, sizeof id, "x%d", SQS_MAX_ATTEMPTS);
+    assert_non_null(sqs__attempt_find(&q, id, t0 + SQS_MAX_ATTEMPTS));
+    sqs__attempts_clear(&q);
+    assert_int_equal(q.attempts.n, 0);
+    assert_true(sqs_list_empty(&q.attempt_order));
+    free(st.msgs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_attribute_filters),
         cmocka_unit_test(test_body_characters),
         cmocka_unit_test(test_slab_reuses_slots),
+        cmocka_unit_test(test_receive_attempts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
