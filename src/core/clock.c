@@ -12,12 +12,14 @@
 
 static int64_t clock_offset_ms;
 
-int64_t kumo_clock_now_ms(void)
+int64_t kumo_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t kumo_clock_now_ms(void) { return kumo_wall_ms() + clock_offset_ms; }
 
 int64_t kumo_clock_now_s(void) { return kumo_clock_now_ms() / 1000; }
 

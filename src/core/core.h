@@ -139,6 +139,9 @@ void arena_on_destroy(arena_t *a, void (*fn)(void *), void *data);
 /* Milliseconds since the epoch on the server clock. */
 int64_t kumo_clock_now_ms(void);
 int64_t kumo_clock_now_s(void);
+/* Real time, without the offset: for what clients compare with their own
+ * clocks (the SigV4 skew window, the HTTP Date header). */
+int64_t kumo_wall_ms(void);
 /* Move the server clock forward; negative values are ignored. */
 void kumo_clock_advance_ms(int64_t ms);
 int64_t kumo_clock_offset_ms(void);

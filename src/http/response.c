@@ -86,8 +86,11 @@ const char *http_status_text(int status)
  * Heads
  * ------------------------------------------------------------------- */
 
-/* The Date line (RFC 9110 6.6.1, IMF-fixdate) from the server clock, so
- * tests that move the clock see it in responses. Formatted once a second;
+/* The Date line (RFC 9110 6.6.1, IMF-fixdate) from real time, not the
+ * server clock: SDKs correct their signing clock from Date (the JavaScript
+ * SDK v3 on every response), and the SigV4 skew window is real time, so a
+ * Date moved ahead with the server clock would make every later request
+ * "not yet current". Formatted once a second;
  * names are spelled out rather than taken from strftime so a locale can
  * never change them. */
 void http__date_refresh(http_server_t *s)
@@ -95,7 +98,7 @@ void http__date_refresh(http_server_t *s)
     static const char wday[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int64_t now = kumo_clock_now_s();
+    int64_t now = kumo_wall_ms() / 1000;
     if (now == s->date_s && s->date_len)
         return;
     time_t t = (time_t)now;

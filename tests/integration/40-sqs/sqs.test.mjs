@@ -10,12 +10,9 @@ import { createHash } from 'node:crypto';
 import { Kumo, sqs, iam } from '../../js/harness.mjs';
 
 const kumo = new Kumo();
-// SDK v3 sets its clock from each response's Date header, which follows the
-// server clock, while kumo checks the SigV4 time against the real clock: once
-// the tests have moved the server clock 15 minutes ahead, a correcting client
-// signs requests kumo refuses as "not yet current". Clients here sign with
-// their own clock, as boto3 does.
-const config = (extra = {}) => kumo.config({ disableClockSkewCorrection: () => true, ...extra });
+// Clients keep the SDK's default clock-skew correction from the Date header:
+// kumo sends real time there, so moving the server clock never breaks them.
+const config = (extra = {}) => kumo.config(extra);
 let client;
 before(async () => {
   await kumo.start();
@@ -36,6 +33,18 @@ async function rejects(promise, name, message, status) {
     return true;
   });
 }
+
+test('a client correcting its clock from Date keeps signing after the server clock moves hours ahead', async () => {
+  const fresh = new sqs.SQSClient(config());
+  await fresh.send(new sqs.ListQueuesCommand({}));
+  assert.equal((await kumo.advance(3 * 3600)).status, 200);
+  for (let i = 0; i < 3; i++) {
+    const out = await fresh.send(new sqs.CreateQueueCommand({ QueueName: `skew-${i}` }));
+    assert.equal(out.$metadata.httpStatusCode, 200);
+  }
+  const listed = await fresh.send(new sqs.ListQueuesCommand({}));
+  assert.equal(listed.QueueUrls.length, 3);
+});
 
 test('queues: create, URL, attributes, list, tags, delete', async () => {
   const { QueueUrl } = await send(new sqs.CreateQueueCommand({
