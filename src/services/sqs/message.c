@@ -1209,10 +1209,12 @@ static bool change_one(svc_call_t *c, sqs_queue_t *q, const char *rh, long long 
                 "visibility timeout change.", rh);
         return false;
     }
-    if (m->state != SQS_INFLIGHT) {
-        err_set(e, "MessageNotInflight", "The message referred to is not in flight.");
-        return false;
-    }
+    /* The handle's visibility has run out and the message is waiting to be
+     * received again: AWS answers 200 and changes nothing. It never sends
+     * the modelled MessageNotInflight (localstack/localstack#9632 and
+     * getmoto/moto#4655 checked both against AWS). */
+    if (m->state != SQS_INFLIGHT)
+        return true;
     /* The visibility timeout of a message is at most 12 hours from its
      * receive (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html). */
     if (now + vt * 1000 - m->last_recv_ms > (int64_t)SQS_MAX_VISIBILITY_S * 1000) {

@@ -454,10 +454,14 @@ class Messages(SqsCase):
                          "InvalidParameterValue", "Value 43190 for parameter VisibilityTimeout is invalid. Reason: Total "
                                                   "VisibilityTimeout for the message is beyond the limit [43200 "
                                                   "seconds].")
+        # Once the visibility has run out, a change through that handle is
+        # answered 200 and changes nothing: the message stays visible.
         self.kumo.advance(11)
-        self.assertError(lambda: self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh2,
-                                                                    VisibilityTimeout=10),
-                         "AWS.SimpleQueueService.MessageNotInflight")
+        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh2, VisibilityTimeout=10)
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        self.assertEqual(attrs["Attributes"], {"ApproximateNumberOfMessages": "1",
+                                               "ApproximateNumberOfMessagesNotVisible": "0"})
         # A handle from another queue is not valid here, and is told apart
         # from text that was never a handle.
         other = self.queue("other")
