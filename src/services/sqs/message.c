@@ -459,9 +459,25 @@ typedef struct send_prep {
     json_t *canon;       /* canonical attributes (owned), or NULL */
     size_t attr_bytes;
     const char *trace;   /* AWSTraceHeader value */
+    bool trace_from_header; /* from X-Amzn-Trace-Id, not a system attribute */
     char md5_attrs[33];
     char md5_sys[33];
 } send_prep_t;
+
+/* Without the AWSTraceHeader system attribute, the request's X-Ray header
+ * traces every message it sends; the attribute wins when both are set
+ * (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sqs.html).
+ * Neither counts toward the message size. */
+static void trace_from_request(svc_call_t *c, send_prep_t *p)
+{
+    if (p->trace || !c->req)
+        return;
+    strv_t h = http_request_header(c->req, "x-amzn-trace-id");
+    if (h.len) {
+        p->trace = arena_strndup(c->arena, h.p, h.len);
+        p->trace_from_header = true;
+    }
+}
 
 static void send_in_read(json_t *e, send_in_t *in)
 {
@@ -712,6 +728,7 @@ static bool send_validate(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, se
         }
         p->trace = v;
     }
+    trace_from_request(c, p);
     if (in->body_len + p->attr_bytes > max_size) {
         err_set(e, "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %zu "
                                             "bytes.", max_size);
@@ -778,7 +795,10 @@ static void send_commit(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, send
         canon_text = proto_json_dumps(p->canon, JSON_COMPACT | JSON_SORT_KEYS);
         sqs__md5_attrs(st, p->canon, NULL, p->md5_attrs);
     }
-    if (p->trace) {
+    /* The digest answers system attributes the client sent; a header-borne
+     * trace was not one of them. */
+    bool sys_digest = p->trace && !p->trace_from_header;
+    if (sys_digest) {
         json_t *sys = json_pack("{s:{s:s,s:s}}", "AWSTraceHeader", "DataType", "String", "StringValue", p->trace);
         sqs__md5_attrs(st, sys, NULL, p->md5_sys);
         json_decref(sys);
@@ -786,7 +806,7 @@ static void send_commit(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, send
     json_object_set_new_nocheck(res, "MD5OfMessageBody", json_string_nocheck(md5_body));
     if (canon_text)
         json_object_set_new_nocheck(res, "MD5OfMessageAttributes", json_string_nocheck(p->md5_attrs));
-    if (p->trace)
+    if (sys_digest)
         json_object_set_new_nocheck(res, "MD5OfMessageSystemAttributes", json_string_nocheck(p->md5_sys));
 
     const char *dedup = in->dedup;

@@ -83,6 +83,26 @@ test('queues: create, URL, attributes, list, tags, delete', async () => {
   }
 });
 
+test('the X-Amzn-Trace-Id header traces every message of a send; the system attribute wins', async () => {
+  const { QueueUrl } = await send(new sqs.CreateQueueCommand({ QueueName: 'traced' }));
+  const header = 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1';
+  const traced = new sqs.SQSClient(config());
+  traced.middlewareStack.add((next) => async (args) => {
+    args.request.headers['x-amzn-trace-id'] = header;
+    return next(args);
+  }, { step: 'build', name: 'xrayHeader' });
+  const one = await traced.send(new sqs.SendMessageCommand({ QueueUrl, MessageBody: 'one' }));
+  assert.equal(one.MD5OfMessageSystemAttributes, undefined);
+  await traced.send(new sqs.SendMessageBatchCommand({ QueueUrl, Entries: [
+    { Id: 'a', MessageBody: 'two' },
+    { Id: 'b', MessageBody: 'three',
+      MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: 'Root=own' } } }] }));
+  const got = await send(new sqs.ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10,
+    MessageSystemAttributeNames: ['AWSTraceHeader'] }));
+  const traces = Object.fromEntries(got.Messages.map((m) => [m.Body, m.Attributes?.AWSTraceHeader]));
+  assert.deepEqual(traces, { one: header, two: header, three: 'Root=own' });
+});
+
 test('messages: attributes and digests the SDK verifies, receive, visibility, delete', async () => {
   const { QueueUrl } = await send(new sqs.CreateQueueCommand({ QueueName: 'js-msgs' }));
   const MessageAttributes = {

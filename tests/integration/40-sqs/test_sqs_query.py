@@ -358,6 +358,29 @@ class Messages(SqsCase):
         self.kumo.advance(31)
         self.assertEqual(self.receive(url), [])
 
+    def test_xray_header_traces_every_message_it_sends(self):
+        url = self.queue()
+        header = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+
+        def add_trace(request, **kwargs):
+            request.headers["X-Amzn-Trace-Id"] = header
+        self.sqs.meta.events.register("before-sign.sqs.*", add_trace)
+        one = self.sqs.send_message(QueueUrl=url, MessageBody="one")
+        # A header-borne trace is no system attribute of the request: no digest.
+        self.assertNotIn("MD5OfMessageSystemAttributes", one)
+        self.sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "a", "MessageBody": "two"},
+            # The system attribute wins over the header.
+            {"Id": "b", "MessageBody": "three", "MessageSystemAttributes": {
+                "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=own"}}}])
+        self.sqs.meta.events.unregister("before-sign.sqs.*", add_trace)
+        self.sqs.send_message(QueueUrl=url, MessageBody="four")
+        traces = {}
+        for _ in range(4):
+            for m in self.receive(url, AttributeNames=["AWSTraceHeader"]):
+                traces[m["Body"]] = m.get("Attributes", {}).get("AWSTraceHeader")
+        self.assertEqual(traces, {"one": header, "two": header, "three": "Root=own", "four": None})
+
     def test_known_digests(self):
         url = self.queue()
         # Digests AWS answers for these inputs (from recorded AWS responses).
