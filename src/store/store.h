@@ -74,5 +74,9 @@ uint64_t store_fsyncs(const store_t *s);
 
 /* Fault injection for tests: make the Nth next commit fail (1 = next). */
 void store_fail_commit_after(store_t *s, int n);
+/* The WAL length (in frames) at which a checkpoint makes it start over
+ * (tests lower it), and how many such checkpoints have run. */
+void store_set_wal_restart_frames(store_t *s, int frames);
+uint64_t store_wal_restarts(const store_t *s);
 
 #endif

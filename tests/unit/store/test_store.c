@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -102,6 +103,47 @@ static void test_group_commit_and_reopen(void **st)
     free(dir);
 }
 
+/* Under writes that never pause, the WAL is held near its restart length
+ * instead of growing with every commit. */
+static void test_wal_starts_over_under_steady_writes(void **st)
+{
+    char *dir = temp_dir();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char err[256];
+    store_t *s = store_open(&loop, dir, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    store_set_wal_restart_frames(s, 64);
+    static char row[6000];
+    memset(row, 'w', sizeof row - 1);
+    acks_t acks = {0};
+    enum { TURNS = 1000 };
+    for (int i = 0; i < TURNS; i++) {
+        insert(s, row); /* two pages and more per commit */
+        store_when_durable(s, on_durable, &acks);
+        while (acks.calls < i + 1)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(acks.last_status, 0);
+    assert_true(store_wal_restarts(s) > 0);
+    char wal[512];
+    snprintf(wal, sizeof wal, "%s/kumo.db-wal", dir);
+    struct stat sb;
+    assert_int_equal(stat(wal, &sb), 0);
+    /* Without restarts it would hold every commit: 2000+ frames, 8 MB. */
+    assert_true(sb.st_size < 3 * 1024 * 1024);
+    close_store(&loop, s);
+    s = store_open(&loop, dir, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    assert_int_equal(count_rows(s), TURNS);
+    close_store(&loop, s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    rm_dir(dir);
+    free(dir);
+}
+
 static void test_failed_commit_changes_nothing(void **st)
 {
     uv_loop_t loop;
@@ -170,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_commit_and_reopen),
+        cmocka_unit_test(test_wal_starts_over_under_steady_writes),
         cmocka_unit_test(test_failed_commit_changes_nothing),
         cmocka_unit_test(test_savepoint_rollback),
         cmocka_unit_test(test_newer_schema_refused),
