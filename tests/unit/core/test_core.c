@@ -94,6 +94,13 @@ static void test_uuid(void **st)
     kumo_uuid(b);
     assert_int_equal(strlen(a), 36);
     assert_int_equal(a[14], '4');
+    assert_true(strchr("89ab", a[19]) != NULL);
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            assert_int_equal(a[i], '-');
+        else
+            assert_true(strchr("0123456789abcdef", a[i]) != NULL);
+    }
     assert_string_not_equal(a, b);
 }
 
