@@ -64,12 +64,19 @@
 /* ---- message memory (slab.c) ---- */
 #define SQS_SLAB_MAX 16384
 #define SQS_SLAB_CLASSES 29 /* 128 .. 16384 bytes, four classes per doubling */
+typedef struct sqs_slab_prefault sqs_slab_prefault_t;
 typedef struct sqs_slab {
     void *blocks;
     void *free[SQS_SLAB_CLASSES]; /* freed slots per class */
     char *next;                   /* bump pointer into the current block */
     size_t left;
+    uv_loop_t *loop;              /* set: the next block is faulted in on the pool */
+    void *spare;                  /* a block faulted in ahead of need, or NULL */
+    sqs_slab_prefault_t *job;     /* the pool job making the spare, or NULL */
 } sqs_slab_t;
+/* With a loop, blocks are faulted in on the thread pool before they are
+ * needed; without one (unit tests), when they are needed. */
+void sqs__slab_init(sqs_slab_t *s, uv_loop_t *loop);
 /* n bytes from the slab (malloc past SQS_SLAB_MAX); never NULL. */
 void *sqs__slab_alloc(sqs_slab_t *s, size_t n);
 /* Give back p, allocated with the same n. */

@@ -109,6 +109,7 @@ static void *sqs_create(kumo_ctx_t *ctx, char *err, size_t errcap)
     st->store = ctx->store;
     st->next_msg_id = 1;
     st->next_queue_id = 1;
+    sqs__slab_init(&st->slab, ctx->loop);
     sqs_list_init(&st->tasks);
     sqs_list_init(&st->kicked);
     sqs_list_init(&st->watches);

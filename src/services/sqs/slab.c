@@ -13,7 +13,10 @@
  * Blocks are aligned to 2 MiB and offered to the kernel as huge pages: a
  * queue filling at 100k messages/s otherwise takes a page fault every
  * dozen messages, and on a virtual machine faults were a tenth of the
- * server's time.
+ * server's time. Even then the kernel must clear each new block, which was
+ * still a tenth of the loop's time while a queue filled; so the block after
+ * the current one is allocated and touched on the thread pool ahead of
+ * need, and the loop takes it ready.
  */
 #include "internal.h"
 
@@ -55,6 +58,55 @@ static int class_of(size_t n)
 #define SLAB_BYPASS 0
 #endif
 
+struct sqs_slab_prefault {
+    uv_work_t work;
+    sqs_slab_t *slab; /* NULL once the slab is gone: the block is freed */
+    slab_block_t *block;
+};
+
+static slab_block_t *new_block(void);
+
+static void prefault_work(uv_work_t *w)
+{
+    sqs_slab_prefault_t *job = container_of(w, sqs_slab_prefault_t, work);
+    job->block = new_block();
+    /* One write per 4 KiB page makes the kernel map and clear it here. */
+    volatile char *p = (volatile char *)job->block;
+    for (size_t i = 0; i < SLAB_BLOCK; i += 4096)
+        p[i] = 0;
+}
+
+static void prefault_done(uv_work_t *w, int status)
+{
+    (void)status;
+    sqs_slab_prefault_t *job = container_of(w, sqs_slab_prefault_t, work);
+    if (job->slab) {
+        job->slab->spare = job->block;
+        job->slab->job = NULL;
+    } else {
+        free(job->block);
+    }
+    free(job);
+}
+
+static void prefault_next(sqs_slab_t *s)
+{
+    if (!s->loop || s->job || s->spare)
+        return;
+    s->job = xcalloc(1, sizeof *s->job);
+    s->job->slab = s;
+    if (uv_queue_work(s->loop, &s->job->work, prefault_work, prefault_done) != 0) {
+        free(s->job);
+        s->job = NULL;
+    }
+}
+
+void sqs__slab_init(sqs_slab_t *s, uv_loop_t *loop)
+{
+    *s = (sqs_slab_t){0};
+    s->loop = loop;
+}
+
 static slab_block_t *new_block(void)
 {
     slab_block_t *b = aligned_alloc(SLAB_BLOCK, SLAB_BLOCK);
@@ -82,7 +134,9 @@ void *sqs__slab_alloc(sqs_slab_t *s, size_t n)
      * short for this slot is left unused (under 16 KiB of 2 MiB). */
     size_t sz = class_size(c);
     if (s->left < sz) {
-        slab_block_t *b = new_block();
+        slab_block_t *b = s->spare ? s->spare : new_block();
+        s->spare = NULL;
+        prefault_next(s);
         b->next = s->blocks;
         s->blocks = b;
         s->next = b->data;
@@ -116,5 +170,10 @@ void sqs__slab_destroy(sqs_slab_t *s)
         free(b);
         b = next;
     }
+    free(s->spare);
+    if (s->job)
+        s->job->slab = NULL; /* its completion frees the block */
+    uv_loop_t *loop = s->loop;
     *s = (sqs_slab_t){0};
+    s->loop = loop;
 }

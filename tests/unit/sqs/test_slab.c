@@ -74,12 +74,45 @@ static void test_blocks_fill_and_chain(void **state)
     sqs__slab_destroy(&s);
 }
 
+/* With a loop, the block after the current one is made on the pool: once
+ * the loop has run, the slab holds a spare, and the next block is it. */
+static void test_next_block_is_faulted_in_ahead(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sqs_slab_t s;
+    sqs__slab_init(&s, &loop);
+    char *first = sqs__slab_alloc(&s, 16384);
+    assert_null(s.spare);
+    assert_non_null(s.job);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_null(s.job);
+    void *spare = s.spare;
+    assert_non_null(spare);
+    memset(first, 1, 16384);
+    /* Fill the first block (127 slots of 16 KiB); the 128th slot opens the
+     * spare, and a new spare is on its way. */
+    for (int i = 1; i < 127; i++)
+        sqs__slab_alloc(&s, 16384);
+    assert_ptr_equal(s.spare, spare);
+    char *next = sqs__slab_alloc(&s, 16384);
+    assert_true(next > (char *)spare && next < (char *)spare + 64);
+    assert_null(s.spare);
+    assert_non_null(s.job);
+    /* Destroyed with a job in flight: the job frees its own block. */
+    sqs__slab_destroy(&s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slot_sizes_have_four_classes_per_doubling),
         cmocka_unit_test(test_freed_slots_are_reused_by_their_class_only),
         cmocka_unit_test(test_blocks_fill_and_chain),
+        cmocka_unit_test(test_next_block_is_faulted_in_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
