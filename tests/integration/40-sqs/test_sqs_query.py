@@ -111,6 +111,17 @@ class SqsCase(KumoTestCase):
     def receive(self, url, **kw):
         return self.sqs.receive_message(QueueUrl=url, **kw).get("Messages", [])
 
+    def user_client(self, iam, name):
+        """An SQS client (kumo's model, so every operation exists) signing
+        as a new IAM user with no policies."""
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        session = botocore.session.get_session()
+        session.get_component("data_loader").search_paths.insert(0, current_model_dir())
+        return boto3.Session(botocore_session=session).client(
+            "sqs", endpoint_url=self.kumo.endpoint, region_name=REGION, aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"], config=botocore.config.Config(retries={"max_attempts": 0}))
+
     def bodies(self, url, **kw):
         return [m["Body"] for m in self.receive(url, **kw)]
 
@@ -1239,9 +1250,7 @@ class Policies(SqsCase):
 
     def test_queue_policy_grants_and_denies_an_iam_user(self):
         iam = self.kumo.client("iam")
-        iam.create_user(UserName="alice")
-        key = iam.create_access_key(UserName="alice")["AccessKey"]
-        alice = self.kumo.client("sqs", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        alice = self.user_client(iam, "alice")
         url = self.queue("guarded")
         arn = self.arn(url)
         user_arn = "arn:aws:iam::%s:user/alice" % ACCOUNT
@@ -1276,9 +1285,7 @@ class Policies(SqsCase):
         # An explicit deny anywhere wins: here in the identity's policy,
         # against the queue policy's allow.
         iam = self.kumo.client("iam")
-        iam.create_user(UserName="bob")
-        key = iam.create_access_key(UserName="bob")["AccessKey"]
-        bob = self.kumo.client("sqs", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        bob = self.user_client(iam, "bob")
         url = self.queue("open")
         arn = self.arn(url)
         self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
@@ -1295,14 +1302,7 @@ class Policies(SqsCase):
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10), ["allowed by the queue policy"])
 
     def test_every_operation_is_authorized_with_its_action_and_queue_arn(self):
-        iam = self.kumo.client("iam")
-        iam.create_user(UserName="nobody")
-        key = iam.create_access_key(UserName="nobody")["AccessKey"]
-        session = botocore.session.get_session()
-        session.get_component("data_loader").search_paths.insert(0, current_model_dir())
-        nobody = boto3.Session(botocore_session=session).client(
-            "sqs", endpoint_url=self.kumo.endpoint, region_name=REGION, aws_access_key_id=key["AccessKeyId"],
-            aws_secret_access_key=key["SecretAccessKey"], config=botocore.config.Config(retries={"max_attempts": 0}))
+        nobody = self.user_client(self.kumo.client("iam"), "nobody")
         dlq = self.queue("dlq")
         url = self.queue("src")
         arn, dlq_arn = self.arn(url), self.arn(dlq)

@@ -61,6 +61,16 @@ static void insert(store_t *s, const char *v)
     assert_int_equal(sqlite3_step(q), SQLITE_DONE);
 }
 
+/* The store in dir (NULL: ephemeral), migrated to the test schema. */
+static store_t *open_migrated(uv_loop_t *loop, const char *dir)
+{
+    char err[256];
+    store_t *s = store_open(loop, dir, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    return s;
+}
+
 static void close_store(uv_loop_t *loop, store_t *s)
 {
     store_close(s);
@@ -72,11 +82,8 @@ static void test_group_commit_and_reopen(void **st)
     char *dir = temp_dir();
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char err[256];
-    store_t *s = store_open(&loop, dir, err, sizeof err);
-    assert_non_null(s);
+    store_t *s = open_migrated(&loop, dir);
     assert_true(store_is_durable(s));
-    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
 
     acks_t acks = {0};
     for (int i = 0; i < 100; i++) {
@@ -93,9 +100,7 @@ static void test_group_commit_and_reopen(void **st)
     assert_int_equal(store_fsyncs(s), 1);
     close_store(&loop, s);
 
-    s = store_open(&loop, dir, err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    s = open_migrated(&loop, dir);
     assert_int_equal(count_rows(s), 100);
     close_store(&loop, s);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -110,10 +115,7 @@ static void test_wal_starts_over_under_steady_writes(void **st)
     char *dir = temp_dir();
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char err[256];
-    store_t *s = store_open(&loop, dir, err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    store_t *s = open_migrated(&loop, dir);
     store_set_wal_restart_frames(s, 64);
     static char row[6000];
     memset(row, 'w', sizeof row - 1);
@@ -134,9 +136,7 @@ static void test_wal_starts_over_under_steady_writes(void **st)
     /* Without restarts it would hold every commit: 2000+ frames, 8 MB. */
     assert_true(sb.st_size < 3 * 1024 * 1024);
     close_store(&loop, s);
-    s = store_open(&loop, dir, err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    s = open_migrated(&loop, dir);
     assert_int_equal(count_rows(s), TURNS);
     close_store(&loop, s);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -148,10 +148,7 @@ static void test_failed_commit_changes_nothing(void **st)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char err[256];
-    store_t *s = store_open(&loop, NULL, err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    store_t *s = open_migrated(&loop, NULL);
     acks_t acks = {0};
     store_fail_commit_after(s, 1);
     insert(s, "doomed");
@@ -168,9 +165,7 @@ static void test_savepoint_rollback(void **st)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char err[256];
-    store_t *s = store_open(&loop, NULL, err, sizeof err);
-    assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
+    store_t *s = open_migrated(&loop, NULL);
     insert(s, "kept");
     store_savepoint(s);
     insert(s, "undone");
