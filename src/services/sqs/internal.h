@@ -325,7 +325,10 @@ void sqs__err_no_queue(svc_call_t *c);
 /* Split a QueueUrl (any host form, or a bare name) into account and name
  * (arena strings). The account defaults to the caller's. */
 void sqs__url_parse(svc_call_t *c, const char *url, const char **account, const char **name);
-sqs_queue_t *sqs__queue_lookup(sqs_state_t *st, const char *account, const char *name);
+/* Queues are regional: the same name in two regions is two queues. */
+sqs_queue_t *sqs__queue_lookup(sqs_state_t *st, const char *region, const char *account, const char *name);
+/* The region a call's queue URLs and names refer to: its signature's. */
+const char *sqs__call_region(const svc_call_t *c);
 /* The queue named by the call's QueueUrl, or NULL with QueueDoesNotExist set. */
 sqs_queue_t *sqs__queue_get_or_fail(svc_call_t *c);
 sqs_queue_t *sqs__queue_by_arn(sqs_state_t *st, const char *arn);

@@ -18,19 +18,12 @@
 
 /* ==== ARN builders ==== */
 
-static const char *region_for(svc_call_t *c, const char *account, const char *name)
-{
-    sqs_queue_t *q = sqs__queue_lookup(c->state, account, name);
-    if (q)
-        return q->region;
-    return c->region ? c->region : c->ctx->region;
-}
 
 static int arn_from_url(svc_call_t *c, const char **arn)
 {
     const char *account, *name;
     sqs__url_parse(c, svc_in_str(c, "QueueUrl"), &account, &name);
-    *arn = arena_sprintf(c->arena, "arn:aws:sqs:%s:%s:%s", region_for(c, account, name), account, name);
+    *arn = arena_sprintf(c->arena, "arn:aws:sqs:%s:%s:%s", sqs__call_region(c), account, name);
     return 0;
 }
 
@@ -44,7 +37,7 @@ static int arn_from_name(svc_call_t *c, const char **arn)
     const char *name = svc_in_str(c, "QueueName");
     const char *owner = svc_in_str(c, "QueueOwnerAWSAccountId");
     const char *account = owner && *owner ? owner : caller_account(c);
-    *arn = arena_sprintf(c->arena, "arn:aws:sqs:%s:%s:%s", region_for(c, account, name ? name : ""), account,
+    *arn = arena_sprintf(c->arena, "arn:aws:sqs:%s:%s:%s", sqs__call_region(c), account,
                          name ? name : "");
     return 0;
 }

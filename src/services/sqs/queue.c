@@ -8,7 +8,8 @@
  * in policies by its ARN arn:aws:sqs:region:account:name. Clients send URLs
  * in many host forms (localhost, 127.0.0.1, sqs.<region>.localhost.localstack.cloud,
  * the real https://sqs.<region>.amazonaws.com), so only the path's last
- * two segments count.
+ * two segments count, and the region is the one the request is signed for,
+ * as with AWS, where each region has its own endpoint.
  */
 #include "internal.h"
 
@@ -65,10 +66,12 @@ void sqs__url_parse(svc_call_t *c, const char *url, const char **account, const 
     *account = seg[0] ? arena_strndup(c->arena, seg[0], seglen[0]) : caller_account(c);
 }
 
-sqs_queue_t *sqs__queue_lookup(sqs_state_t *st, const char *account, const char *name)
+const char *sqs__call_region(const svc_call_t *c) { return c->region ? c->region : c->ctx->region; }
+
+sqs_queue_t *sqs__queue_lookup(sqs_state_t *st, const char *region, const char *account, const char *name)
 {
     char key[256];
-    int n = snprintf(key, sizeof key, "%s/%s", account, name);
+    int n = snprintf(key, sizeof key, "%s/%s/%s", region, account, name);
     if (n < 0 || (size_t)n >= sizeof key)
         return NULL;
     sqs_snode_t *node = sqs__smap_get(&st->queues, key, (size_t)n);
@@ -79,7 +82,7 @@ sqs_queue_t *sqs__queue_get_or_fail(svc_call_t *c)
 {
     const char *account, *name;
     sqs__url_parse(c, svc_in_str(c, "QueueUrl"), &account, &name);
-    sqs_queue_t *q = sqs__queue_lookup(c->state, account, name);
+    sqs_queue_t *q = sqs__queue_lookup(c->state, sqs__call_region(c), account, name);
     if (!q)
         sqs__err_no_queue(c);
     return q;
@@ -90,18 +93,16 @@ sqs_queue_t *sqs__queue_by_arn(sqs_state_t *st, const char *arn)
     iam_arn_t a;
     if (!arn || iam_arn_parse(strv_from(arn), &a) != 0 || !strv_eq_cstr(a.service, "sqs"))
         return NULL;
-    char account[64], name[128];
-    if (a.account.len >= sizeof account || a.resource.len >= sizeof name)
+    char region[64], account[64], name[128];
+    if (a.region.len >= sizeof region || a.account.len >= sizeof account || a.resource.len >= sizeof name)
         return NULL;
+    memcpy(region, a.region.p, a.region.len);
+    region[a.region.len] = '\0';
     memcpy(account, a.account.p, a.account.len);
     account[a.account.len] = '\0';
     memcpy(name, a.resource.p, a.resource.len);
     name[a.resource.len] = '\0';
-    sqs_queue_t *q = sqs__queue_lookup(st, account, name);
-    /* Queues are regional: an ARN naming another region names another queue. */
-    if (q && !strv_eq_cstr(a.region, q->region))
-        return NULL;
-    return q;
+    return sqs__queue_lookup(st, region, account, name);
 }
 
 char *sqs__queue_url(svc_call_t *c, const sqs_queue_t *q)
@@ -141,9 +142,9 @@ sqs_queue_t *sqs__queue_new(sqs_state_t *st, uint64_t id, const char *account, c
     q->account = xstrdup(account);
     q->name = xstrdup(name);
     q->region = xstrdup(region);
-    size_t kl = strlen(account) + 1 + strlen(name);
+    size_t kl = strlen(region) + 1 + strlen(account) + 1 + strlen(name);
     q->key = xmalloc(kl + 1);
-    snprintf(q->key, kl + 1, "%s/%s", account, name);
+    snprintf(q->key, kl + 1, "%s/%s/%s", region, account, name);
     size_t al = strlen(region) + strlen(account) + strlen(name) + 16;
     q->arn = xmalloc(al);
     snprintf(q->arn, al, "arn:aws:sqs:%s:%s:%s", region, account, name);
@@ -405,7 +406,7 @@ int sqs_create_queue(svc_call_t *c)
     }
     const char *account = caller_account(c);
     int64_t now = kumo_clock_now_ms();
-    sqs_queue_t *q = sqs__queue_lookup(st, account, name);
+    sqs_queue_t *q = sqs__queue_lookup(st, sqs__call_region(c), account, name);
     if (q) {
         /* Same name: fine when every attribute given equals the queue's
          * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html). */
@@ -441,7 +442,7 @@ int sqs_create_queue(svc_call_t *c)
     }
     deleted_forget_expired(st, now);
     char key[256];
-    int kl = snprintf(key, sizeof key, "%s/%s", account, name);
+    int kl = snprintf(key, sizeof key, "%s/%s/%s", sqs__call_region(c), account, name);
     if (kl > 0 && (size_t)kl < sizeof key && sqs__smap_get(&st->deleted, key, (size_t)kl)) {
         svc_error(c, "QueueDeletedRecently", 0,
                   "You must wait 60 seconds after deleting a queue before you can create another with the same name.");
@@ -451,7 +452,7 @@ int sqs_create_queue(svc_call_t *c)
         svc_error(c, "InvalidParameterValue", 400, "Too many tags added for queue %s.", name);
         return 0;
     }
-    const char *region = c->region ? c->region : c->ctx->region;
+    const char *region = sqs__call_region(c);
     char *arn = arena_sprintf(c->arena, "arn:aws:sqs:%s:%s:%s", region, account, name);
     sqs_settings_t set;
     sqs__settings_defaults(&set, fifo);
@@ -471,7 +472,8 @@ int sqs_create_queue(svc_call_t *c)
 int sqs_get_queue_url(svc_call_t *c)
 {
     const char *owner = svc_in_str(c, "QueueOwnerAWSAccountId");
-    sqs_queue_t *q = sqs__queue_lookup(c->state, owner && *owner ? owner : caller_account(c), svc_in_str(c, "QueueName"));
+    sqs_queue_t *q = sqs__queue_lookup(c->state, sqs__call_region(c), owner && *owner ? owner : caller_account(c),
+                                       svc_in_str(c, "QueueName"));
     if (!q) {
         sqs__err_no_queue(c);
         return 0;
@@ -484,13 +486,14 @@ int sqs_list_queues(svc_call_t *c)
 {
     sqs_state_t *st = c->state;
     const char *prefix = svc_in_str(c, "QueueNamePrefix");
-    const char *account = caller_account(c);
+    const char *account = caller_account(c), *region = sqs__call_region(c);
     size_t pl = prefix ? strlen(prefix) : 0;
     sqs_queue_t **qs = arena_alloc(c->arena, (st->queues.n ? st->queues.n : 1) * sizeof *qs);
     size_t n = 0, b = 0;
     for (sqs_snode_t *node = NULL; (node = sqs__smap_next(&st->queues, &b, node));) {
         sqs_queue_t *q = container_of(node, sqs_queue_t, node);
-        if (strcmp(q->account, account) == 0 && (!pl || strncmp(q->name, prefix, pl) == 0))
+        if (strcmp(q->account, account) == 0 && strcmp(q->region, region) == 0 &&
+            (!pl || strncmp(q->name, prefix, pl) == 0))
             qs[n++] = q;
     }
     qsort(qs, n, sizeof *qs, cmp_queue_names);

@@ -46,6 +46,22 @@ test('a client correcting its clock from Date keeps signing after the server clo
   assert.equal(listed.QueueUrls.length, 3);
 });
 
+test('queues are regional: one name, two regions, two queues', async () => {
+  const west = new sqs.SQSClient(config({ region: 'eu-west-1' }));
+  const eastUrl = (await send(new sqs.CreateQueueCommand({ QueueName: 'orders' }))).QueueUrl;
+  const westUrl = (await west.send(new sqs.CreateQueueCommand({ QueueName: 'orders' }))).QueueUrl;
+  const arnOf = async (cl, QueueUrl) => (await cl.send(new sqs.GetQueueAttributesCommand({
+    QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes.QueueArn;
+  assert.equal(await arnOf(client, eastUrl), `arn:aws:sqs:us-east-1:${ACCOUNT}:orders`);
+  assert.equal(await arnOf(west, westUrl), `arn:aws:sqs:eu-west-1:${ACCOUNT}:orders`);
+  await west.send(new sqs.SendMessageCommand({ QueueUrl: westUrl, MessageBody: 'west' }));
+  const east = await send(new sqs.ReceiveMessageCommand({ QueueUrl: eastUrl }));
+  assert.equal(east.Messages, undefined);
+  const got = await west.send(new sqs.ReceiveMessageCommand({ QueueUrl: westUrl }));
+  assert.deepEqual(got.Messages.map((m) => m.Body), ['west']);
+  assert.deepEqual((await west.send(new sqs.ListQueuesCommand({}))).QueueUrls, [westUrl]);
+});
+
 test('queues: create, URL, attributes, list, tags, delete', async () => {
   const { QueueUrl } = await send(new sqs.CreateQueueCommand({
     QueueName: 'js-q', Attributes: { VisibilityTimeout: '45' }, tags: { team: 'js' },

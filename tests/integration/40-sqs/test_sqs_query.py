@@ -127,6 +127,31 @@ class SqsCase(KumoTestCase):
 
 
 class Queues(SqsCase):
+    def test_queues_are_regional(self):
+        # The same name in two regions is two queues; a request reaches the
+        # queues of the region it is signed for.
+        east = self.queue("orders")
+        west_client = self.kumo.client("sqs", region="eu-west-1")
+        west = west_client.create_queue(QueueName="orders")["QueueUrl"]
+        arn = lambda cl, url: cl.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.assertEqual(arn(self.sqs, east), "arn:aws:sqs:%s:%s:orders" % (REGION, ACCOUNT))
+        self.assertEqual(arn(west_client, west), "arn:aws:sqs:eu-west-1:%s:orders" % ACCOUNT)
+        self.sqs.send_message(QueueUrl=east, MessageBody="to the east")
+        west_client.send_message(QueueUrl=west, MessageBody="to the west")
+        self.assertEqual(self.bodies(east), ["to the east"])
+        self.assertEqual([m["Body"] for m in west_client.receive_message(QueueUrl=west).get("Messages", [])],
+                         ["to the west"])
+        self.assertEqual(west_client.list_queues()["QueueUrls"], [west])
+        self.assertEqual(self.sqs.list_queues()["QueueUrls"], [east])
+        west_client.delete_queue(QueueUrl=west)
+        self.assertError(lambda: west_client.get_queue_url(QueueName="orders"),
+                         "AWS.SimpleQueueService.NonExistentQueue")
+        self.assertEqual(self.sqs.get_queue_url(QueueName="orders")["QueueUrl"], east)
+        # Deleted in one region, so only that region waits 60 s to reuse the name.
+        self.assertError(lambda: west_client.create_queue(QueueName="orders"),
+                         "AWS.SimpleQueueService.QueueDeletedRecently")
+        self.kumo.client("sqs", region="ap-northeast-1").create_queue(QueueName="orders")
+
     def test_create_get_list_delete(self):
         url = self.queue("orders")
         self.assertEqual(url, "%s/%s/orders" % (self.kumo.endpoint.replace("127.0.0.1", "localhost"), ACCOUNT))
