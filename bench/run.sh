@@ -69,7 +69,7 @@ if [ -x "$BUILD_DIR/sqs_bench" ]; then
   "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$PORT" "$DUR" --server-pid "$KPID"
   if [ -n "$MOTO_PY" ]; then
     echo "moto (peer):"
-    "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$MOTO_PORT" 3 --peer || echo "moto: failed"
+    "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$MOTO_PORT" 3 --peer --server-pid "$MPID" || echo "moto: failed"
   fi
 else
   echo "-- 3. SQS: bench/sqs_bench not built"
