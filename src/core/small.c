@@ -70,7 +70,9 @@ static void *carve(size_t cls)
 void *kumo_small_alloc(size_t n)
 {
     uint64_t *h;
-    if (n + SMALL_HDR > KUMO_SMALL_MAX) {
+    if (n > KUMO_SMALL_MAX - SMALL_HDR) {
+        if (n > SIZE_MAX - SMALL_HDR)
+            return NULL; /* jansson treats NULL as out of memory */
         h = xmalloc(n + SMALL_HDR);
         *h = CLASS_LARGE;
         return (char *)h + SMALL_HDR;

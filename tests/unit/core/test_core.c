@@ -152,6 +152,8 @@ static void test_small_alloc_reuses_blocks_per_size(void **st)
     kumo_small_free(a);
     kumo_small_free(b);
     kumo_small_free(NULL);
+    /* A size that would wrap with the header is refused, not shrunk. */
+    assert_null(kumo_small_alloc(SIZE_MAX - 3));
     /* Many live blocks span several chunks without overlapping. */
     enum { N = 20000 };
     uint32_t **live = malloc(N * sizeof *live);
