@@ -3,6 +3,7 @@
 JOBS ?= $(shell nproc)
 BUILD_DIR ?= build
 TEST_DIR ?= build-test
+TEST_RELEASE_DIR ?= build-test-release
 FUZZ_DIR ?= build-fuzz
 PORT ?= 4566
 DATA_DIR ?= ./.kumo
@@ -27,6 +28,12 @@ test:
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
+	@# The integration tests again against the release binary: the small-object
+	@# allocator, the message slab and huge pages only run there (sanitizer
+	@# builds use malloc so that they can see every block).
+	@cmake -S . -B $(TEST_RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUMO_STATIC_DEPS=ON -DKUMO_TESTS=ON >/dev/null
+	@cmake --build $(TEST_RELEASE_DIR) -j $(JOBS) --target kumo
+	@cd $(TEST_RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600 -R '^it_'
 
 bench: build
 	@sh scripts/install-deps.sh bench
@@ -42,7 +49,7 @@ coverage:
 	@/usr/bin/python3 tools/coverage.py > docs/coverage.md.tmp && mv docs/coverage.md.tmp docs/coverage.md
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_DIR) $(TEST_RELEASE_DIR) $(FUZZ_DIR)
 
 models:
 	@/usr/bin/python3 tools/gen_models.py > src/protocol/models_gen.c.tmp && mv src/protocol/models_gen.c.tmp src/protocol/models_gen.c
