@@ -322,8 +322,11 @@ static bool parse_header(strv_t authz, bool has_date, sig_parts_t *p, auth_resul
                  (int)comp.len, comp.p, (int)authz.len, authz.p);
             return false;
         }
-        strv_t key = trim((strv_t){comp.p, (size_t)(eq - comp.p)});
-        strv_t val = trim((strv_t){eq + 1, comp.len - key.len - 1});
+        size_t klen = (size_t)(eq - comp.p);
+        strv_t key = trim((strv_t){comp.p, klen});
+        /* The value is what follows '=', measured from '=' itself: the key
+         * may have lost spaces to trim ("Credential =..."). */
+        strv_t val = trim((strv_t){eq + 1, comp.len - klen - 1});
         if (strv_eq_cstr(key, "Credential") && !p->credential.p)
             p->credential = val;
         else if (strv_eq_cstr(key, "SignedHeaders") && !p->signed_headers.p)
