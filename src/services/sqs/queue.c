@@ -636,8 +636,11 @@ int sqs_purge_queue(svc_call_t *c)
                   q->name);
         return 0;
     }
+    /* Purging deletes messages, and "Amazon SQS continues tracking the
+     * deduplication ID even after the message has been received and
+     * deleted" (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-key-terms.html):
+     * the deduplication window outlives the purge. */
     queue_drop_messages(q);
-    sqs__dedup_clear(q, true);
     q->purged_ms = now;
     sqs__queue_persist(q);
     return 0;

@@ -340,6 +340,20 @@ class Queues(SqsCase):
         self.assertEqual(self.receive(url), [])
         self.sqs.purge_queue(QueueUrl=url)
 
+    def test_purge_keeps_the_deduplication_window(self):
+        url = self.fifo("purged.fifo")
+        first = self.sqs.send_message(QueueUrl=url, MessageBody="once", MessageGroupId="g",
+                                      MessageDeduplicationId="d1")
+        self.sqs.purge_queue(QueueUrl=url)
+        # Within 5 minutes of the first send the id is still a duplicate.
+        again = self.sqs.send_message(QueueUrl=url, MessageBody="once", MessageGroupId="g",
+                                      MessageDeduplicationId="d1")
+        self.assertEqual(again["MessageId"], first["MessageId"])
+        self.assertEqual(self.receive(url), [])
+        self.kumo.advance(301)
+        self.sqs.send_message(QueueUrl=url, MessageBody="later", MessageGroupId="g", MessageDeduplicationId="d1")
+        self.assertEqual(self.bodies(url), ["later"])
+
     def test_awscli(self):
         r = self.kumo.aws_cli("sqs", "create-queue", "--queue-name", "cli")
         self.assertEqual(r.returncode, 0, r.stderr)
