@@ -32,6 +32,7 @@
 #include "core/limits.h"
 #include "iam/iam.h"
 #include "protocol/protocol.h"
+#include "principal_arn.h"
 
 #include "core/banned.h"
 
@@ -128,40 +129,6 @@ static void load_policies(json_t *obj)
     }
 }
 
-/* The principal as the server describes a caller (see kumo_decide.c). */
-static void describe(scenario_t *s, const char *arn, const char *account)
-{
-    iam_principal_t *pr = &s->pr;
-    memset(pr, 0, sizeof *pr);
-    if (strncmp(arn, "arn:", 4) != 0) {
-        pr->service = arn;
-        pr->type = "AWS";
-        return;
-    }
-    pr->arn = arn;
-    pr->account = account;
-    iam_arn_t a;
-    if (iam_arn_parse(strv_from(arn), &a) != 0)
-        return;
-    strv_t r = a.resource;
-    if (strv_eq_cstr(r, "root")) {
-        pr->type = "Account";
-        pr->is_root = true;
-    } else if (strv_starts_with(r, "user/")) {
-        pr->type = "User";
-        const char *slash = memrchr(r.p, '/', r.len);
-        snprintf(s->username, sizeof s->username, "%.*s", (int)(r.len - (size_t)(slash + 1 - r.p)), slash + 1);
-        pr->username = s->username;
-    } else if (strv_starts_with(r, "assumed-role/")) {
-        pr->type = "AssumedRole";
-        const char *role = r.p + 13;
-        const char *slash = memchr(role, '/', r.len - 13);
-        int rlen = slash ? (int)(slash - role) : (int)(r.len - 13);
-        snprintf(s->role_arn, sizeof s->role_arn, "arn:%.*s:iam::%.*s:role/%.*s", (int)a.partition.len, a.partition.p,
-                 (int)a.account.len, a.account.p, rlen, role);
-        pr->role_arn = s->role_arn;
-    }
-}
 
 static void add_context(scenario_t *s, json_t *ctx)
 {
@@ -225,7 +192,8 @@ static void load_scenarios(json_t *root)
         add_context(s, json_object_get(js, "context"));
         const char *arn = json_string_value(json_object_get(who, "principal"));
         if (arn)
-            describe(s, arn, json_string_value(json_object_get(who, "principalAccount")));
+            principal_from_arn(&s->pr, arn, json_string_value(json_object_get(who, "principalAccount")),
+                               s->username, sizeof s->username, s->role_arn, sizeof s->role_arn);
         const char *ra = json_string_value(json_object_get(js, "resourceAccount"));
         const char *secure = ctx_first(s, "aws:SecureTransport");
         s->req = (iam_request_t){

@@ -33,17 +33,6 @@
 
 static const char hexu[] = "0123456789ABCDEF";
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 3986 section 2.3: the bytes SigV4 never escapes. */
 static bool unreserved(unsigned char c)
 {
@@ -65,10 +54,10 @@ static void put_encoded(buf_t *out, unsigned char c)
 static unsigned char next_decoded(strv_t s, size_t *i, bool *was_escape)
 {
     size_t k = *i;
-    if (s.p[k] == '%' && k + 2 < s.len && hexval(s.p[k + 1]) >= 0 && hexval(s.p[k + 2]) >= 0) {
+    if (s.p[k] == '%' && k + 2 < s.len && kumo_hexval(s.p[k + 1]) >= 0 && kumo_hexval(s.p[k + 2]) >= 0) {
         *i = k + 3;
         *was_escape = true;
-        return (unsigned char)(hexval(s.p[k + 1]) * 16 + hexval(s.p[k + 2]));
+        return (unsigned char)(kumo_hexval(s.p[k + 1]) * 16 + kumo_hexval(s.p[k + 2]));
     }
     *i = k + 1;
     *was_escape = false;

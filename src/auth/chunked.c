@@ -282,15 +282,6 @@ static int on_size_line(auth_chunked_t *c, strv_t l)
     return 0;
 }
 
-static strv_t trim(strv_t s)
-{
-    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t'))
-        s.p++, s.len--;
-    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
 static int end_of_trailer(auth_chunked_t *c)
 {
     if (c->mode == CHUNK_SIGNED_TRAILER) {
@@ -339,8 +330,8 @@ static int on_trailer_line(auth_chunked_t *c, strv_t l)
     const char *colon = memchr(l.p, ':', l.len);
     if (!colon || colon == l.p)
         return set_error(c, KUMO_EPARSE, MSG_BAD_TRAILER);
-    strv_t name = trim((strv_t){l.p, (size_t)(colon - l.p)});
-    strv_t value = trim((strv_t){colon + 1, l.len - (size_t)(colon - l.p) - 1});
+    strv_t name = strv_trim((strv_t){l.p, (size_t)(colon - l.p)});
+    strv_t value = strv_trim((strv_t){colon + 1, l.len - (size_t)(colon - l.p) - 1});
     if (strv_caseeq_cstr(name, "x-amz-trailer-signature")) {
         if (c->mode == CHUNK_UNSIGNED_TRAILER)
             return 0; /* nothing to check it against */

@@ -259,15 +259,6 @@ typedef struct sig_parts {
     strv_t akid, sdate, region, service, scope; /* views into credential */
 } sig_parts_t;
 
-static strv_t trim(strv_t s)
-{
-    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t'))
-        s.p++, s.len--;
-    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
 #define MSG_REQ_CREDENTIAL "Authorization header requires 'Credential' parameter. "
 #define MSG_REQ_SIGNATURE "Authorization header requires 'Signature' parameter. "
 #define MSG_REQ_SIGNED "Authorization header requires 'SignedHeaders' parameter. "
@@ -291,7 +282,7 @@ static void fail_incomplete(auth_result_t *res, strv_t authz, bool cred, bool si
 /* "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." */
 static bool parse_header(strv_t authz, bool has_date, sig_parts_t *p, auth_result_t *res)
 {
-    strv_t v = trim(authz);
+    strv_t v = strv_trim(authz);
     size_t sp = 0;
     while (sp < v.len && v.p[sp] != ' ')
         sp++;
@@ -311,7 +302,7 @@ static bool parse_header(strv_t authz, bool has_date, sig_parts_t *p, auth_resul
         size_t j = i;
         while (j < v.len && v.p[j] != ',')
             j++;
-        strv_t comp = trim((strv_t){v.p + i, j - i});
+        strv_t comp = strv_trim((strv_t){v.p + i, j - i});
         i = j + 1;
         if (comp.len == 0)
             continue;
@@ -323,10 +314,10 @@ static bool parse_header(strv_t authz, bool has_date, sig_parts_t *p, auth_resul
             return false;
         }
         size_t klen = (size_t)(eq - comp.p);
-        strv_t key = trim((strv_t){comp.p, klen});
+        strv_t key = strv_trim((strv_t){comp.p, klen});
         /* The value is what follows '=', measured from '=' itself: the key
          * may have lost spaces to trim ("Credential =..."). */
-        strv_t val = trim((strv_t){eq + 1, comp.len - klen - 1});
+        strv_t val = strv_trim((strv_t){eq + 1, comp.len - klen - 1});
         if (strv_eq_cstr(key, "Credential") && !p->credential.p)
             p->credential = val;
         else if (strv_eq_cstr(key, "SignedHeaders") && !p->signed_headers.p)

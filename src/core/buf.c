@@ -28,6 +28,15 @@ bool strv_starts_with(strv_t a, const char *prefix)
     return a.len >= n && memcmp(a.p, prefix, n) == 0;
 }
 
+strv_t strv_trim(strv_t s)
+{
+    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t'))
+        s.p++, s.len--;
+    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
 void buf_init(buf_t *b, size_t max)
 {
     b->data = empty_data;

@@ -89,6 +89,17 @@ void kumo_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+int kumo_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 void kumo_random(void *out, size_t n)
 {
     unsigned char *p = out;

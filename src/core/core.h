@@ -84,6 +84,8 @@ bool strv_eq(strv_t a, strv_t b);
 bool strv_eq_cstr(strv_t a, const char *s);
 bool strv_caseeq_cstr(strv_t a, const char *s);
 bool strv_starts_with(strv_t a, const char *prefix);
+/* s without leading and trailing blanks (spaces and tabs). */
+strv_t strv_trim(strv_t s);
 
 /* ---- buf_t: owned, growable, capped, always NUL-terminated, sticky error ----
  * Invariants: data is never NULL (an empty buffer points at a static ""),
@@ -169,6 +171,8 @@ void klog(klog_level_t lvl, const char *fmt, ...) KUMO_PRINTF(2, 3);
 /* ---- small helpers ---- */
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void kumo_hex(const unsigned char *in, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int kumo_hexval(char c);
 /* Random bytes from the OS (getrandom); aborts on failure. */
 void kumo_random(void *out, size_t n);
 /* A new random UUID v4 string (37 bytes incl NUL): unique, not secret

@@ -439,11 +439,6 @@ static const char *skip_value(const char *p, const char *end)
     return end;
 }
 
-static int hexval(char c)
-{
-    return isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10);
-}
-
 /* Compare a raw JSON string body (escapes not decoded) with ASCII lit. */
 static bool raw_key_eq(const char *raw, size_t n, const char *lit)
 {
@@ -458,8 +453,8 @@ static bool raw_key_eq(const char *raw, size_t n, const char *lit)
                 if (i + 4 > n || !isxdigit((unsigned char)raw[i]) || !isxdigit((unsigned char)raw[i + 1]) ||
                     !isxdigit((unsigned char)raw[i + 2]) || !isxdigit((unsigned char)raw[i + 3]))
                     return false;
-                int v = (hexval(raw[i]) << 12) | (hexval(raw[i + 1]) << 8) | (hexval(raw[i + 2]) << 4) |
-                        hexval(raw[i + 3]);
+                int v = (kumo_hexval(raw[i]) << 12) | (kumo_hexval(raw[i + 1]) << 8) | (kumo_hexval(raw[i + 2]) << 4) |
+                        kumo_hexval(raw[i + 3]);
                 i += 4;
                 c = (char)(v < 0x80 ? v : 0);
             } else {

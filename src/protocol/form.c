@@ -4,17 +4,6 @@
 
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 strv_t form_decode(arena_t *a, strv_t s, bool plus_is_space)
 {
     /* Fast path: nothing to decode, keep the view into the input. */
@@ -24,8 +13,8 @@ strv_t form_decode(arena_t *a, strv_t s, bool plus_is_space)
     size_t o = 0;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
-        if (c == '%' && i + 2 < s.len && hexval(s.p[i + 1]) >= 0 && hexval(s.p[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s.p[i + 1]) * 16 + hexval(s.p[i + 2]));
+        if (c == '%' && i + 2 < s.len && kumo_hexval(s.p[i + 1]) >= 0 && kumo_hexval(s.p[i + 2]) >= 0) {
+            out[o++] = (char)(kumo_hexval(s.p[i + 1]) * 16 + kumo_hexval(s.p[i + 2]));
             i += 2;
         } else if (c == '+' && plus_is_space) {
             out[o++] = ' ';

@@ -232,7 +232,7 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
     kumo_server_t *s = p->server;
     int64_t now = kumo_clock_now_ms();
     auth_request_t ar = *auth_view(c);
-    ar.wall_ms = now - kumo_clock_offset_ms();
+    ar.wall_ms = kumo_wall_ms();
     auth_sigv4_verify(s->ctx.creds, &ar, now, res);
     if (res->status == AUTH_OK) {
         c->cred = res->cred;

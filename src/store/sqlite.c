@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define STORE_STMT_CACHE 256
-#define STORE_CHECKPOINT_PAGES 4000
+#define STORE_CHECKPOINT_COMMITS 4000 /* a passive checkpoint every 4000 batches */
 #define STORE_WAL_RESTART_FRAMES 16384 /* 64 MiB of 4 KiB pages */
 #define STORE_RESTART_LEFT_FRAMES 512   /* copied with writers held off */
 
@@ -77,7 +77,7 @@ struct store {
     int wal_fd;
     int fail_commit_in;
     uint64_t commits, fsyncs;
-    uint64_t pages_since_ckpt;
+    uint64_t commits_since_ckpt;
     int wal_frames;         /* frames in the WAL after the last commit */
     int wal_restart_frames; /* STORE_WAL_RESTART_FRAMES, or a test's */
     uint64_t wal_restarts;
@@ -306,9 +306,9 @@ static void maybe_checkpoint(store_t *s)
     if (!s->durable || s->ckpt_running)
         return;
     bool restart = s->wal_frames >= s->wal_restart_frames;
-    if (!restart && s->pages_since_ckpt < STORE_CHECKPOINT_PAGES)
+    if (!restart && s->commits_since_ckpt < STORE_CHECKPOINT_COMMITS)
         return;
-    s->pages_since_ckpt = 0;
+    s->commits_since_ckpt = 0;
     s->ckpt_running = true;
     ckpt_job_t *job = xcalloc(1, sizeof *job);
     job->store = s;
@@ -336,7 +336,7 @@ static void commit_batch(store_t *s)
     s->in_txn = false;
     uv_idle_stop(&s->idle);
     s->commits++;
-    s->pages_since_ckpt += 1;
+    s->commits_since_ckpt += 1;
     waitlist_t ws = s->pending;
     s->pending = (waitlist_t){0};
     if (status != 0 || !s->durable) {

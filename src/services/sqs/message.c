@@ -453,6 +453,7 @@ typedef struct send_in {
     long long delay;
     const char *group;  /* MessageGroupId */
     const char *dedup;  /* MessageDeduplicationId */
+    const char *header_trace; /* the request's X-Amzn-Trace-Id, or NULL */
 } send_in_t;
 
 typedef struct send_prep {
@@ -464,19 +465,14 @@ typedef struct send_prep {
     char md5_sys[33];
 } send_prep_t;
 
-/* Without the AWSTraceHeader system attribute, the request's X-Ray header
- * traces every message it sends; the attribute wins when both are set
+/* The request's X-Ray header: it traces every message the request sends
+ * that has no AWSTraceHeader system attribute of its own
  * (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sqs.html).
- * Neither counts toward the message size. */
-static void trace_from_request(svc_call_t *c, send_prep_t *p)
+ * Read once per request; neither counts toward the message size. */
+static const char *request_trace(svc_call_t *c)
 {
-    if (p->trace || !c->req)
-        return;
-    strv_t h = http_request_header(c->req, "x-amzn-trace-id");
-    if (h.len) {
-        p->trace = arena_strndup(c->arena, h.p, h.len);
-        p->trace_from_header = true;
-    }
+    strv_t h = c->req ? http_request_header(c->req, "x-amzn-trace-id") : STRV_NULL;
+    return h.len ? arena_strndup(c->arena, h.p, h.len) : NULL;
 }
 
 static void send_in_read(json_t *e, send_in_t *in)
@@ -493,6 +489,7 @@ static void send_in_read(json_t *e, send_in_t *in)
     in->delay = in->has_delay ? json_integer_value(d) : 0;
     in->group = json_string_value(json_object_get(e, "MessageGroupId"));
     in->dedup = json_string_value(json_object_get(e, "MessageDeduplicationId"));
+    in->header_trace = NULL; /* request-wide: the caller sets it */
 }
 
 /* Bytes a message counts against MaximumMessageSize: the body plus every
@@ -728,7 +725,10 @@ static bool send_validate(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, se
         }
         p->trace = v;
     }
-    trace_from_request(c, p);
+    if (!p->trace && in->header_trace) {
+        p->trace = in->header_trace;
+        p->trace_from_header = true;
+    }
     if (in->body_len + p->attr_bytes > max_size) {
         err_set(e, "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %zu "
                                             "bytes.", max_size);
@@ -1259,6 +1259,7 @@ int sqs_send_message(svc_call_t *c)
         return 0;
     send_in_t in;
     send_in_read(c->input, &in);
+    in.header_trace = request_trace(c);
     send_prep_t p = {0};
     sqs_err_t e = {0};
     if (!send_validate(c, q, &in, &p, (size_t)q->set.max_message_size, &e))
@@ -1307,6 +1308,7 @@ static bool send_batch_check(svc_call_t *c, sqs_queue_t *q, json_t *entries)
 typedef struct send_batch {
     sqs_msg_t *pending[KUMO_SQS_MAX_BATCH_ENTRIES];
     int npending;
+    const char *header_trace; /* request_trace, once for every entry */
 } send_batch_t;
 
 static bool on_send_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *res, sqs_err_t *e, void *ctx)
@@ -1314,6 +1316,7 @@ static bool on_send_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *
     send_batch_t *b = ctx;
     send_in_t in;
     send_in_read(entry, &in);
+    in.header_trace = b->header_trace;
     send_prep_t p = {0};
     bool ok = send_validate(c, q, &in, &p, (size_t)q->set.max_message_size, e);
     if (ok)
@@ -1325,7 +1328,7 @@ static bool on_send_entry(svc_call_t *c, sqs_queue_t *q, json_t *entry, json_t *
 int sqs_send_message_batch(svc_call_t *c)
 {
     static const batch_op_t op = {"SendMessageBatchRequestEntry", send_batch_check, on_send_entry};
-    send_batch_t b = {.npending = 0};
+    send_batch_t b = {.npending = 0, .header_trace = request_trace(c)};
     if (batch_run(c, &op, &b))
         sqs__persist_msgs_insert(c->state, b.pending, b.npending);
     return 0;

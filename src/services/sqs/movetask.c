@@ -181,23 +181,30 @@ static json_t *task_json(const sqs_task_t *t)
 
 /* ==== operation handlers ==== */
 
+/* The queue SourceArn names, or NULL with the call's error set. */
+static sqs_queue_t *source_queue_or_fail(svc_call_t *c, const char *src_arn)
+{
+    if (!arn_ok(src_arn)) {
+        svc_error(c, "InvalidParameterValue", 400,
+                  "You must use this format to specify the SourceArn: "
+                  "arn:<partition>:<service>:<region>:<account-id>:<resource-id>");
+        return NULL;
+    }
+    sqs_queue_t *src = sqs__queue_by_arn(c->state, src_arn);
+    if (!src)
+        svc_error(c, "ResourceNotFoundException", 0,
+                  "The resource that you specified for the SourceArn parameter doesn't exist.");
+    return src;
+}
+
 int sqs_start_message_move_task(svc_call_t *c)
 {
     sqs_state_t *st = c->state;
     const char *src_arn = svc_in_str(c, "SourceArn");
     const char *dst_arn = svc_in_str(c, "DestinationArn");
-    if (!arn_ok(src_arn)) {
-        svc_error(c, "InvalidParameterValue", 400,
-                  "You must use this format to specify the SourceArn: "
-                  "arn:<partition>:<service>:<region>:<account-id>:<resource-id>");
+    sqs_queue_t *src = source_queue_or_fail(c, src_arn);
+    if (!src)
         return 0;
-    }
-    sqs_queue_t *src = sqs__queue_by_arn(st, src_arn);
-    if (!src) {
-        svc_error(c, "ResourceNotFoundException", 0,
-                  "The resource that you specified for the SourceArn parameter doesn't exist.");
-        return 0;
-    }
     bool is_dlq = false;
     size_t b = 0;
     for (sqs_snode_t *n = NULL; !is_dlq && (n = sqs__smap_next(&st->queues, &b, n));) {
@@ -271,18 +278,9 @@ int sqs_list_message_move_tasks(svc_call_t *c)
 {
     sqs_state_t *st = c->state;
     const char *src_arn = svc_in_str(c, "SourceArn");
-    if (!arn_ok(src_arn)) {
-        svc_error(c, "InvalidParameterValue", 400,
-                  "You must use this format to specify the SourceArn: "
-                  "arn:<partition>:<service>:<region>:<account-id>:<resource-id>");
+    sqs_queue_t *src = source_queue_or_fail(c, src_arn);
+    if (!src)
         return 0;
-    }
-    sqs_queue_t *src = sqs__queue_by_arn(st, src_arn);
-    if (!src) {
-        svc_error(c, "ResourceNotFoundException", 0,
-                  "The resource that you specified for the SourceArn parameter doesn't exist.");
-        return 0;
-    }
     long long max = 1;
     if (sqs_in_int(c, c->input, "MaxResults", &max) && (max < 1 || max > 10)) {
         svc_error(c, "InvalidParameterValue", 400,

@@ -34,6 +34,7 @@
 #include "core/limits.h"
 #include "iam/iam.h"
 #include "protocol/protocol.h"
+#include "principal_arn.h"
 
 #include "core/banned.h"
 
@@ -89,46 +90,6 @@ static iam_policy_t *load_policy(json_t *doc, iam_policy_kind_t kind, char *err,
     return p;
 }
 
-/* Fill the principal the way the server describes a caller: users, role
- * sessions, account root, or an AWS service (no "arn:" prefix). */
-static void describe_principal(dcase_t *c, const char *arn, const char *account)
-{
-    iam_principal_t *pr = &c->pr;
-    memset(pr, 0, sizeof *pr);
-    if (strncmp(arn, "arn:", 4) != 0) {
-        pr->service = arn;
-        pr->type = "AWS";
-        return;
-    }
-    pr->arn = arn;
-    pr->account = account;
-    iam_arn_t a;
-    if (iam_arn_parse(strv_from(arn), &a) != 0)
-        return;
-    strv_t r = a.resource;
-    if (strv_eq_cstr(r, "root")) {
-        pr->type = "Account";
-        pr->is_root = true;
-    } else if (strv_starts_with(r, "user/")) {
-        pr->type = "User";
-        const char *slash = memrchr(r.p, '/', r.len);
-        snprintf(c->username, sizeof c->username, "%.*s", (int)(r.len - (size_t)(slash + 1 - r.p)), slash + 1);
-        pr->username = c->username;
-    } else if (strv_starts_with(r, "assumed-role/")) {
-        pr->type = "AssumedRole";
-        const char *role = r.p + 13;
-        const char *slash = memchr(role, '/', r.len - 13);
-        int rlen = slash ? (int)(slash - role) : (int)(r.len - 13);
-        snprintf(c->role_arn, sizeof c->role_arn, "arn:%.*s:iam::%.*s:role/%.*s", (int)a.partition.len,
-                 a.partition.p, (int)a.account.len, a.account.p, rlen, role);
-        pr->role_arn = c->role_arn;
-    } else if (strv_starts_with(r, "federated-user/")) {
-        pr->type = "FederatedUser";
-    } else if (strv_starts_with(r, "role/")) {
-        pr->type = "AssumedRole";
-        pr->role_arn = arn;
-    }
-}
 
 static const char *ctx_first(const dcase_t *c, const char *key)
 {
@@ -229,7 +190,8 @@ static bool case_build(dcase_t *c, json_t *in)
     const char *principal = json_string_value(json_object_get(in, "principal"));
     const char *paccount = json_string_value(json_object_get(in, "principalAccount"));
     if (principal)
-        describe_principal(c, principal, paccount);
+        principal_from_arn(&c->pr, principal, paccount, c->username, sizeof c->username, c->role_arn,
+                           sizeof c->role_arn);
     const char *secure = ctx_first(c, "aws:SecureTransport");
     c->req = (iam_request_t){
         .action = json_string_value(json_object_get(in, "action")),
