@@ -6,7 +6,7 @@ TEST_DIR ?= build-test
 TEST_RELEASE_DIR ?= build-test-release
 FUZZ_DIR ?= build-fuzz
 PORT ?= 4566
-DATA_DIR ?= ./.kumo
+DATA_DIR ?= ./.kyoka
 
 .PHONY: all run build test bench fuzz deps clean coverage models
 
@@ -16,32 +16,32 @@ deps:
 	@sh scripts/install-deps.sh build
 
 build: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUMO_STATIC_DEPS=ON -DKUMO_TESTS=OFF >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKYOKA_STATIC_DEPS=ON -DKYOKA_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	./$(BUILD_DIR)/kumo serve --port $(PORT) --data-dir $(DATA_DIR)
+	./$(BUILD_DIR)/kyoka serve --port $(PORT) --data-dir $(DATA_DIR)
 
 test:
 	@sh scripts/install-deps.sh test
-	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DKUMO_ASAN=ON -DKUMO_UBSAN=ON -DKUMO_TESTS=ON >/dev/null
+	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DKYOKA_ASAN=ON -DKYOKA_UBSAN=ON -DKYOKA_TESTS=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	@cd $(TEST_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 	@# The integration tests again against the release binary: the small-object
 	@# allocator, the message slab and huge pages only run there (sanitizer
 	@# builds use malloc so that they can see every block).
-	@cmake -S . -B $(TEST_RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUMO_STATIC_DEPS=ON -DKUMO_TESTS=ON >/dev/null
-	@cmake --build $(TEST_RELEASE_DIR) -j $(JOBS) --target kumo
+	@cmake -S . -B $(TEST_RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKYOKA_STATIC_DEPS=ON -DKYOKA_TESTS=ON >/dev/null
+	@cmake --build $(TEST_RELEASE_DIR) -j $(JOBS) --target kyoka
 	@cd $(TEST_RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600 -R '^it_'
 
 bench: build
 	@sh scripts/install-deps.sh bench
-	@sh bench/run.sh $(BUILD_DIR)/kumo
+	@sh bench/run.sh $(BUILD_DIR)/kyoka
 
 fuzz:
 	@sh scripts/install-deps.sh fuzz
-	@CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DKUMO_FUZZ=ON -DKUMO_ASAN=ON -DKUMO_UBSAN=ON >/dev/null
+	@CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Debug -DKYOKA_FUZZ=ON -DKYOKA_ASAN=ON -DKYOKA_UBSAN=ON >/dev/null
 	@cmake --build $(FUZZ_DIR) -j $(JOBS)
 	@sh tests/fuzz/run.sh $(FUZZ_DIR) $${FUZZ_SECONDS:-60}
 

@@ -1,5 +1,5 @@
 /*
- * iam_bench: how fast kumo decides, on a realistic scenario set.
+ * iam_bench: how fast kyoka decides, on a realistic scenario set.
  *
  * Reads bench/iam_scenarios.json (shared with bench/iam_peer_bench.mjs, which
  * runs the same set through @cloud-copilot/iam-simulate): Lambda execution
@@ -11,7 +11,7 @@
  * then only iam_evaluate runs in the timed loops.
  *
  * Before timing, each scenario's decision is checked against its "expect",
- * and each AWS managed policy's document in the file against kumo's built-in
+ * and each AWS managed policy's document in the file against kyoka's built-in
  * copy, so the figures are for the right answers.
  *
  * Three figures: the fast path (no explanation), with an explanation (what
@@ -66,7 +66,7 @@ static size_t npolicies;
 static scenario_t scenarios[MAX_SCENARIOS];
 static size_t nscenarios;
 
-static void die(const char *fmt, ...) KUMO_PRINTF(1, 2) __attribute__((noreturn));
+static void die(const char *fmt, ...) KYOKA_PRINTF(1, 2) __attribute__((noreturn));
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -94,17 +94,17 @@ static const iam_policy_t *policy_lookup(const char *name)
     return NULL;
 }
 
-/* An AWS managed policy in the file must be the document kumo ships. */
+/* An AWS managed policy in the file must be the document kyoka ships. */
 static void check_managed(const char *arn, json_t *doc)
 {
     const char *builtin = iam_managed_policy_document(arn);
     if (!builtin)
-        die("kumo has no AWS managed policy %s", arn);
+        die("kyoka has no AWS managed policy %s", arn);
     json_t *mine = json_loads(builtin, 0, NULL);
     bool same = mine && json_equal(mine, doc);
     json_decref(mine);
     if (!same)
-        die("%s in the scenario file differs from kumo's built-in document", arn);
+        die("%s in the scenario file differs from kyoka's built-in document", arn);
 }
 
 static void load_policies(json_t *obj)
@@ -121,7 +121,7 @@ static void load_policies(json_t *obj)
         char err[256];
         bool over = false;
         iam_policy_t *p = iam_policy_parse(text, strlen(text), resource ? IAM_POLICY_RESOURCE : IAM_POLICY_IDENTITY,
-                                           KUMO_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, &over);
+                                           KYOKA_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, &over);
         free(text);
         if (!p)
             die("policy %s does not parse: %s", name, err);
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nscenarios; i++) {
         const char *got = iam_decision_name(iam_evaluate(&scenarios[i].req, &scenarios[i].set, NULL));
         if (strcmp(got, scenarios[i].expect) != 0) {
-            fprintf(stderr, "iam_bench: scenario \"%s\": kumo says %s, expected %s\n", scenarios[i].name, got,
+            fprintf(stderr, "iam_bench: scenario \"%s\": kyoka says %s, expected %s\n", scenarios[i].name, got,
                     scenarios[i].expect);
             wrong++;
         }
@@ -298,9 +298,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nscenarios; i++)
             printf("  %8.0f ns  %s\n", run_batch(&scenarios[i], MODE_FAST) / BATCH, scenarios[i].name);
     }
-    measure("kumo", MODE_FAST, seconds);
-    measure("kumo (with explanation)", MODE_EXPLAIN, seconds);
-    measure("kumo (explanation + decision log, as the server does)", MODE_LOG, seconds);
+    measure("kyoka", MODE_FAST, seconds);
+    measure("kyoka (with explanation)", MODE_EXPLAIN, seconds);
+    measure("kyoka (explanation + decision log, as the server does)", MODE_LOG, seconds);
 
     iam_decision_log_clear();
     for (size_t i = 0; i < npolicies; i++)

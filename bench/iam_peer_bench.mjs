@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The peer's side of make bench's IAM figures: the scenario set of
-// bench/iam_scenarios.json (the one bench/iam_bench.c times for kumo) through
+// bench/iam_scenarios.json (the one bench/iam_bench.c times for kyoka) through
 // @cloud-copilot/iam-simulate, installed for the differential test in
 // tests/integration/35-iam-differential (scripts/install-deps.sh runs npm ci
 // there).
@@ -8,7 +8,7 @@
 // Two figures: runSimulation, the peer's public entry point (it validates
 // and loads the policies and the request on every call), and the peer's
 // evaluator alone (authorize from its core engine) over policies loaded
-// once and requests built once, which is what kumo's figure measures:
+// once and requests built once, which is what kyoka's figure measures:
 // compile once, then evaluate. (runUnsafeSimulation would skip validation
 // too, but in 0.1.173 it fails on any resource-based policy: it loads that
 // policy without the metadata its evaluator reads.) For each, samples of a few hundred decisions
@@ -62,9 +62,9 @@ function prepare(sim) {
   return () => authorize(args).result
 }
 
-// ---- the scenarios, as kumo_decide cases ----
+// ---- the scenarios, as kyoka_decide cases ----
 
-// The keys kumo's server derives from the caller for every request; the
+// The keys kyoka's server derives from the caller for every request; the
 // peer derives none, so they are written into its request context.
 function derivedContext(principal, account) {
   const ctx = {

@@ -1,13 +1,13 @@
 #!/bin/sh
-# make bench: kumo's figures and the peers' figures from the same run, on
+# make bench: kyoka's figures and the peers' figures from the same run, on
 # this machine. Peers that are not installed are reported as absent.
 #   1. signed STS GetCallerIdentity: requests/s and latency (wrk) vs moto
 #   2. start-up to first answered request, and idle RSS, vs moto
 #   3. SQS workloads (bench/sqs_bench) vs moto, when built
 #   4. IAM policy decisions (bench/iam_bench) vs @cloud-copilot/iam-simulate
 set -e
-KUMO="$(readlink -f "${1:-build/kumo}")"
-BUILD_DIR="$(dirname "$KUMO")"
+KYOKA="$(readlink -f "${1:-build/kyoka}")"
+BUILD_DIR="$(dirname "$KYOKA")"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DUR="${BENCH_SECONDS:-10}"
 TMP="$(mktemp -d)"
@@ -35,14 +35,14 @@ wait_port() {
   return 1
 }
 
-echo "== kumo bench ($(nproc) cores, ${DUR}s per load) =="
-"$KUMO" serve --port $PORT --data-dir "$TMP/data" --quiet > "$TMP/kumo.log" 2>&1 &
+echo "== kyoka bench ($(nproc) cores, ${DUR}s per load) =="
+"$KYOKA" serve --port $PORT --data-dir "$TMP/data" --quiet > "$TMP/kyoka.log" 2>&1 &
 KPID=$!
-wait_port $PORT /_kumo/health
+wait_port $PORT /_kyoka/health
 
 echo "-- 1. signed sts:GetCallerIdentity (SigV4 verified on every request), wrk -t2 -c64"
 $PY "$HERE/sign_request.py" "http://127.0.0.1:$PORT/" sts "Action=GetCallerIdentity&Version=2011-06-15" "$TMP/gci.lua"
-printf "kumo: "
+printf "kyoka: "
 wrk -t2 -c64 -d"${DUR}s" -s "$TMP/gci.lua" "http://127.0.0.1:$PORT/" | grep '^rps='
 if [ -n "$MOTO_PY" ]; then
   "$MOTO_PY" -m moto.server -p $MOTO_PORT > "$TMP/moto.log" 2>&1 &
@@ -56,8 +56,8 @@ else
 fi
 
 echo "-- 2. start-up to first answered request, idle RSS (median of 9 runs)"
-printf "kumo: "
-"$BUILD_DIR/startup_bench" 9 -- "$KUMO" serve --port "{PORT}" --ephemeral --quiet
+printf "kyoka: "
+"$BUILD_DIR/startup_bench" 9 -- "$KYOKA" serve --port "{PORT}" --ephemeral --quiet
 if [ -n "$MOTO_PY" ]; then
   printf "moto (peer): "
   "$BUILD_DIR/startup_bench" 3 --path /moto-api/ -- "$MOTO_PY" -m moto.server -p "{PORT}" || echo "failed"
@@ -65,7 +65,7 @@ fi
 
 if [ -x "$BUILD_DIR/sqs_bench" ]; then
   echo "-- 3. SQS (durable store on)"
-  echo "kumo:"
+  echo "kyoka:"
   "$BUILD_DIR/sqs_bench" "http://127.0.0.1:$PORT" "$DUR" --server-pid "$KPID"
   if [ -n "$MOTO_PY" ]; then
     echo "moto (peer):"
@@ -77,7 +77,7 @@ fi
 
 if [ -x "$BUILD_DIR/iam_bench" ]; then
   echo "-- 4. IAM policy decisions (bench/iam_scenarios.json, evaluation only)"
-  "$BUILD_DIR/iam_bench" "$HERE/iam_scenarios.json" 2 || echo "kumo: iam_bench failed"
+  "$BUILD_DIR/iam_bench" "$HERE/iam_scenarios.json" 2 || echo "kyoka: iam_bench failed"
   node "$HERE/iam_peer_bench.mjs" "$HERE/iam_scenarios.json" 2 || echo "iam-simulate (peer): failed"
 else
   echo "-- 4. IAM: bench/iam_bench not built"

@@ -1,6 +1,6 @@
 /*
  * sqs_bench: an SQS load generator for any SQS query-protocol endpoint
- * (kumo, moto, ElasticMQ, ...).
+ * (kyoka, moto, ElasticMQ, ...).
  *
  *   sqs_bench http://127.0.0.1:4566 [SECONDS] [--connections 32] [--pipeline 8]
  *             [--duration 5] [--phases send,batch,recv] [--body-size 64]
@@ -25,7 +25,7 @@
  * Design: one thread, epoll, N keep-alive connections each with up to P
  * pipelined requests in flight (HTTP/1.1 answers in order, so a per-
  * connection FIFO matches responses to requests). Requests are signed with
- * SigV4 by auth_sigv4_sign, kumo's own signer; requests whose bytes do not
+ * SigV4 by auth_sigv4_sign, kyoka's own signer; requests whose bytes do not
  * change (the send, batch and receive templates) are signed once per
  * second of X-Amz-Date and reused. A server that closes a connection gets
  * a new one and the unanswered requests again, so servers without
@@ -74,7 +74,7 @@ typedef struct opts {
 
 static opts_t O;
 
-static void die(const char *fmt, ...) KUMO_PRINTF(1, 2) __attribute__((noreturn));
+static void die(const char *fmt, ...) KYOKA_PRINTF(1, 2) __attribute__((noreturn));
 static void die(const char *fmt, ...)
 {
     va_list ap;

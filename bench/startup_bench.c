@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     }
     int runs = atoi(argv[1]);
     int port = 0;
-    const char *path = "/_kumo/health";
+    const char *path = "/_kyoka/health";
     int i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--port") == 0)
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        uint64_t t0 = kumo_mono_us();
+        uint64_t t0 = kyoka_mono_us();
         pid_t pid;
         if (posix_spawnp(&pid, argvp[0], &fa, NULL, argvp, environ) != 0) {
             fprintf(stderr, "startup_bench: cannot start %s\n", argvp[0]);
@@ -102,14 +102,14 @@ int main(int argc, char **argv)
         posix_spawn_file_actions_destroy(&fa);
         free(argvp);
         while (!health_ok(p, path)) {
-            if (kumo_mono_us() - t0 > 30000000u) {
+            if (kyoka_mono_us() - t0 > 30000000u) {
                 fprintf(stderr, "startup_bench: no answer within 30 s\n");
                 kill(pid, SIGKILL);
                 return 1;
             }
             usleep(200);
         }
-        ms[r] = (double)(kumo_mono_us() - t0) / 1000.0;
+        ms[r] = (double)(kyoka_mono_us() - t0) / 1000.0;
         usleep(300000);
         rss = rss_kib(pid);
         kill(pid, SIGTERM);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install what kumo's build and tests need on Debian, only what is missing.
+# Install what kyoka's build and tests need on Debian, only what is missing.
 # Every make target calls this first, so a fresh machine (or CI on a clean
 # clone) needs nothing installed by hand. Reasons for each package are in
 # docs/dependencies.md.
@@ -29,7 +29,7 @@ case "$missing" in
     fi ;;
 esac
 if [ -n "$(echo $missing)" ]; then
-  echo "kumo: installing Debian packages:$missing" >&2
+  echo "kyoka: installing Debian packages:$missing" >&2
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
@@ -40,12 +40,12 @@ fi
 # committed package-lock.json.
 if [ "$1" = "test" ] || [ "$1" = "bench" ] || [ "$1" = "fuzz" ]; then
   if [ ! -d tests/js/node_modules/@aws-sdk/client-sqs ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
-    echo "kumo: installing npm test clients (tests/js)" >&2
+    echo "kyoka: installing npm test clients (tests/js)" >&2
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
   # The IAM differential test's peer, also used by make bench's IAM figures.
   if [ ! -d tests/integration/35-iam-differential/node_modules/@cloud-copilot/iam-simulate ] || [ tests/integration/35-iam-differential/package-lock.json -nt tests/integration/35-iam-differential/node_modules/.package-lock.json ]; then
-    echo "kumo: installing the IAM differential test's peer (tests/integration/35-iam-differential)" >&2
+    echo "kyoka: installing the IAM differential test's peer (tests/integration/35-iam-differential)" >&2
     (cd tests/integration/35-iam-differential && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 fi

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Generate src/protocol/models_gen.c from botocore service models.
 
-Debian's python3-botocore ships every AWS service model; it is kumo's
+Debian's python3-botocore ships every AWS service model; it is kyoka's
 protocol truth. This script flattens the shapes and operations of the
-services kumo serves into static C tables, applying overlays in
+services kyoka serves into static C tables, applying overlays in
 tools/models/<service>-overlay.json for what Debian's copy predates.
 
 Run: /usr/bin/python3 tools/gen_models.py > src/protocol/models_gen.c
@@ -15,7 +15,7 @@ import sys
 BOTO = "/usr/lib/python3/dist-packages/botocore/data"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# kumo name -> (botocore folder, api version)
+# kyoka name -> (botocore folder, api version)
 SERVICES = [
     ("sts", "sts", "2011-06-15"),
     ("iam", "iam", "2010-05-08"),

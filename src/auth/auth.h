@@ -17,8 +17,8 @@
  *
  * Thread: loop thread only.
  */
-#ifndef KUMO_AUTH_H
-#define KUMO_AUTH_H
+#ifndef KYOKA_AUTH_H
+#define KYOKA_AUTH_H
 
 #include "core/core.h"
 
@@ -58,7 +58,7 @@ void auth_store_free(auth_store_t *s); /* NULL ok; frees every cred */
 auth_cred_t *auth_store_put(auth_store_t *s, const auth_cred_t *c);
 auth_cred_t *auth_store_lookup(auth_store_t *s, strv_t access_key_id);
 void auth_store_remove(auth_store_t *s, strv_t access_key_id);
-/* Remove every credential that is not root (POST /_kumo/reset). */
+/* Remove every credential that is not root (POST /_kyoka/reset). */
 void auth_store_remove_non_root(auth_store_t *s);
 
 /* ---- what SigV4 needs to see of a request ---- */
@@ -81,7 +81,7 @@ typedef struct auth_request {
     strv_t body;
     bool has_body;
     /* Real wall-clock time, for the 15-minute skew window: clients sign with
-     * their own clock, so moving kumo's server clock (tests do, to expire
+     * their own clock, so moving kyoka's server clock (tests do, to expire
      * visibility timeouts or credentials) must not make every signature
      * "expired". 0 means the same as now_ms. Credential and presigned-URL
      * expiry use now_ms, the server clock. */
@@ -138,7 +138,7 @@ bool auth_sigv4_peek_scope(const auth_request_t *req, char service[64], char reg
  * "UNSIGNED-PAYLOAD". Result written to out (NUL-terminated). */
 int auth_sigv4_sign(const auth_request_t *req, const char *akid, const char *secret,
                     const char *amz_date, const char *region, const char *service,
-                    const char *payload_hash, buf_t *out) KUMO_WUR;
+                    const char *payload_hash, buf_t *out) KYOKA_WUR;
 
 /* Hex SHA-256 of data (65 bytes incl NUL). */
 void auth_sha256_hex(const void *data, size_t n, char out[65]);
@@ -173,15 +173,15 @@ auth_chunked_t *auth_chunked_create(const char *mode, const auth_result_t *res,
  * named checksum is then computed, and its trailer becomes required.
  * Without it every supported checksum (crc32, crc32c, crc64nvme, sha1,
  * sha256) is computed, which costs a pass over the data for each. Returns
- * KUMO_EINVAL for an unknown x-amz-checksum-* name, a non-trailer mode, or
+ * KYOKA_EINVAL for an unknown x-amz-checksum-* name, a non-trailer mode, or
  * after feeding has started. */
-int auth_chunked_expect_trailer(auth_chunked_t *c, strv_t x_amz_trailer) KUMO_WUR;
-/* Returns 0, or KUMO_EPARSE (malformed framing), KUMO_EAUTH (a chunk or
- * trailer signature is wrong), KUMO_EINVAL (checksum mismatch), or the
+int auth_chunked_expect_trailer(auth_chunked_t *c, strv_t x_amz_trailer) KYOKA_WUR;
+/* Returns 0, or KYOKA_EPARSE (malformed framing), KYOKA_EAUTH (a chunk or
+ * trailer signature is wrong), KYOKA_EINVAL (checksum mismatch), or the
  * sink's non-zero return. auth_chunked_error() then says why, in AWS words. */
-int auth_chunked_feed(auth_chunked_t *c, const char *p, size_t n) KUMO_WUR;
+int auth_chunked_feed(auth_chunked_t *c, const char *p, size_t n) KYOKA_WUR;
 /* The body ended: checks the final zero chunk and trailer arrived. */
-int auth_chunked_finish(auth_chunked_t *c) KUMO_WUR;
+int auth_chunked_finish(auth_chunked_t *c) KYOKA_WUR;
 const char *auth_chunked_error(const auth_chunked_t *c);
 /* Total decoded bytes; x-amz-decoded-content-length is checked against it by
  * the caller. */

@@ -54,10 +54,10 @@ static void put_encoded(buf_t *out, unsigned char c)
 static unsigned char next_decoded(strv_t s, size_t *i, bool *was_escape)
 {
     size_t k = *i;
-    if (s.p[k] == '%' && k + 2 < s.len && kumo_hexval(s.p[k + 1]) >= 0 && kumo_hexval(s.p[k + 2]) >= 0) {
+    if (s.p[k] == '%' && k + 2 < s.len && kyoka_hexval(s.p[k + 1]) >= 0 && kyoka_hexval(s.p[k + 2]) >= 0) {
         *i = k + 3;
         *was_escape = true;
-        return (unsigned char)(kumo_hexval(s.p[k + 1]) * 16 + kumo_hexval(s.p[k + 2]));
+        return (unsigned char)(kyoka_hexval(s.p[k + 1]) * 16 + kyoka_hexval(s.p[k + 2]));
     }
     *i = k + 1;
     *was_escape = false;
@@ -106,7 +106,7 @@ static void uri_encode(strv_t raw, buf_t *out)
 {
     strv_t stack[64];
     size_t cap = raw.len / 2 + 1;
-    strv_t *seg = cap <= KUMO_ARRAY_LEN(stack) ? stack : xmalloc(cap * sizeof *seg);
+    strv_t *seg = cap <= KYOKA_ARRAY_LEN(stack) ? stack : xmalloc(cap * sizeof *seg);
     size_t n = 0;
     size_t i = 0;
     while (i <= raw.len) {
@@ -201,13 +201,13 @@ int auth__canon_query(strv_t q, bool normalize, bool skip_signature, buf_t *out)
 {
     if (q.len == 0)
         return buf_err(out);
-    if (q.len > KUMO_HTTP_MAX_URL_BYTES)
-        return KUMO_ELIMIT;
+    if (q.len > KYOKA_HTTP_MAX_URL_BYTES)
+        return KYOKA_ELIMIT;
     size_t cap = 1;
     for (size_t i = 0; i < q.len; i++)
         cap += q.p[i] == '&';
     qparam_t stack[32];
-    qparam_t *ps = cap <= KUMO_ARRAY_LEN(stack) ? stack : xmalloc(cap * sizeof *ps);
+    qparam_t *ps = cap <= KYOKA_ARRAY_LEN(stack) ? stack : xmalloc(cap * sizeof *ps);
     buf_t scratch;
     buf_init(&scratch, 3 * q.len + 1);
     size_t n = 0;
@@ -349,7 +349,7 @@ int auth__canon_headers(const auth_header_t *h, size_t nh, strv_t signed_headers
         strv_t name = {signed_headers.p + i, j - i};
         i = j + 1;
         if (++count > AUTH_MAX_SIGNED_HEADERS)
-            return KUMO_ELIMIT;
+            return KYOKA_ELIMIT;
         for (size_t k = 0; k < name.len; k++) {
             char c = name.p[k];
             buf_appendc(out, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);

@@ -157,7 +157,7 @@ int auth__checksum_b64(const auth_checksum_t *c, unsigned alg, char out[64])
     unsigned char d[EVP_MAX_MD_SIZE];
     size_t n = 0;
     if (!(c->mask & alg))
-        return KUMO_EINVAL;
+        return KYOKA_EINVAL;
     switch (alg) {
     case AUTH_CK_CRC32:
     case AUTH_CK_CRC32C: {
@@ -179,7 +179,7 @@ int auth__checksum_b64(const auth_checksum_t *c, unsigned alg, char out[64])
         n = md_peek(c->sha256, d);
         break;
     default:
-        return KUMO_EINVAL;
+        return KYOKA_EINVAL;
     }
     /* 32 digest bytes encode to 44 characters: out always has room. */
     EVP_EncodeBlock((unsigned char *)out, d, (int)n);
@@ -215,7 +215,7 @@ unsigned auth__checksum_from_name(strv_t name)
         name.p += sizeof prefix - 1;
         name.len -= sizeof prefix - 1;
     }
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(algs); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(algs); i++)
         if (strv_caseeq_cstr(name, algs[i].name))
             return algs[i].alg;
     return 0;
@@ -223,7 +223,7 @@ unsigned auth__checksum_from_name(strv_t name)
 
 const char *auth__checksum_label(unsigned alg)
 {
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(algs); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(algs); i++)
         if (algs[i].alg == alg)
             return algs[i].label;
     return "checksum";

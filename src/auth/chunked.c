@@ -95,7 +95,7 @@ struct auth_chunked {
     "our published schema."
 #define MSG_INCOMPLETE "The request body terminated unexpectedly"
 
-static int set_error(auth_chunked_t *c, int err, const char *fmt, ...) KUMO_PRINTF(3, 4);
+static int set_error(auth_chunked_t *c, int err, const char *fmt, ...) KYOKA_PRINTF(3, 4);
 
 static int set_error(auth_chunked_t *c, int err, const char *fmt, ...)
 {
@@ -158,7 +158,7 @@ auth_chunked_t *auth_chunked_create(const char *mode, const auth_result_t *res, 
 int auth_chunked_expect_trailer(auth_chunked_t *c, strv_t x_amz_trailer)
 {
     if (c->mode == CHUNK_SIGNED || c->decoded || c->state != ST_SIZE_LINE || c->line.len)
-        return KUMO_EINVAL;
+        return KYOKA_EINVAL;
     unsigned mask = 0;
     size_t i = 0;
     while (i < x_amz_trailer.len) {
@@ -175,7 +175,7 @@ int auth_chunked_expect_trailer(auth_chunked_t *c, strv_t x_amz_trailer)
             continue;
         unsigned alg = auth__checksum_from_name(name);
         if (!alg)
-            return KUMO_EINVAL;
+            return KYOKA_EINVAL;
         mask |= alg;
     }
     /* Only the promised checksums need computing: the rest would cost a
@@ -212,9 +212,9 @@ static int end_of_chunk_data(auth_chunked_t *c)
     if (EVP_DigestFinal_ex(c->sha, md, &len) != 1)
         auth__crypto_fail("SHA-256 final");
     char hex[65];
-    kumo_hex(md, 32, hex);
+    kyoka_hex(md, 32, hex);
     if (!chunk_signature_ok(c, hex))
-        return set_error(c, KUMO_EAUTH, MSG_CHUNK_MISMATCH);
+        return set_error(c, KYOKA_EAUTH, MSG_CHUNK_MISMATCH);
     return 0;
 }
 
@@ -253,18 +253,18 @@ static int on_size_line(auth_chunked_t *c, strv_t l)
     while (i < l.len && hexdigit(l.p[i]) >= 0 && i < 15)
         size = size * 16 + (uint64_t)hexdigit(l.p[i++]);
     if (i == 0 || (i < l.len && hexdigit(l.p[i]) >= 0))
-        return set_error(c, KUMO_EPARSE, "The chunk size '%.*s' is not valid.", (int)(l.len < 40 ? l.len : 40),
+        return set_error(c, KYOKA_EPARSE, "The chunk size '%.*s' is not valid.", (int)(l.len < 40 ? l.len : 40),
                          l.p);
     strv_t rest = {l.p + i, l.len - i};
     if (c->mode == CHUNK_UNSIGNED_TRAILER) {
         /* Chunk extensions mean nothing here; tolerate them. */
         if (rest.len && rest.p[0] != ';')
-            return set_error(c, KUMO_EPARSE, "The chunk size line is malformed.");
+            return set_error(c, KYOKA_EPARSE, "The chunk size line is malformed.");
     } else {
         static const char pfx[] = ";chunk-signature=";
         strv_t sig = {rest.p + sizeof pfx - 1, rest.len - (sizeof pfx - 1)};
         if (!strv_starts_with(rest, pfx) || !auth__is_hex64(sig))
-            return set_error(c, KUMO_EPARSE, "The chunk signature is missing or malformed.");
+            return set_error(c, KYOKA_EPARSE, "The chunk signature is missing or malformed.");
         memcpy(c->chunk_sig, sig.p, 64);
         c->chunk_sig[64] = '\0';
         if (EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) != 1)
@@ -277,7 +277,7 @@ static int on_size_line(auth_chunked_t *c, strv_t l)
     }
     /* The final, empty chunk. */
     if (c->mode != CHUNK_UNSIGNED_TRAILER && !chunk_signature_ok(c, AUTH_EMPTY_SHA256))
-        return set_error(c, KUMO_EAUTH, MSG_CHUNK_MISMATCH);
+        return set_error(c, KYOKA_EAUTH, MSG_CHUNK_MISMATCH);
     c->state = c->mode == CHUNK_SIGNED ? ST_FINAL_CRLF : ST_TRAILER;
     return 0;
 }
@@ -286,9 +286,9 @@ static int end_of_trailer(auth_chunked_t *c)
 {
     if (c->mode == CHUNK_SIGNED_TRAILER) {
         if (!c->trailer_sig_seen)
-            return set_error(c, KUMO_EAUTH, "The trailer signature x-amz-trailer-signature is missing.");
+            return set_error(c, KYOKA_EAUTH, "The trailer signature x-amz-trailer-signature is missing.");
         if (!trailer_signature_ok(c))
-            return set_error(c, KUMO_EAUTH, MSG_CHUNK_MISMATCH);
+            return set_error(c, KYOKA_EAUTH, MSG_CHUNK_MISMATCH);
     }
     /* Only now are the checksum values known to come from the signer. */
     for (int i = 0; i < NCK; i++) {
@@ -297,12 +297,12 @@ static int end_of_trailer(auth_chunked_t *c)
             continue;
         char want[64];
         if (auth__checksum_b64(&c->ck, alg, want) != 0 || strcmp(want, c->got_value[i]) != 0)
-            return set_error(c, KUMO_EINVAL, "The %s you specified did not match the calculated checksum.",
+            return set_error(c, KYOKA_EINVAL, "The %s you specified did not match the calculated checksum.",
                              auth__checksum_label(alg));
     }
     if (c->expected & ~c->got) {
         unsigned missing = c->expected & ~c->got;
-        return set_error(c, KUMO_EINVAL, "The x-amz-checksum-%s trailer declared in x-amz-trailer was not sent.",
+        return set_error(c, KYOKA_EINVAL, "The x-amz-checksum-%s trailer declared in x-amz-trailer was not sent.",
                          auth__checksum_label(missing & -missing));
     }
     c->state = ST_DONE;
@@ -324,19 +324,19 @@ static int on_trailer_line(auth_chunked_t *c, strv_t l)
     c->trailer_lines = true;
     c->trailer_bytes += l.len + 2;
     if (c->trailer_bytes > AUTH_TRAILER_MAX)
-        return set_error(c, KUMO_EPARSE, MSG_BAD_TRAILER);
+        return set_error(c, KYOKA_EPARSE, MSG_BAD_TRAILER);
     if (c->trailer_sig_seen)
-        return set_error(c, KUMO_EPARSE, MSG_BAD_TRAILER); /* the signature comes last */
+        return set_error(c, KYOKA_EPARSE, MSG_BAD_TRAILER); /* the signature comes last */
     const char *colon = memchr(l.p, ':', l.len);
     if (!colon || colon == l.p)
-        return set_error(c, KUMO_EPARSE, MSG_BAD_TRAILER);
+        return set_error(c, KYOKA_EPARSE, MSG_BAD_TRAILER);
     strv_t name = strv_trim((strv_t){l.p, (size_t)(colon - l.p)});
     strv_t value = strv_trim((strv_t){colon + 1, l.len - (size_t)(colon - l.p) - 1});
     if (strv_caseeq_cstr(name, "x-amz-trailer-signature")) {
         if (c->mode == CHUNK_UNSIGNED_TRAILER)
             return 0; /* nothing to check it against */
         if (!auth__is_hex64(value))
-            return set_error(c, KUMO_EAUTH, MSG_CHUNK_MISMATCH);
+            return set_error(c, KYOKA_EAUTH, MSG_CHUNK_MISMATCH);
         memcpy(c->trailer_sig, value.p, 64);
         c->trailer_sig[64] = '\0';
         c->trailer_sig_seen = true;
@@ -350,11 +350,11 @@ static int on_trailer_line(auth_chunked_t *c, strv_t l)
     buf_append(&c->canon, value.p, value.len);
     buf_appendc(&c->canon, '\n');
     if (buf_err(&c->canon))
-        return set_error(c, KUMO_EPARSE, MSG_BAD_TRAILER);
+        return set_error(c, KYOKA_EPARSE, MSG_BAD_TRAILER);
     if (name.len > 15 && strv_caseeq_cstr((strv_t){name.p, 15}, "x-amz-checksum-")) {
         unsigned alg = auth__checksum_from_name(name);
         if (!alg || !(c->ck.mask & alg) || value.len >= 64 || (c->got & alg))
-            return set_error(c, KUMO_EINVAL, "Value for %.*s trailing header is invalid.", (int)name.len,
+            return set_error(c, KYOKA_EINVAL, "Value for %.*s trailing header is invalid.", (int)name.len,
                              name.p);
         int k = alg_index(alg);
         memcpy(c->got_value[k], value.p, value.len);
@@ -371,13 +371,13 @@ static int on_line(auth_chunked_t *c, strv_t l)
         return on_size_line(c, l);
     case ST_FINAL_CRLF:
         if (l.len != 0)
-            return set_error(c, KUMO_EPARSE, "Unexpected data after the final chunk.");
+            return set_error(c, KYOKA_EPARSE, "Unexpected data after the final chunk.");
         c->state = ST_DONE;
         return 0;
     case ST_TRAILER:
         return on_trailer_line(c, l);
     default:
-        return set_error(c, KUMO_EPARSE, "The aws-chunked decoder is in a bad state.");
+        return set_error(c, KYOKA_EPARSE, "The aws-chunked decoder is in a bad state.");
     }
 }
 
@@ -406,7 +406,7 @@ int auth_chunked_feed(auth_chunked_t *c, const char *p, size_t n)
         case ST_FAILED:
             return c->err;
         case ST_DONE:
-            return set_error(c, KUMO_EPARSE, "Unexpected data after the end of the aws-chunked body.");
+            return set_error(c, KYOKA_EPARSE, "Unexpected data after the end of the aws-chunked body.");
         case ST_DATA: {
             size_t take = n - i;
             if ((uint64_t)take > c->remaining)
@@ -425,7 +425,7 @@ int auth_chunked_feed(auth_chunked_t *c, const char *p, size_t n)
         case ST_DATA_CRLF: {
             char ch = p[i++];
             if (ch != (c->crlf_seen == 0 ? '\r' : '\n'))
-                return set_error(c, KUMO_EPARSE, "Chunk data is not followed by CRLF.");
+                return set_error(c, KYOKA_EPARSE, "Chunk data is not followed by CRLF.");
             if (++c->crlf_seen == 2) {
                 int rc = end_of_chunk_data(c);
                 if (rc)
@@ -438,13 +438,13 @@ int auth_chunked_feed(auth_chunked_t *c, const char *p, size_t n)
             const char *nl = memchr(p + i, '\n', n - i);
             size_t take = nl ? (size_t)(nl - (p + i)) + 1 : n - i;
             if (buf_append(&c->line, p + i, take))
-                return set_error(c, KUMO_EPARSE, c->state == ST_TRAILER ? MSG_BAD_TRAILER
+                return set_error(c, KYOKA_EPARSE, c->state == ST_TRAILER ? MSG_BAD_TRAILER
                                                                         : "The chunk size line is too long.");
             i += take;
             if (!nl)
                 break;
             if (c->line.len < 2 || c->line.data[c->line.len - 2] != '\r')
-                return set_error(c, KUMO_EPARSE, c->state == ST_TRAILER ? MSG_BAD_TRAILER
+                return set_error(c, KYOKA_EPARSE, c->state == ST_TRAILER ? MSG_BAD_TRAILER
                                                                         : "A chunk line does not end in CRLF.");
             int rc = on_line(c, (strv_t){c->line.data, c->line.len - 2});
             buf_reset(&c->line);
@@ -462,7 +462,7 @@ int auth_chunked_finish(auth_chunked_t *c)
     if (c->state == ST_FAILED)
         return c->err;
     if (c->state != ST_DONE)
-        return set_error(c, KUMO_EPARSE, MSG_INCOMPLETE);
+        return set_error(c, KYOKA_EPARSE, MSG_INCOMPLETE);
     return 0;
 }
 

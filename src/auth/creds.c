@@ -66,7 +66,7 @@ static uint64_t fnv1a(uint64_t h, strv_t s)
 
 auth_store_t *auth_store_create(void)
 {
-    /* kumo configures nothing through openssl.cnf; skipping the config file
+    /* kyoka configures nothing through openssl.cnf; skipping the config file
      * (and the providers it may name) saves a file read and parse at every
      * start. Must come before any other OpenSSL call. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);

@@ -4,8 +4,8 @@
  * in the credential store, and the checksum engines behind aws-chunked
  * trailers. Nothing here is part of auth.h's contract; tests may call it.
  */
-#ifndef KUMO_AUTH_INTERNAL_H
-#define KUMO_AUTH_INTERNAL_H
+#ifndef KYOKA_AUTH_INTERNAL_H
+#define KYOKA_AUTH_INTERNAL_H
 
 #include "auth/auth.h"
 #include "core/limits.h"
@@ -17,9 +17,9 @@
  * becomes at most three: "%XX"), the signed headers' names and values, and a
  * few fixed lines. Inputs are capped by the HTTP front end, so this bound is
  * never reached by a request that got that far; it stops anything else. */
-#define AUTH_CANONICAL_MAX (6 * KUMO_HTTP_MAX_URL_BYTES + 2 * KUMO_HTTP_MAX_HEADER_BYTES + 1024)
+#define AUTH_CANONICAL_MAX (6 * KYOKA_HTTP_MAX_URL_BYTES + 2 * KYOKA_HTTP_MAX_HEADER_BYTES + 1024)
 /* No client signs more headers than the front end accepts. */
-#define AUTH_MAX_SIGNED_HEADERS (2 * KUMO_HTTP_MAX_HEADERS)
+#define AUTH_MAX_SIGNED_HEADERS (2 * KYOKA_HTTP_MAX_HEADERS)
 /* aws-chunked framing: one chunk-size line (with its 64-hex signature it is
  * under 100 bytes from every SDK) and the trailer section as a whole. */
 #define AUTH_CHUNK_LINE_MAX 4096
@@ -56,7 +56,7 @@ void auth__canon_uri(strv_t raw_path, auth_uri_mode_t mode, buf_t *out);
 /* Append the canonical query string: parameters sorted by name then value.
  * normalize re-encodes names and values with the RFC 3986 unreserved set;
  * otherwise they are kept as received. X-Amz-Signature is left out when
- * skip_signature (presigned URLs). Returns KUMO_ELIMIT past the limits. */
+ * skip_signature (presigned URLs). Returns KYOKA_ELIMIT past the limits. */
 int auth__canon_query(strv_t raw_query, bool normalize, bool skip_signature, buf_t *out);
 /* Append "name:value\n" for each name in the ';'-separated signed list,
  * values trimmed, inner whitespace runs collapsed, repeats joined by ','. */
@@ -103,7 +103,7 @@ void auth__checksum_init(auth_checksum_t *c, unsigned mask);
 void auth__checksum_update(auth_checksum_t *c, const void *p, size_t n);
 /* Base64 of the big-endian digest, as the x-amz-checksum-* headers carry
  * it (out holds 64 bytes). Does not end the running computation. Returns
- * KUMO_EINVAL if alg is not running. */
+ * KYOKA_EINVAL if alg is not running. */
 int auth__checksum_b64(const auth_checksum_t *c, unsigned alg, char out[64]);
 void auth__checksum_destroy(auth_checksum_t *c);
 /* "x-amz-checksum-crc32" or "crc32" (any case) to AUTH_CK_*, 0 if unknown. */

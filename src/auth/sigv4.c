@@ -35,13 +35,13 @@
 
 #include "core/banned.h"
 
-#define MAX_SKEW_MS KUMO_SIGV4_MAX_SKEW_MS
+#define MAX_SKEW_MS KYOKA_SIGV4_MAX_SKEW_MS
 
 /* ---- primitives ---- */
 
 void auth__crypto_fail(const char *what)
 {
-    fprintf(stderr, "kumo: OpenSSL %s failed\n", what);
+    fprintf(stderr, "kyoka: OpenSSL %s failed\n", what);
     abort();
 }
 
@@ -99,7 +99,7 @@ void auth__sign_hex(const unsigned char key[32], const void *msg, size_t n, char
 {
     unsigned char mac[32];
     auth__hmac_sha256(key, 32, msg, n, mac);
-    kumo_hex(mac, 32, out);
+    kyoka_hex(mac, 32, out);
 }
 
 bool auth__is_hex64(strv_t s)
@@ -121,7 +121,7 @@ void auth_sha256_hex(const void *data, size_t n, char out[65])
     static const unsigned char empty[1];
     if (EVP_Digest(n ? data : empty, n, md, &len, EVP_sha256(), NULL) != 1)
         auth__crypto_fail("SHA-256");
-    kumo_hex(md, 32, out);
+    kyoka_hex(md, 32, out);
 }
 
 /* ---- incremental payload hash ---- */
@@ -154,7 +154,7 @@ bool auth_payload_hash_finish(auth_payload_hash_t *h, const char *expected_hex)
     EVP_MD_CTX_free(h->ctx);
     free(h);
     char hex[65];
-    kumo_hex(md, 32, hex);
+    kyoka_hex(md, 32, hex);
     if (!expected_hex || strlen(expected_hex) != 64)
         return false;
     /* The digest is public; case-insensitive so "ABCD..." from an odd client
@@ -171,7 +171,7 @@ bool auth_payload_hash_finish(auth_payload_hash_t *h, const char *expected_hex)
 
 /* ---- results ---- */
 
-static void msg_add(auth_result_t *res, const char *fmt, ...) KUMO_PRINTF(2, 3);
+static void msg_add(auth_result_t *res, const char *fmt, ...) KYOKA_PRINTF(2, 3);
 
 /* Append to the message, truncating rather than failing: the message echoes
  * client input, which can be longer than the field. */
@@ -186,7 +186,7 @@ static void msg_add(auth_result_t *res, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fail(auth_result_t *res, auth_status_t st, const char *fmt, ...) KUMO_PRINTF(3, 4);
+static void fail(auth_result_t *res, auth_status_t st, const char *fmt, ...) KYOKA_PRINTF(3, 4);
 
 static void fail(auth_result_t *res, auth_status_t st, const char *fmt, ...)
 {
@@ -501,7 +501,7 @@ static bool is_payload_token(strv_t v)
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
     };
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(ok); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(ok); i++)
         if (strv_eq_cstr(v, ok[i]))
             return true;
     return false;
@@ -522,7 +522,7 @@ void auth_sigv4_verify(auth_store_t *s, const auth_request_t *req, int64_t now_m
     sig_parts_t p;
     memset(&p, 0, sizeof p);
 
-    if (req->path.len > KUMO_HTTP_MAX_URL_BYTES || req->query.len > KUMO_HTTP_MAX_URL_BYTES) {
+    if (req->path.len > KYOKA_HTTP_MAX_URL_BYTES || req->query.len > KYOKA_HTTP_MAX_URL_BYTES) {
         fail(res, AUTH_INCOMPLETE_SIGNATURE, "The request URL is too long to verify.");
         return;
     }
@@ -571,7 +571,7 @@ void auth_sigv4_verify(auth_store_t *s, const auth_request_t *req, int64_t now_m
     if (!parse_scope(&p, res))
         return;
     int64_t t_ms;
-    if (kumo_time_parse_amz(p.date, &t_ms) != 0) {
+    if (kyoka_time_parse_amz(p.date, &t_ms) != 0) {
         fail(res, AUTH_INCOMPLETE_SIGNATURE,
              "Date must be in ISO-8601 'basic format'. Got '%.*s'. See http://en.wikipedia.org/wiki/ISO_8601",
              (int)p.date.len, p.date.p);
@@ -604,7 +604,7 @@ void auth_sigv4_verify(auth_store_t *s, const auth_request_t *req, int64_t now_m
                 fail(res, AUTH_INCOMPLETE_SIGNATURE, "X-Amz-Expires should be a number");
                 return;
             }
-            if (v > KUMO_SIGV4_MAX_EXPIRES_S) {
+            if (v > KYOKA_SIGV4_MAX_EXPIRES_S) {
                 fail(res, AUTH_INCOMPLETE_SIGNATURE,
                      "X-Amz-Expires must be less than a week (in seconds) that is 604800");
                 return;
@@ -786,16 +786,16 @@ int auth_sigv4_sign(const auth_request_t *req, const char *akid, const char *sec
 {
     int64_t t;
     if (!akid || !secret || !amz_date || !region || !service || !payload_hash ||
-        kumo_time_parse_amz(strv_from(amz_date), &t) != 0 || strlen(region) >= 64 ||
+        kyoka_time_parse_amz(strv_from(amz_date), &t) != 0 || strlen(region) >= 64 ||
         strlen(service) >= 64)
-        return KUMO_EINVAL;
+        return KYOKA_EINVAL;
     if (req->nheaders > AUTH_MAX_SIGNED_HEADERS)
-        return KUMO_ELIMIT;
+        return KYOKA_ELIMIT;
 
     /* Signed headers: every header but Authorization, lower-cased, sorted,
      * each name once (repeats are joined in the canonical headers). */
     buf_t names;
-    buf_init(&names, KUMO_HTTP_MAX_HEADER_BYTES);
+    buf_init(&names, KYOKA_HTTP_MAX_HEADER_BYTES);
     size_t off[AUTH_MAX_SIGNED_HEADERS];
     strv_t list[AUTH_MAX_SIGNED_HEADERS];
     size_t n = 0;
@@ -813,7 +813,7 @@ int auth_sigv4_sign(const auth_request_t *req, const char *akid, const char *sec
     }
     int rc = buf_err(&names);
     buf_t sh, canon;
-    buf_init(&sh, KUMO_HTTP_MAX_HEADER_BYTES);
+    buf_init(&sh, KYOKA_HTTP_MAX_HEADER_BYTES);
     buf_init(&canon, AUTH_CANONICAL_MAX);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)

@@ -1,7 +1,7 @@
 /*
- * `kumo clock ...` and `kumo iam ...`: small clients of the running server's
- * /_kumo/ endpoints over a plain blocking socket. The endpoint comes from
- * --endpoint, else $KUMO_ENDPOINT, else http://127.0.0.1:4566.
+ * `kyoka clock ...` and `kyoka iam ...`: small clients of the running server's
+ * /_kyoka/ endpoints over a plain blocking socket. The endpoint comes from
+ * --endpoint, else $KYOKA_ENDPOINT, else http://127.0.0.1:4566.
  */
 #include "core/core.h"
 #include "protocol/protocol.h"
@@ -44,21 +44,21 @@ static int admin_call(const char *endpoint, const char *method, const char *path
 {
     char host[256], port[16];
     if (parse_endpoint(endpoint, host, sizeof host, port, sizeof port) != 0) {
-        fprintf(stderr, "kumo: cannot read endpoint %s; use http://HOST:PORT\n", endpoint);
+        fprintf(stderr, "kyoka: cannot read endpoint %s; use http://HOST:PORT\n", endpoint);
         return 2;
     }
-    /* The endpoint is a local kumo: a numeric address or localhost. No
+    /* The endpoint is a local kyoka: a numeric address or localhost. No
      * resolver, so the static release binary needs no NSS at run time. */
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
     if (strcmp(host, "localhost") == 0)
         inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
     else if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        fprintf(stderr, "kumo: %s is not an IPv4 address or localhost; use e.g. http://127.0.0.1:4566\n", host);
+        fprintf(stderr, "kyoka: %s is not an IPv4 address or localhost; use e.g. http://127.0.0.1:4566\n", host);
         return 2;
     }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        fprintf(stderr, "kumo: no kumo server at %s; start one with `kumo serve` or pass --endpoint\n", endpoint);
+        fprintf(stderr, "kyoka: no kyoka server at %s; start one with `kyoka serve` or pass --endpoint\n", endpoint);
         if (fd >= 0)
             close(fd);
         return 1;
@@ -87,7 +87,7 @@ static int admin_call(const char *endpoint, const char *method, const char *path
         rc = status == 200 && *out ? 0 : 1;
         if (status != 200) {
             const char *msg = json_string_value(json_object_get(*out, "message"));
-            fprintf(stderr, "kumo: %s\n", msg ? msg : body + 4);
+            fprintf(stderr, "kyoka: %s\n", msg ? msg : body + 4);
         }
     }
     buf_destroy(&resp);
@@ -103,9 +103,9 @@ static void print_json(json_t *j)
     }
 }
 
-int kumo_cli_admin(int argc, char **argv)
+int kyoka_cli_admin(int argc, char **argv)
 {
-    const char *endpoint = getenv("KUMO_ENDPOINT");
+    const char *endpoint = getenv("KYOKA_ENDPOINT");
     if (!endpoint)
         endpoint = "http://127.0.0.1:4566";
     const char *args[8];
@@ -122,19 +122,19 @@ int kumo_cli_admin(int argc, char **argv)
         char *end;
         double v = strtod(args[2], &end);
         if (*end || v < 0) {
-            fprintf(stderr, "kumo: clock advance needs a number of seconds >= 0, got %s\n", args[2]);
+            fprintf(stderr, "kyoka: clock advance needs a number of seconds >= 0, got %s\n", args[2]);
             return 2;
         }
-        snprintf(path, sizeof path, "/_kumo/clock/advance?seconds=%s", args[2]);
+        snprintf(path, sizeof path, "/_kyoka/clock/advance?seconds=%s", args[2]);
         method = "POST";
     } else if (nargs == 2 && strcmp(args[0], "clock") == 0 && strcmp(args[1], "show") == 0) {
-        snprintf(path, sizeof path, "/_kumo/clock");
+        snprintf(path, sizeof path, "/_kyoka/clock");
     } else if (nargs == 3 && strcmp(args[0], "iam") == 0 && strcmp(args[1], "explain") == 0) {
-        snprintf(path, sizeof path, "/_kumo/iam/decisions/%s", args[2]);
+        snprintf(path, sizeof path, "/_kyoka/iam/decisions/%s", args[2]);
     } else if (nargs == 2 && strcmp(args[0], "iam") == 0 && strcmp(args[1], "decisions") == 0) {
-        snprintf(path, sizeof path, "/_kumo/iam/decisions?limit=20");
+        snprintf(path, sizeof path, "/_kyoka/iam/decisions?limit=20");
     } else {
-        fprintf(stderr, "usage: kumo clock advance SECONDS | kumo clock show | kumo iam explain ID | kumo iam decisions\n");
+        fprintf(stderr, "usage: kyoka clock advance SECONDS | kyoka clock show | kyoka iam explain ID | kyoka iam decisions\n");
         return 2;
     }
     json_t *j = NULL;

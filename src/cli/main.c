@@ -1,6 +1,6 @@
 /*
- * The kumo command: `kumo serve` and the subcommands for what AWS has no API
- * for locally (`kumo clock advance N`, `kumo iam explain ID`). Flag parsing
+ * The kyoka command: `kyoka serve` and the subcommands for what AWS has no API
+ * for locally (`kyoka clock advance N`, `kyoka iam explain ID`). Flag parsing
  * lives here and nowhere else.
  */
 #include "protocol/protocol.h"
@@ -13,20 +13,20 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: kumo serve [--host H] [--port N] [--data-dir DIR | --ephemeral] [--auth sigv4|open]\n"
+            "usage: kyoka serve [--host H] [--port N] [--data-dir DIR | --ephemeral] [--auth sigv4|open]\n"
             "                  [--account-id ID] [--region R] [--access-key K --secret-key S]\n"
             "                  [--log-format text|json] [--quiet] [--port-file PATH]\n"
-            "       kumo clock advance SECONDS [--endpoint URL]\n"
-            "       kumo clock show [--endpoint URL]\n"
-            "       kumo iam explain DECISION_ID [--endpoint URL]\n"
-            "       kumo iam decisions [--endpoint URL]\n"
-            "       kumo version\n");
+            "       kyoka clock advance SECONDS [--endpoint URL]\n"
+            "       kyoka clock show [--endpoint URL]\n"
+            "       kyoka iam explain DECISION_ID [--endpoint URL]\n"
+            "       kyoka iam decisions [--endpoint URL]\n"
+            "       kyoka version\n");
 }
 
 static int bad_flag(const char *msg, const char *arg)
 {
-    fprintf(stderr, "kumo: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-    fprintf(stderr, "run `kumo serve --help` for the flags\n");
+    fprintf(stderr, "kyoka: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "run `kyoka serve --help` for the flags\n");
     return 2;
 }
 
@@ -42,8 +42,8 @@ static bool all_digits(const char *s, size_t n)
 
 static int cmd_serve(int argc, char **argv)
 {
-    kumo_config_t cfg;
-    kumo_config_defaults(&cfg);
+    kyoka_config_t cfg;
+    kyoka_config_defaults(&cfg);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -118,10 +118,10 @@ static int cmd_serve(int argc, char **argv)
         }
 #undef NEED_VALUE
     }
-    return kumo_server_run(&cfg);
+    return kyoka_server_run(&cfg);
 }
 
-int kumo_cli_admin(int argc, char **argv); /* admin_client.c */
+int kyoka_cli_admin(int argc, char **argv); /* admin_client.c */
 
 int main(int argc, char **argv)
 {
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        printf("kumo %s\n", KUMO_VERSION);
+        printf("kyoka %s\n", KYOKA_VERSION);
         return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -141,8 +141,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "iam") == 0)
-        return kumo_cli_admin(argc - 1, argv + 1);
-    fprintf(stderr, "kumo: unknown command %s\n", argv[1]);
+        return kyoka_cli_admin(argc - 1, argv + 1);
+    fprintf(stderr, "kyoka: unknown command %s\n", argv[1]);
     usage(stderr);
     return 2;
 }

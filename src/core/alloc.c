@@ -9,11 +9,11 @@
 
 static void oom(size_t n, const char *file, int line)
 {
-    fprintf(stderr, "kumo: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
+    fprintf(stderr, "kyoka: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
     abort();
 }
 
-void *kumo__xmalloc(size_t n, const char *file, int line)
+void *kyoka__xmalloc(size_t n, const char *file, int line)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
@@ -21,7 +21,7 @@ void *kumo__xmalloc(size_t n, const char *file, int line)
     return p;
 }
 
-void *kumo__xcalloc(size_t n, size_t size, const char *file, int line)
+void *kyoka__xcalloc(size_t n, size_t size, const char *file, int line)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
@@ -29,7 +29,7 @@ void *kumo__xcalloc(size_t n, size_t size, const char *file, int line)
     return p;
 }
 
-void *kumo__xrealloc(void *p, size_t n, const char *file, int line)
+void *kyoka__xrealloc(void *p, size_t n, const char *file, int line)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q)
@@ -37,36 +37,36 @@ void *kumo__xrealloc(void *p, size_t n, const char *file, int line)
     return q;
 }
 
-char *kumo__xstrndup(const char *s, size_t n, const char *file, int line)
+char *kyoka__xstrndup(const char *s, size_t n, const char *file, int line)
 {
-    char *p = kumo__xmalloc(n + 1, file, line);
+    char *p = kyoka__xmalloc(n + 1, file, line);
     if (n)
         memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }
 
-const char *kumo_err_name(int err)
+const char *kyoka_err_name(int err)
 {
     switch (err) {
-#define KUMO_E_NAME(name, msg) \
-    case KUMO_E##name:         \
-        return "KUMO_E" #name;
-        KUMO_ERRNO_MAP(KUMO_E_NAME)
-#undef KUMO_E_NAME
+#define KYOKA_E_NAME(name, msg) \
+    case KYOKA_E##name:         \
+        return "KYOKA_E" #name;
+        KYOKA_ERRNO_MAP(KYOKA_E_NAME)
+#undef KYOKA_E_NAME
     default:
         return "unknown";
     }
 }
 
-const char *kumo_err_message(int err)
+const char *kyoka_err_message(int err)
 {
     switch (err) {
-#define KUMO_E_MSG(name, msg) \
-    case KUMO_E##name:        \
+#define KYOKA_E_MSG(name, msg) \
+    case KYOKA_E##name:        \
         return msg;
-        KUMO_ERRNO_MAP(KUMO_E_MSG)
-#undef KUMO_E_MSG
+        KYOKA_ERRNO_MAP(KYOKA_E_MSG)
+#undef KYOKA_E_MSG
     default:
         return "unknown error";
     }

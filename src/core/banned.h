@@ -1,31 +1,31 @@
-/* Functions kumo never calls: unbounded copies, non-reentrant time, racy
+/* Functions kyoka never calls: unbounded copies, non-reentrant time, racy
  * temp names. Including this after the system headers turns any use into a
  * compile error. */
-#ifndef KUMO_BANNED_H
-#define KUMO_BANNED_H
-#define KUMO_BANNED(f) sorry_##f##_is_banned_in_kumo
+#ifndef KYOKA_BANNED_H
+#define KYOKA_BANNED_H
+#define KYOKA_BANNED(f) sorry_##f##_is_banned_in_kyoka
 #undef strcpy
-#define strcpy(...) KUMO_BANNED(strcpy)
+#define strcpy(...) KYOKA_BANNED(strcpy)
 #undef strcat
-#define strcat(...) KUMO_BANNED(strcat)
+#define strcat(...) KYOKA_BANNED(strcat)
 #undef strncpy
-#define strncpy(...) KUMO_BANNED(strncpy)
+#define strncpy(...) KYOKA_BANNED(strncpy)
 #undef strncat
-#define strncat(...) KUMO_BANNED(strncat)
+#define strncat(...) KYOKA_BANNED(strncat)
 #undef sprintf
-#define sprintf(...) KUMO_BANNED(sprintf)
+#define sprintf(...) KYOKA_BANNED(sprintf)
 #undef vsprintf
-#define vsprintf(...) KUMO_BANNED(vsprintf)
+#define vsprintf(...) KYOKA_BANNED(vsprintf)
 #undef strtok
-#define strtok(...) KUMO_BANNED(strtok)
+#define strtok(...) KYOKA_BANNED(strtok)
 #undef gmtime
-#define gmtime(...) KUMO_BANNED(gmtime)
+#define gmtime(...) KYOKA_BANNED(gmtime)
 #undef localtime
-#define localtime(...) KUMO_BANNED(localtime)
+#define localtime(...) KYOKA_BANNED(localtime)
 #undef mktemp
-#define mktemp(...) KUMO_BANNED(mktemp)
-/* Its text comes from jansson's allocator, which kumo swaps for its own;
+#define mktemp(...) KYOKA_BANNED(mktemp)
+/* Its text comes from jansson's allocator, which kyoka swaps for its own;
  * proto_json_dumps gives malloc'd text. */
 #undef json_dumps
-#define json_dumps(...) KUMO_BANNED(json_dumps)
+#define json_dumps(...) KYOKA_BANNED(json_dumps)
 #endif

@@ -77,7 +77,7 @@ int buf_reserve(buf_t *b, size_t n)
     if (b->err)
         return b->err;
     if (n > b->max - b->len) {
-        b->err = KUMO_ELIMIT;
+        b->err = KYOKA_ELIMIT;
         return b->err;
     }
     size_t need = b->len + n + 1;
@@ -121,7 +121,7 @@ int buf_vappendf(buf_t *b, const char *fmt, va_list ap)
     int n = vsnprintf(small, sizeof small, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return b->err = KUMO_EINVAL;
+        return b->err = KYOKA_EINVAL;
     if ((size_t)n < sizeof small)
         return buf_append(b, small, (size_t)n);
     if (buf_reserve(b, (size_t)n))

@@ -1,6 +1,6 @@
 /* The server clock. Every time-driven behaviour (visibility timeouts,
  * delays, retention, credential expiry, presigned URL expiry) reads
- * kumo_clock_now_ms(), so tests move time with /_kumo/clock/advance instead
+ * kyoka_clock_now_ms(), so tests move time with /_kyoka/clock/advance instead
  * of sleeping. The offset only ever grows, so time never runs backwards. */
 #include "core.h"
 
@@ -12,35 +12,35 @@
 
 static int64_t clock_offset_ms;
 
-int64_t kumo_wall_ms(void)
+int64_t kyoka_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t kumo_clock_now_ms(void) { return kumo_wall_ms() + clock_offset_ms; }
+int64_t kyoka_clock_now_ms(void) { return kyoka_wall_ms() + clock_offset_ms; }
 
-int64_t kumo_clock_now_s(void) { return kumo_clock_now_ms() / 1000; }
+int64_t kyoka_clock_now_s(void) { return kyoka_clock_now_ms() / 1000; }
 
-void kumo_clock_advance_ms(int64_t ms)
+void kyoka_clock_advance_ms(int64_t ms)
 {
     if (ms > 0)
         clock_offset_ms += ms;
 }
 
-int64_t kumo_clock_offset_ms(void) { return clock_offset_ms; }
+int64_t kyoka_clock_offset_ms(void) { return clock_offset_ms; }
 
-void kumo_clock_reset(void) { clock_offset_ms = 0; }
+void kyoka_clock_reset(void) { clock_offset_ms = 0; }
 
-uint64_t kumo_mono_us(void)
+uint64_t kyoka_mono_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void kumo_time_iso8601(int64_t ms, char out[64], bool with_millis)
+void kyoka_time_iso8601(int64_t ms, char out[64], bool with_millis)
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
@@ -64,22 +64,22 @@ static int digits(const char *p, int n)
     return v;
 }
 
-int kumo_time_parse_amz(strv_t s, int64_t *ms)
+int kyoka_time_parse_amz(strv_t s, int64_t *ms)
 {
     /* YYYYMMDDTHHMMSSZ */
     if (s.len != 16 || s.p[8] != 'T' || s.p[15] != 'Z')
-        return KUMO_EPARSE;
+        return KYOKA_EPARSE;
     int y = digits(s.p, 4), mo = digits(s.p + 4, 2), d = digits(s.p + 6, 2);
     int h = digits(s.p + 9, 2), mi = digits(s.p + 11, 2), se = digits(s.p + 13, 2);
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
         se < 0 || se > 60)
-        return KUMO_EPARSE;
+        return KYOKA_EPARSE;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = se};
     *ms = (int64_t)timegm(&tm) * 1000;
     return 0;
 }
 
-void kumo_hex(const unsigned char *in, size_t n, char *out)
+void kyoka_hex(const unsigned char *in, size_t n, char *out)
 {
     static const char hx[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -89,7 +89,7 @@ void kumo_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-int kumo_hexval(char c)
+int kyoka_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -100,13 +100,13 @@ int kumo_hexval(char c)
     return -1;
 }
 
-void kumo_random(void *out, size_t n)
+void kyoka_random(void *out, size_t n)
 {
     unsigned char *p = out;
     while (n) {
         ssize_t r = getrandom(p, n, 0);
         if (r <= 0) {
-            fprintf(stderr, "kumo: getrandom failed\n");
+            fprintf(stderr, "kyoka: getrandom failed\n");
             abort();
         }
         p += r;
@@ -116,7 +116,7 @@ void kumo_random(void *out, size_t n)
 
 /* xoshiro256** seeded once from the OS: request ids must be unique, not
  * secret, and a system call per request would cost more than the request.
- * Secrets (keys, tokens) use kumo_random. */
+ * Secrets (keys, tokens) use kyoka_random. */
 static uint64_t rng_state[4];
 static bool rng_seeded;
 
@@ -125,7 +125,7 @@ static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 static uint64_t rng_next(void)
 {
     if (!rng_seeded) {
-        kumo_random(rng_state, sizeof rng_state);
+        kyoka_random(rng_state, sizeof rng_state);
         rng_seeded = true;
     }
     uint64_t *s = rng_state;
@@ -140,7 +140,7 @@ static uint64_t rng_next(void)
     return result;
 }
 
-void kumo_uuid(char out[37])
+void kyoka_uuid(char out[37])
 {
     unsigned char b[16];
     uint64_t hi = rng_next(), lo = rng_next();
@@ -151,7 +151,7 @@ void kumo_uuid(char out[37])
     /* 8-4-4-4-12 hex digits, joined by hand: every message and request
      * gets one, and snprintf's format parsing showed in batch profiles. */
     char hex[33];
-    kumo_hex(b, 16, hex);
+    kyoka_hex(b, 16, hex);
     static const int group_end[5] = {8, 12, 16, 20, 32};
     int o = 0, h = 0;
     for (int g = 0; g < 5; g++) {

@@ -10,23 +10,23 @@
  * otherwise; the allocators and buf_t are safe on any thread for objects that
  * thread owns.
  */
-#ifndef KUMO_CORE_H
-#define KUMO_CORE_H
+#ifndef KYOKA_CORE_H
+#define KYOKA_CORE_H
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define KUMO_VERSION "0.1.0"
+#define KYOKA_VERSION "0.1.0"
 
-#define KUMO_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define KUMO_WUR __attribute__((warn_unused_result))
-#define KUMO_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define KYOKA_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define KYOKA_WUR __attribute__((warn_unused_result))
+#define KYOKA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* ---- internal error codes: one X-macro list gives names and messages ---- */
-#define KUMO_ERRNO_MAP(X)                                         \
+#define KYOKA_ERRNO_MAP(X)                                         \
     X(NOMEM, "out of memory")                                     \
     X(LIMIT, "size limit exceeded")                               \
     X(INVAL, "invalid argument")                                  \
@@ -40,36 +40,36 @@
     X(PARSE, "malformed input")
 
 enum {
-#define KUMO_E_ENUM(name, msg) KUMO_E##name,
-    KUMO_E__FIRST = -1000,
-    KUMO_ERRNO_MAP(KUMO_E_ENUM) KUMO_E__LAST
-#undef KUMO_E_ENUM
+#define KYOKA_E_ENUM(name, msg) KYOKA_E##name,
+    KYOKA_E__FIRST = -1000,
+    KYOKA_ERRNO_MAP(KYOKA_E_ENUM) KYOKA_E__LAST
+#undef KYOKA_E_ENUM
 };
 
-/* Static name ("KUMO_ELIMIT") and message for an error code; "unknown" otherwise. */
-const char *kumo_err_name(int err);
-const char *kumo_err_message(int err);
+/* Static name ("KYOKA_ELIMIT") and message for an error code; "unknown" otherwise. */
+const char *kyoka_err_name(int err);
+const char *kyoka_err_message(int err);
 
 /* ---- small objects (small.c): per-thread size-class free lists ----
  * For many short-lived blocks (jansson trees); blocks of any size are
- * accepted, those over KUMO_SMALL_MAX go to malloc. Free on any thread. */
-#define KUMO_SMALL_MAX 512
-void *kumo_small_alloc(size_t n);
-void kumo_small_free(void *p);
+ * accepted, those over KYOKA_SMALL_MAX go to malloc. Free on any thread. */
+#define KYOKA_SMALL_MAX 512
+void *kyoka_small_alloc(size_t n);
+void kyoka_small_free(void *p);
 /* Frees this thread's chunks; every small block of the thread must be
  * dead (tests, thread exit). */
-void kumo_small_release_thread(void);
+void kyoka_small_release_thread(void);
 
 /* ---- allocation: abort with file:line on out-of-memory ---- */
-#define xmalloc(n) kumo__xmalloc((n), __FILE__, __LINE__)
-#define xcalloc(n, s) kumo__xcalloc((n), (s), __FILE__, __LINE__)
-#define xrealloc(p, n) kumo__xrealloc((p), (n), __FILE__, __LINE__)
-#define xstrdup(s) kumo__xstrndup((s), __builtin_strlen(s), __FILE__, __LINE__)
-#define xstrndup(s, n) kumo__xstrndup((s), (n), __FILE__, __LINE__)
-void *kumo__xmalloc(size_t n, const char *file, int line);
-void *kumo__xcalloc(size_t n, size_t size, const char *file, int line);
-void *kumo__xrealloc(void *p, size_t n, const char *file, int line);
-char *kumo__xstrndup(const char *s, size_t n, const char *file, int line);
+#define xmalloc(n) kyoka__xmalloc((n), __FILE__, __LINE__)
+#define xcalloc(n, s) kyoka__xcalloc((n), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) kyoka__xrealloc((p), (n), __FILE__, __LINE__)
+#define xstrdup(s) kyoka__xstrndup((s), __builtin_strlen(s), __FILE__, __LINE__)
+#define xstrndup(s, n) kyoka__xstrndup((s), (n), __FILE__, __LINE__)
+void *kyoka__xmalloc(size_t n, const char *file, int line);
+void *kyoka__xcalloc(size_t n, size_t size, const char *file, int line);
+void *kyoka__xrealloc(void *p, size_t n, const char *file, int line);
+char *kyoka__xstrndup(const char *s, size_t n, const char *file, int line);
 
 /* ---- strv_t: a borrowed view, never owns its bytes, not NUL-terminated ---- */
 typedef struct strv {
@@ -89,14 +89,14 @@ strv_t strv_trim(strv_t s);
 
 /* ---- buf_t: owned, growable, capped, always NUL-terminated, sticky error ----
  * Invariants: data is never NULL (an empty buffer points at a static ""),
- * data[len] == '\0', len <= max. Appends past max set err = KUMO_ELIMIT and
+ * data[len] == '\0', len <= max. Appends past max set err = KYOKA_ELIMIT and
  * are dropped; callers append freely and check buf_err() once at the end. */
 typedef struct buf {
     char *data;
     size_t len;
     size_t cap;
     size_t max; /* hard limit on len given at init */
-    int err;    /* 0 or KUMO_ELIMIT, sticky */
+    int err;    /* 0 or KYOKA_ELIMIT, sticky */
 } buf_t;
 
 void buf_init(buf_t *b, size_t max);
@@ -105,14 +105,14 @@ void buf_reset(buf_t *b);   /* len = 0, keeps capacity and max, clears err */
 int buf_append(buf_t *b, const void *p, size_t n);
 int buf_appends(buf_t *b, const char *s);
 int buf_appendc(buf_t *b, char c);
-int buf_appendf(buf_t *b, const char *fmt, ...) KUMO_PRINTF(2, 3);
+int buf_appendf(buf_t *b, const char *fmt, ...) KYOKA_PRINTF(2, 3);
 int buf_vappendf(buf_t *b, const char *fmt, va_list ap);
 static inline int buf_err(const buf_t *b) { return b->err; }
 static inline strv_t buf_view(const buf_t *b) { return (strv_t){b->data, b->len}; }
 /* Take ownership of the bytes (NUL-terminated, free with free()); leaves b empty. */
 char *buf_detach(buf_t *b, size_t *len);
 /* Room for n more bytes now, so appends of up to n bytes do not reallocate;
- * KUMO_ELIMIT past max. */
+ * KYOKA_ELIMIT past max. */
 int buf_reserve(buf_t *b, size_t n);
 /* Empty b for its next use: keeps capacity up to keep_cap bytes (a buffer
  * reused across requests skips its malloc/realloc chain), frees beyond. */
@@ -134,35 +134,35 @@ void *arena_alloc(arena_t *a, size_t n);  /* 16-byte aligned, never NULL */
 void *arena_calloc(arena_t *a, size_t n);
 char *arena_strndup(arena_t *a, const char *s, size_t n);
 char *arena_strdup(arena_t *a, const char *s);
-char *arena_sprintf(arena_t *a, const char *fmt, ...) KUMO_PRINTF(2, 3);
+char *arena_sprintf(arena_t *a, const char *fmt, ...) KYOKA_PRINTF(2, 3);
 void arena_on_destroy(arena_t *a, void (*fn)(void *), void *data);
 
 /* ---- clock: real time plus an offset that tests move forward ---- */
 /* Milliseconds since the epoch on the server clock. */
-int64_t kumo_clock_now_ms(void);
-int64_t kumo_clock_now_s(void);
+int64_t kyoka_clock_now_ms(void);
+int64_t kyoka_clock_now_s(void);
 /* Real time, without the offset: for what clients compare with their own
  * clocks (the SigV4 skew window, the HTTP Date header). */
-int64_t kumo_wall_ms(void);
+int64_t kyoka_wall_ms(void);
 /* Move the server clock forward; negative values are ignored. */
-void kumo_clock_advance_ms(int64_t ms);
-int64_t kumo_clock_offset_ms(void);
-/* Back to real time. Only for POST /_kumo/reset, when no state is left that
+void kyoka_clock_advance_ms(int64_t ms);
+int64_t kyoka_clock_offset_ms(void);
+/* Back to real time. Only for POST /_kyoka/reset, when no state is left that
  * could see time run backwards. */
-void kumo_clock_reset(void);
+void kyoka_clock_reset(void);
 /* Monotonic microseconds for measuring durations (never moved by advance). */
-uint64_t kumo_mono_us(void);
+uint64_t kyoka_mono_us(void);
 /* ISO 8601 UTC "2024-01-02T03:04:05Z" (out needs 21 bytes) and with millis (25). */
-void kumo_time_iso8601(int64_t ms, char out[64], bool with_millis);
+void kyoka_time_iso8601(int64_t ms, char out[64], bool with_millis);
 /* Parse "20240102T030405Z" (SigV4 basic format). Returns 0 and sets *ms. */
-int kumo_time_parse_amz(strv_t s, int64_t *ms) KUMO_WUR;
+int kyoka_time_parse_amz(strv_t s, int64_t *ms) KYOKA_WUR;
 
 /* ---- log ---- */
 typedef enum { KLOG_DEBUG, KLOG_INFO, KLOG_WARN, KLOG_ERROR } klog_level_t;
 void klog_set_level(klog_level_t lvl);
 void klog_set_json(bool json);
 bool klog_is_json(void);
-void klog(klog_level_t lvl, const char *fmt, ...) KUMO_PRINTF(2, 3);
+void klog(klog_level_t lvl, const char *fmt, ...) KYOKA_PRINTF(2, 3);
 #define log_debug(...) klog(KLOG_DEBUG, __VA_ARGS__)
 #define log_info(...) klog(KLOG_INFO, __VA_ARGS__)
 #define log_warn(...) klog(KLOG_WARN, __VA_ARGS__)
@@ -170,13 +170,13 @@ void klog(klog_level_t lvl, const char *fmt, ...) KUMO_PRINTF(2, 3);
 
 /* ---- small helpers ---- */
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
-void kumo_hex(const unsigned char *in, size_t n, char *out);
+void kyoka_hex(const unsigned char *in, size_t n, char *out);
 /* The value of one hex digit (either case), or -1. */
-int kumo_hexval(char c);
+int kyoka_hexval(char c);
 /* Random bytes from the OS (getrandom); aborts on failure. */
-void kumo_random(void *out, size_t n);
+void kyoka_random(void *out, size_t n);
 /* A new random UUID v4 string (37 bytes incl NUL): unique, not secret
  * (a seeded PRNG, not the OS, so it costs no system call). */
-void kumo_uuid(char out[37]);
+void kyoka_uuid(char out[37]);
 
 #endif

@@ -64,7 +64,7 @@ static void rearm(dq_t *dq)
         uv_timer_stop(&dq->_timer);
         return;
     }
-    int64_t wait = next - kumo_clock_now_ms();
+    int64_t wait = next - kyoka_clock_now_ms();
     uv_timer_start(&dq->_timer, on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
@@ -114,7 +114,7 @@ void dq_remove(dq_t *dq, dq_entry_t *e)
 size_t dq_run(dq_t *dq)
 {
     size_t ran = 0;
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     while (dq->_n && dq->_heap[1]->deadline <= now && ran < DQ_MAX_PER_RUN) {
         dq_entry_t *e = dq->_heap[1];
         heap_remove(dq, e);
@@ -141,7 +141,7 @@ static void on_timer(uv_timer_t *t)
 static void on_check(uv_check_t *c)
 {
     dq_t *dq = container_of(c, dq_t, _check);
-    if (dq->_n && dq->_armed != 0 && dq->_heap[1]->deadline <= kumo_clock_now_ms()) {
+    if (dq->_n && dq->_armed != 0 && dq->_heap[1]->deadline <= kyoka_clock_now_ms()) {
         dq->_armed = 0;
         uv_timer_start(&dq->_timer, on_timer, 0, 0);
     }

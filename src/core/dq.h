@@ -3,11 +3,11 @@
  *
  * A binary min-heap of intrusive entries (dq_entry_t, embedded in whatever
  * waits: a parked long poll, a queue with waiters, a move task) keyed by a
- * deadline on the server clock (kumo_clock_now_ms), driving ONE uv_timer
+ * deadline on the server clock (kyoka_clock_now_ms), driving ONE uv_timer
  * armed for the earliest deadline. Adding, moving and removing an entry is
  * O(log n); nothing allocates per entry.
  *
- * The server clock can jump forward (tests call /_kumo/clock/advance) and
+ * The server clock can jump forward (tests call /_kyoka/clock/advance) and
  * nothing tells us when it does, so besides the timer a uv_check looks at
  * the earliest deadline after every loop iteration: the request that moved
  * the clock wakes the loop, and whatever became due runs on the next turn.
@@ -23,8 +23,8 @@
  *
  * Thread: loop thread.
  */
-#ifndef KUMO_DQ_H
-#define KUMO_DQ_H
+#ifndef KYOKA_DQ_H
+#define KYOKA_DQ_H
 
 #include "core.h"
 

@@ -30,7 +30,7 @@ void klog(klog_level_t lvl, const char *fmt, ...)
     char ts[64];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    kumo_time_iso8601((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, ts, true);
+    kyoka_time_iso8601((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, ts, true);
     if (log_json) {
         /* Messages that are already JSON objects (request log lines) are
          * emitted as they are; others are wrapped. */

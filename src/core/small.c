@@ -6,11 +6,11 @@
  * batch request makes ~300 allocations of 16-128 bytes, frees them all, and
  * the next allocation of 1 KiB or more makes malloc consolidate every chunk
  * in its fast bins. Here each size class (16-byte steps up to
- * KUMO_SMALL_MAX) has a free list, refilled by a bump pointer through
+ * KYOKA_SMALL_MAX) has a free list, refilled by a bump pointer through
  * 256 KiB chunks: allocation and free are a pointer pop and push. Larger
  * requests go to malloc.
  *
- * Each block carries an 8-byte header with its class, so kumo_small_free
+ * Each block carries an 8-byte header with its class, so kyoka_small_free
  * needs no size. State is per thread: a block freed on another thread
  * joins that thread's list, which is correct, only less tidy. Chunks are
  * kept for the thread's life; memory held is the peak of live small
@@ -24,7 +24,7 @@
 #include "banned.h"
 
 #define SMALL_STEP 16
-#define SMALL_CLASSES (KUMO_SMALL_MAX / SMALL_STEP)
+#define SMALL_CLASSES (KYOKA_SMALL_MAX / SMALL_STEP)
 #define SMALL_CHUNK (256 * 1024)
 #define SMALL_HDR 8
 #define CLASS_LARGE UINT64_MAX
@@ -67,10 +67,10 @@ static void *carve(size_t cls)
     return p;
 }
 
-void *kumo_small_alloc(size_t n)
+void *kyoka_small_alloc(size_t n)
 {
     uint64_t *h;
-    if (n > KUMO_SMALL_MAX - SMALL_HDR) {
+    if (n > KYOKA_SMALL_MAX - SMALL_HDR) {
         if (n > SIZE_MAX - SMALL_HDR)
             return NULL; /* jansson treats NULL as out of memory */
         h = xmalloc(n + SMALL_HDR);
@@ -89,7 +89,7 @@ void *kumo_small_alloc(size_t n)
     return (char *)h + SMALL_HDR;
 }
 
-void kumo_small_free(void *p)
+void kyoka_small_free(void *p)
 {
     if (!p)
         return;
@@ -104,7 +104,7 @@ void kumo_small_free(void *p)
     T.free[cls] = f;
 }
 
-void kumo_small_release_thread(void)
+void kyoka_small_release_thread(void)
 {
     while (T.chunks) {
         small_chunk_t *next = T.chunks->next;

@@ -1,5 +1,5 @@
 /*
- * http: the HTTP/1.1 server kumo speaks on its one port, built on libuv and
+ * http: the HTTP/1.1 server kyoka speaks on its one port, built on libuv and
  * llhttp.
  *
  * Keep-alive, pipelining (responses go out in request order), chunked request
@@ -16,8 +16,8 @@
  *
  * Thread: everything runs on the loop thread that owns the server.
  */
-#ifndef KUMO_HTTP_H
-#define KUMO_HTTP_H
+#ifndef KYOKA_HTTP_H
+#define KYOKA_HTTP_H
 
 #include "core/core.h"
 
@@ -45,7 +45,7 @@ struct http_request {
     bool keep_alive;
     buf_t body;                /* the body when buffered (HTTP_BODY_BUFFER) */
     char remote_addr[64];      /* "127.0.0.1" */
-    uint64_t start_us;         /* kumo_mono_us() when the headers completed */
+    uint64_t start_us;         /* kyoka_mono_us() when the headers completed */
     void *user;                /* free for the handler */
     http_conn_t *_conn;
     struct http_request *_next; /* pipeline order on the connection */
@@ -94,13 +94,13 @@ void http_config_defaults(http_config_t *cfg);
 /* Create and start listening. Returns 0, or a negative libuv error (e.g.
  * UV_EADDRINUSE) with *out untouched. */
 int http_server_start(uv_loop_t *loop, const http_config_t *cfg, const http_handler_t *h,
-                      http_server_t **out) KUMO_WUR;
+                      http_server_t **out) KYOKA_WUR;
 int http_server_port(const http_server_t *s);
 /* Graceful stop: stop accepting, close idle connections, let in-flight
  * requests finish (or cut them after grace_ms), then call done and free the
  * server. */
 void http_server_stop(http_server_t *s, uint64_t grace_ms, void (*done)(void *), void *data);
-/* Connections currently open (for /_kumo/health and tests). */
+/* Connections currently open (for /_kyoka/health and tests). */
 size_t http_server_connections(const http_server_t *s);
 
 /* First header with this name (case-insensitive), or STRV_NULL. */

@@ -16,8 +16,8 @@
  * fully parsed and its response fully written, which is what keeps responses
  * in request order whatever order handlers answer in.
  */
-#ifndef KUMO_HTTP_INTERNAL_H
-#define KUMO_HTTP_INTERNAL_H
+#ifndef KYOKA_HTTP_INTERNAL_H
+#define KYOKA_HTTP_INTERNAL_H
 
 #include "http/http.h"
 
@@ -137,7 +137,7 @@ struct http_conn {
     size_t hstart;
     size_t nh;
     int hstate;
-    uint32_t hlen[KUMO_HTTP_MAX_HEADERS * 2];
+    uint32_t hlen[KYOKA_HTTP_MAX_HEADERS * 2];
 
     /* Bytes read but not parsed while parsing was blocked. */
     buf_t pending;

@@ -230,7 +230,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     if (!in_headers(c))
         return 0;
     if (c->hstate != HS_FIELD) {
-        if (c->nh >= KUMO_HTTP_MAX_HEADERS)
+        if (c->nh >= KYOKA_HTTP_MAX_HEADERS)
             return fail_cb(c, 431);
         c->hstart = c->acc.len;
         c->hstate = HS_FIELD;
@@ -316,7 +316,7 @@ static int on_headers_complete(llhttp_t *p)
         return fail_cb(c, 413);
     req->content_length = has_cl ? (int64_t)p->content_length : -1;
     req->keep_alive = llhttp_should_keep_alive(p) != 0;
-    req->start_us = kumo_mono_us();
+    req->start_us = kyoka_mono_us();
     strv_t ex = http_request_header(req, "expect");
     r->expect = strv_caseeq_cstr(ex, "100-continue");
     bool has_body = req->chunked || req->content_length > 0;

@@ -98,7 +98,7 @@ void http__date_refresh(http_server_t *s)
     static const char wday[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int64_t now = kumo_wall_ms() / 1000;
+    int64_t now = kyoka_wall_ms() / 1000;
     if (now == s->date_s && s->date_len)
         return;
     time_t t = (time_t)now;
@@ -316,7 +316,7 @@ void http__respond_error(http__req_t *r, int status)
     buf_reset(&r->out_body);
     if (buf_appends(&r->out_body, text) == 0)
         buf_append(&r->out_body, "\n", 1);
-    respond_simple(r, status, hdrs, KUMO_ARRAY_LEN(hdrs), r->out_body.data, r->out_body.len);
+    respond_simple(r, status, hdrs, KYOKA_ARRAY_LEN(hdrs), r->out_body.data, r->out_body.len);
 }
 
 void http_respond_start(http_request_t *req, int status, const http_header_t *headers,

@@ -45,13 +45,13 @@ void http_config_defaults(http_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->host = "127.0.0.1";
     cfg->port = 4566;
-    cfg->max_header_bytes = KUMO_HTTP_MAX_HEADER_BYTES;
-    cfg->max_url_bytes = KUMO_HTTP_MAX_URL_BYTES;
-    cfg->max_body_bytes = KUMO_HTTP_MAX_BODY_BYTES;
-    cfg->header_timeout_ms = KUMO_HTTP_HEADER_TIMEOUT_MS;
-    cfg->body_timeout_ms = KUMO_HTTP_BODY_TIMEOUT_MS;
-    cfg->idle_timeout_ms = KUMO_HTTP_IDLE_TIMEOUT_MS;
-    cfg->max_connections = KUMO_HTTP_MAX_CONNECTIONS;
+    cfg->max_header_bytes = KYOKA_HTTP_MAX_HEADER_BYTES;
+    cfg->max_url_bytes = KYOKA_HTTP_MAX_URL_BYTES;
+    cfg->max_body_bytes = KYOKA_HTTP_MAX_BODY_BYTES;
+    cfg->header_timeout_ms = KYOKA_HTTP_HEADER_TIMEOUT_MS;
+    cfg->body_timeout_ms = KYOKA_HTTP_BODY_TIMEOUT_MS;
+    cfg->idle_timeout_ms = KYOKA_HTTP_IDLE_TIMEOUT_MS;
+    cfg->max_connections = KYOKA_HTTP_MAX_CONNECTIONS;
     cfg->max_pipelined = 16;
 }
 

@@ -80,7 +80,7 @@ bool iam__op_lookup(const char *name, uint8_t *op, uint8_t *set, bool *if_exists
         *if_exists = true;
         len -= 8;
     }
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(ops); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(ops); i++) {
         if (strlen(ops[i].name) == len && memcmp(ops[i].name, name, len) == 0) {
             /* "You can add IfExists to the end of any condition operator
              * name except the Null condition." */
@@ -473,7 +473,7 @@ bool iam__ctx_get(iam__ectx_t *e, const char *key, size_t keylen, iam__ctx_looku
     if (key_is(key, keylen, "aws:RequestedRegion") && one(out, req->region))
         return true;
     if (key_is(key, keylen, "aws:CurrentTime")) {
-        kumo_time_iso8601(e->now_ms, out->tmp, false);
+        kyoka_time_iso8601(e->now_ms, out->tmp, false);
         return one(out, out->tmp);
     }
     if (key_is(key, keylen, "aws:EpochTime")) {

@@ -1,6 +1,6 @@
 /*
  * The decision log: a fixed ring of the most recent authorization
- * decisions, so `kumo iam explain ID` and GET /_kumo/iam/decisions can show
+ * decisions, so `kyoka iam explain ID` and GET /_kyoka/iam/decisions can show
  * why a request was allowed or denied after the fact.
  *
  * Recording sits on every authorized request, so it must be cheap: each
@@ -100,7 +100,7 @@ static void snapshot(entry_t *e, const iam_request_t *req, const iam_explain_t *
     buf_reset(&e->recs);
     e->nctx = e->nmatches = e->nmissing = e->nconsidered = 0;
     const iam_principal_t *pr = req->principal;
-    e->time_ms = req->now_ms ? req->now_ms : kumo_clock_now_ms();
+    e->time_ms = req->now_ms ? req->now_ms : kyoka_clock_now_ms();
     e->principal = pool_add(e, pr ? (pr->arn ? pr->arn : pr->service) : NULL);
     e->action = pool_add(e, req->action);
     e->resource = pool_add(e, req->resource ? req->resource : "*");
@@ -153,7 +153,7 @@ static json_t *position(int line, int col) { return json_pack("{s:i,s:i}", "line
 static json_t *render(const entry_t *e)
 {
     char when[64];
-    kumo_time_iso8601(e->time_ms, when, true);
+    kyoka_time_iso8601(e->time_ms, when, true);
     const char *p = e->recs.data;
     json_t *ctx = json_object();
     for (uint32_t i = 0; i < e->nctx; i++) {

@@ -302,7 +302,7 @@ iam_decision_t iam_evaluate(const iam_request_t *req, const iam_policy_set_t *se
     iam__ectx_t e = {.req = req,
                      .pr = pr,
                      .ex = ex,
-                     .now_ms = req->now_ms ? req->now_ms : kumo_clock_now_ms(),
+                     .now_ms = req->now_ms ? req->now_ms : kyoka_clock_now_ms(),
                      .has_boundary = set->boundary && set->boundary->policy};
     bool root = pr && pr->is_root;
     bool service = pr && pr->service && !pr->arn;
@@ -400,7 +400,7 @@ iam_decision_t iam_policy_evaluate(const iam_policy_t *p, const char *kind_name,
     iam__ectx_t e = {.req = req,
                      .pr = req->principal,
                      .ex = ex,
-                     .now_ms = req->now_ms ? req->now_ms : kumo_clock_now_ms()};
+                     .now_ms = req->now_ms ? req->now_ms : kyoka_clock_now_ms()};
     iam_named_policy_t np = {.name = name, .policy = p};
     const char *kind = kind_name ? kind_name : "identity";
     walk_t w = {0};

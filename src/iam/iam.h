@@ -8,13 +8,13 @@
  * AWS's evaluation flowchart decided it
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
  *
- * The decision log keeps recent decisions by id so `kumo iam explain ID` and
- * GET /_kumo/iam/decisions can show them.
+ * The decision log keeps recent decisions by id so `kyoka iam explain ID` and
+ * GET /_kyoka/iam/decisions can show them.
  *
  * Thread: loop thread only.
  */
-#ifndef KUMO_IAM_H
-#define KUMO_IAM_H
+#ifndef KYOKA_IAM_H
+#define KYOKA_IAM_H
 
 #include "core/core.h"
 
@@ -175,8 +175,8 @@ iam_decision_t iam_policy_evaluate(const iam_policy_t *p, const char *kind_name,
 typedef struct iam_arn {
     strv_t partition, service, region, account, resource;
 } iam_arn_t;
-/* Split "arn:partition:service:region:account:resource". Returns 0 or KUMO_EPARSE. */
-int iam_arn_parse(strv_t s, iam_arn_t *out) KUMO_WUR;
+/* Split "arn:partition:service:region:account:resource". Returns 0 or KYOKA_EPARSE. */
+int iam_arn_parse(strv_t s, iam_arn_t *out) KYOKA_WUR;
 
 /* ---- AWS managed policies ---- */
 /* The document of an AWS managed policy by ARN

@@ -10,8 +10,8 @@
  * evaluation time into fixed stack buffers (IAM__EXPAND_MAX). Evaluation
  * never allocates.
  */
-#ifndef KUMO_IAM_INTERNAL_H
-#define KUMO_IAM_INTERNAL_H
+#ifndef KYOKA_IAM_INTERNAL_H
+#define KYOKA_IAM_INTERNAL_H
 
 #include "iam/iam.h"
 

@@ -325,14 +325,14 @@ static const managed_t policies[] = {
 };
 
 /* ARNs are built once: arn:aws:iam::aws:policy<path><name>. */
-static char arns[KUMO_ARRAY_LEN(policies)][160];
+static char arns[KYOKA_ARRAY_LEN(policies)][160];
 static bool arns_ready;
 
 static void build_arns(void)
 {
     if (arns_ready)
         return;
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(policies); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(policies); i++)
         snprintf(arns[i], sizeof arns[i], "arn:aws:iam::aws:policy%s%s", policies[i].path, policies[i].name);
     arns_ready = true;
 }
@@ -342,7 +342,7 @@ const char *iam_managed_policy_document(const char *arn)
     if (!arn)
         return NULL;
     build_arns();
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(policies); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(policies); i++)
         if (strcmp(arns[i], arn) == 0)
             return policies[i].document;
     return NULL;
@@ -351,7 +351,7 @@ const char *iam_managed_policy_document(const char *arn)
 bool iam_managed_policy_at(size_t i, const char **arn, const char **name, const char **path,
                            const char **description, const char **document)
 {
-    if (i >= KUMO_ARRAY_LEN(policies))
+    if (i >= KYOKA_ARRAY_LEN(policies))
         return false;
     build_arns();
     if (arn)

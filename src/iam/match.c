@@ -274,7 +274,7 @@ int iam_arn_parse(strv_t s, iam_arn_t *out)
     strv_t part[6];
     size_t start = 0, n = 0;
     if (!s.p || !out)
-        return KUMO_EPARSE;
+        return KYOKA_EPARSE;
     for (size_t i = 0; i < s.len && n < 5; i++) {
         if (s.p[i] == ':') {
             part[n++] = (strv_t){s.p + start, i - start};
@@ -282,10 +282,10 @@ int iam_arn_parse(strv_t s, iam_arn_t *out)
         }
     }
     if (n != 5)
-        return KUMO_EPARSE;
+        return KYOKA_EPARSE;
     part[5] = (strv_t){s.p + start, s.len - start};
     if (!strv_eq_cstr(part[0], "arn") || part[1].len == 0 || part[2].len == 0 || part[5].len == 0)
-        return KUMO_EPARSE;
+        return KYOKA_EPARSE;
     out->partition = part[1];
     out->service = part[2];
     out->region = part[3];

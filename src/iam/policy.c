@@ -297,7 +297,7 @@ static const char *const partitions[] = {"aws", "aws-cn", "aws-us-gov", "aws-iso
 
 static bool valid_partition(const char *p, size_t n)
 {
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(partitions); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(partitions); i++)
         if (strlen(partitions[i]) == n && memcmp(partitions[i], p, n) == 0)
             return true;
     return false;
@@ -453,8 +453,8 @@ static bool raw_key_eq(const char *raw, size_t n, const char *lit)
                 if (i + 4 > n || !isxdigit((unsigned char)raw[i]) || !isxdigit((unsigned char)raw[i + 1]) ||
                     !isxdigit((unsigned char)raw[i + 2]) || !isxdigit((unsigned char)raw[i + 3]))
                     return false;
-                int v = (kumo_hexval(raw[i]) << 12) | (kumo_hexval(raw[i + 1]) << 8) | (kumo_hexval(raw[i + 2]) << 4) |
-                        kumo_hexval(raw[i + 3]);
+                int v = (kyoka_hexval(raw[i]) << 12) | (kyoka_hexval(raw[i + 1]) << 8) | (kyoka_hexval(raw[i + 2]) << 4) |
+                        kyoka_hexval(raw[i + 3]);
                 i += 4;
                 c = (char)(v < 0x80 ? v : 0);
             } else {
@@ -555,7 +555,7 @@ static bool syntax_statement(vctx_t *v, json_t *st)
     json_t *val;
     json_object_foreach(st, k, val) {
         bool known = false;
-        for (size_t i = 0; i < KUMO_ARRAY_LEN(stmt_keys); i++)
+        for (size_t i = 0; i < KYOKA_ARRAY_LEN(stmt_keys); i++)
             known |= streq(k, stmt_keys[i]);
         if (!known)
             return false;
@@ -577,7 +577,7 @@ static bool syntax_statement(vctx_t *v, json_t *st)
         return false;
     }
     static const char *const lists[] = {"Action", "NotAction", "Resource", "NotResource"};
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(lists); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(lists); i++) {
         json_t *x = json_object_get(st, lists[i]);
         if (x && !is_str_or_str_array(x))
             return false;

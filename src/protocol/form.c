@@ -13,8 +13,8 @@ strv_t form_decode(arena_t *a, strv_t s, bool plus_is_space)
     size_t o = 0;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.p[i];
-        if (c == '%' && i + 2 < s.len && kumo_hexval(s.p[i + 1]) >= 0 && kumo_hexval(s.p[i + 2]) >= 0) {
-            out[o++] = (char)(kumo_hexval(s.p[i + 1]) * 16 + kumo_hexval(s.p[i + 2]));
+        if (c == '%' && i + 2 < s.len && kyoka_hexval(s.p[i + 1]) >= 0 && kyoka_hexval(s.p[i + 2]) >= 0) {
+            out[o++] = (char)(kyoka_hexval(s.p[i + 1]) * 16 + kyoka_hexval(s.p[i + 2]));
             i += 2;
         } else if (c == '+' && plus_is_space) {
             out[o++] = ' ';
@@ -33,7 +33,7 @@ int form_parse(arena_t *a, strv_t text, form_param_t **out, size_t max_params)
         n += text.p[i] == '&';
     n += 1;
     if (n > max_params)
-        return KUMO_ELIMIT;
+        return KYOKA_ELIMIT;
     form_param_t *params = arena_alloc(a, n * sizeof *params);
     size_t count = 0;
     const char *p = text.p, *end = text.p + text.len;

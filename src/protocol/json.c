@@ -10,7 +10,7 @@ static int append_to_buf(const char *p, size_t n, void *data) { return buf_appen
 int proto_json_dump_buf(const json_t *j, size_t flags, buf_t *out)
 {
     if (json_dump_callback(j, append_to_buf, out, flags) != 0)
-        return buf_err(out) ? buf_err(out) : KUMO_EINVAL;
+        return buf_err(out) ? buf_err(out) : KYOKA_EINVAL;
     return buf_err(out);
 }
 
@@ -28,7 +28,7 @@ char *proto_json_dumps(const json_t *j, size_t flags)
 void proto_json_use_small_alloc(void)
 {
 #if !defined(__SANITIZE_ADDRESS__)
-    json_set_alloc_funcs(kumo_small_alloc, kumo_small_free);
+    json_set_alloc_funcs(kyoka_small_alloc, kyoka_small_free);
 #endif
 }
 

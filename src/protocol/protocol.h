@@ -19,8 +19,8 @@
  *
  * Thread: loop thread.
  */
-#ifndef KUMO_PROTOCOL_H
-#define KUMO_PROTOCOL_H
+#ifndef KYOKA_PROTOCOL_H
+#define KYOKA_PROTOCOL_H
 
 #include "core/core.h"
 
@@ -65,7 +65,7 @@ typedef struct model_op {
 } model_op_t;
 
 typedef struct model_service {
-    const char *name;           /* kumo service name: "sqs" */
+    const char *name;           /* kyoka service name: "sqs" */
     const char *protocol;       /* "query", "json", "rest-json", "rest-xml" */
     const char *api_version;
     const char *target_prefix;  /* JSON X-Amz-Target prefix ("AmazonSQS") */
@@ -110,9 +110,9 @@ typedef struct form_param {
 } form_param_t;
 
 /* Parse application/x-www-form-urlencoded text into params allocated from
- * the arena. At most max_params; more is KUMO_ELIMIT. Returns count >= 0 or
+ * the arena. At most max_params; more is KYOKA_ELIMIT. Returns count >= 0 or
  * a negative error. */
-int form_parse(arena_t *a, strv_t text, form_param_t **out, size_t max_params) KUMO_WUR;
+int form_parse(arena_t *a, strv_t text, form_param_t **out, size_t max_params) KYOKA_WUR;
 /* Percent-decode (and '+' to space when plus_is_space) into the arena. */
 strv_t form_decode(arena_t *a, strv_t s, bool plus_is_space);
 
@@ -132,26 +132,26 @@ bool proto_validate_input(const model_service_t *svc, const model_op_t *op, json
 
 /* Render output (may be NULL) for op as the query protocol's XML response. */
 int proto_query_encode(const model_service_t *svc, const model_op_t *op, json_t *output,
-                       const char *request_id, buf_t *out) KUMO_WUR;
+                       const char *request_id, buf_t *out) KYOKA_WUR;
 int proto_query_encode_error(const model_service_t *svc, const aws_error_t *err,
-                             const char *request_id, buf_t *out) KUMO_WUR;
+                             const char *request_id, buf_t *out) KYOKA_WUR;
 
 /* JSON protocols: output as-is (NULL -> "{}"). */
-int proto_json_encode(json_t *output, buf_t *out) KUMO_WUR;
+int proto_json_encode(json_t *output, buf_t *out) KYOKA_WUR;
 /* json_dumps, but the text is malloc'd: free it with free(). (jansson's
- * own json_dumps allocates with jansson's allocator, which kumo replaces;
+ * own json_dumps allocates with jansson's allocator, which kyoka replaces;
  * banned.h forbids it.) NULL when j cannot be encoded. */
 char *proto_json_dumps(const json_t *j, size_t flags);
-/* Append j's JSON text to out; buf_t error or KUMO_EINVAL. */
-int proto_json_dump_buf(const json_t *j, size_t flags, buf_t *out) KUMO_WUR;
-/* Route jansson's allocations through kumo_small_alloc (call first in
+/* Append j's JSON text to out; buf_t error or KYOKA_EINVAL. */
+int proto_json_dump_buf(const json_t *j, size_t flags, buf_t *out) KYOKA_WUR;
+/* Route jansson's allocations through kyoka_small_alloc (call first in
  * main, before any json_t exists). Sanitizer builds keep malloc so leaks
  * and use-after-free of JSON values stay visible. */
 void proto_json_use_small_alloc(void);
 /* {"__type": prefix+code, "message": ...}; *query_error_header set to the
  * "Code;Sender" value for query-compatible services (arena string) or NULL. */
 int proto_json_encode_error(const model_service_t *svc, const aws_error_t *err, arena_t *a,
-                            buf_t *out, const char **query_error_header) KUMO_WUR;
+                            buf_t *out, const char **query_error_header) KYOKA_WUR;
 
 /* Resolve an error code set by a handler against the model: for error
  * shapes, fill status/sender and the query code. Returns the code to put on
@@ -161,10 +161,10 @@ const char *proto_error_wire_code(const model_service_t *svc, const aws_error_t 
 
 /* REST-XML error body as S3 sends it:
  * <Error><Code/><Message/><RequestId/></Error>. */
-int proto_rest_xml_encode_error(const aws_error_t *err, const char *request_id, buf_t *out) KUMO_WUR;
+int proto_rest_xml_encode_error(const aws_error_t *err, const char *request_id, buf_t *out) KYOKA_WUR;
 /* REST-JSON error body as Lambda sends it ({"Type":"User","message":...});
  * the caller also sends the x-amzn-ErrorType header with the code. */
-int proto_rest_json_encode_error(const aws_error_t *err, buf_t *out) KUMO_WUR;
+int proto_rest_json_encode_error(const aws_error_t *err, buf_t *out) KYOKA_WUR;
 
 /* XML text escaping into b. */
 void xml_escape(buf_t *b, const char *s, size_t n);

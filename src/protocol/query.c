@@ -330,7 +330,7 @@ static void encode_scalar(const model_shape_t *s, json_t *v, buf_t *b)
         break;
     case JSON_INTEGER:
         if (s->type == SHAPE_TIMESTAMP) {
-            kumo_time_iso8601((int64_t)json_integer_value(v) * 1000, tmp, false);
+            kyoka_time_iso8601((int64_t)json_integer_value(v) * 1000, tmp, false);
             buf_appends(b, tmp);
         } else {
             buf_appendf(b, "%lld", (long long)json_integer_value(v));
@@ -338,7 +338,7 @@ static void encode_scalar(const model_shape_t *s, json_t *v, buf_t *b)
         break;
     case JSON_REAL:
         if (s->type == SHAPE_TIMESTAMP) {
-            kumo_time_iso8601((int64_t)(json_real_value(v) * 1000), tmp, true);
+            kyoka_time_iso8601((int64_t)(json_real_value(v) * 1000), tmp, true);
             buf_appends(b, tmp);
         } else {
             buf_appendf(b, "%.17g", json_real_value(v));

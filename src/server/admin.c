@@ -1,12 +1,12 @@
 /*
- * The /_kumo/ admin endpoints that test suites need. They live under a path
+ * The /_kyoka/ admin endpoints that test suites need. They live under a path
  * no AWS operation uses, so no AWS client can reach them by accident:
- *   GET  /_kumo/health                 version, uptime, services; answers once ready
- *   POST /_kumo/reset                  every service back to a fresh start
- *   GET  /_kumo/clock                  the server clock
- *   POST /_kumo/clock/advance?seconds=N  move the server clock forward
- *   GET  /_kumo/iam/decisions[?limit=N]  recent authorization decisions
- *   GET  /_kumo/iam/decisions/ID         one decision, explained
+ *   GET  /_kyoka/health                 version, uptime, services; answers once ready
+ *   POST /_kyoka/reset                  every service back to a fresh start
+ *   GET  /_kyoka/clock                  the server clock
+ *   POST /_kyoka/clock/advance?seconds=N  move the server clock forward
+ *   GET  /_kyoka/iam/decisions[?limit=N]  recent authorization decisions
+ *   GET  /_kyoka/iam/decisions/ID         one decision, explained
  */
 #include "internal.h"
 
@@ -17,35 +17,37 @@
  * services are on the server clock, so after a restart the clock must
  * resume where it was, not jump back to real time. */
 static const char *const server_migrations[] = {
-    "CREATE TABLE kumo_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE kyoka_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 };
 
-int kumo__clock_load(kumo_server_t *s, char *err, size_t errcap)
+int kyoka__clock_load(kyoka_server_t *s, char *err, size_t errcap)
 {
     store_t *st = s->ctx.store;
-    if (store_migrate(st, "server", server_migrations, KUMO_ARRAY_LEN(server_migrations), err, errcap) != 0)
+    if (store_migrate(st, "server", server_migrations, KYOKA_ARRAY_LEN(server_migrations), err, errcap) != 0)
         return -1;
-    sqlite3_stmt *q = store_stmt(st, "SELECT value FROM kumo_meta WHERE key = 'clock_offset_ms'");
+    sqlite3_stmt *q = store_stmt(st, "SELECT value FROM kyoka_meta WHERE key = 'clock_offset_ms'");
     if (sqlite3_step(q) == SQLITE_ROW)
-        kumo_clock_advance_ms(sqlite3_column_int64(q, 0));
+        kyoka_clock_advance_ms(sqlite3_column_int64(q, 0));
     sqlite3_reset(q);
     return 0;
 }
 
-void kumo__clock_save(kumo_server_t *s)
+void kyoka__clock_save(kyoka_server_t *s)
 {
     store_t *st = s->ctx.store;
     store_write_begin(st);
-    sqlite3_stmt *q = store_stmt(st, "INSERT OR REPLACE INTO kumo_meta(key, value) VALUES('clock_offset_ms', ?)");
-    sqlite3_bind_int64(q, 1, kumo_clock_offset_ms());
+    sqlite3_stmt *q = store_stmt(st, "INSERT OR REPLACE INTO kyoka_meta(key, value) VALUES('clock_offset_ms', ?)");
+    sqlite3_bind_int64(q, 1, kyoka_clock_offset_ms());
     if (sqlite3_step(q) != SQLITE_DONE)
         log_error("store: cannot save the clock offset: %s", sqlite3_errmsg(store_db(st)));
     sqlite3_reset(q);
 }
 
-bool kumo__is_admin(const http_request_t *req) { return strv_starts_with(req->path, "/_kumo/"); }
+#define DECISION_PREFIX "/_kyoka/iam/decisions/"
 
-void kumo__respond_json(http_request_t *req, int status, json_t *j)
+bool kyoka__is_admin(const http_request_t *req) { return strv_starts_with(req->path, "/_kyoka/"); }
+
+void kyoka__respond_json(http_request_t *req, int status, json_t *j)
 {
     buf_t body;
     buf_init(&body, (size_t)16 << 20);
@@ -69,10 +71,10 @@ static json_t *error_json(const char *code, const char *message)
 static json_t *clock_json(void)
 {
     char ts[64];
-    int64_t now = kumo_clock_now_ms();
-    kumo_time_iso8601(now, ts, true);
+    int64_t now = kyoka_clock_now_ms();
+    kyoka_time_iso8601(now, ts, true);
     return json_pack("{s:s,s:I,s:f}", "now", ts, "epochMillis", (json_int_t)now, "offsetSeconds",
-                     (double)kumo_clock_offset_ms() / 1000.0);
+                     (double)kyoka_clock_offset_ms() / 1000.0);
 }
 
 /* Value of a query parameter, or NULL. */
@@ -86,86 +88,87 @@ static const char *query_param(http_request_t *req, const char *name)
     return NULL;
 }
 
-void kumo__reset_all(kumo_server_t *s)
+void kyoka__reset_all(kyoka_server_t *s)
 {
     for (size_t i = 0; i < s->nservices; i++)
         if (s->services[i].def->reset)
             s->services[i].def->reset(s->services[i].state);
     auth_store_remove_non_root(s->ctx.creds);
     iam_decision_log_clear();
-    kumo_clock_reset();
-    kumo__clock_save(s);
+    kyoka_clock_reset();
+    kyoka__clock_save(s);
 }
 
 static void on_clock_durable(void *data, int status)
 {
     http_request_t *req = data;
-    kumo__respond_json(req, status ? 500 : 200,
+    kyoka__respond_json(req, status ? 500 : 200,
                        status ? error_json("StoreError", "the clock could not be saved") : clock_json());
 }
 
 static void on_reset_durable(void *data, int status)
 {
     http_request_t *req = data;
-    kumo__respond_json(req, status ? 500 : 200,
+    kyoka__respond_json(req, status ? 500 : 200,
                        status ? error_json("StoreError", "reset could not be committed")
                               : json_pack("{s:b}", "reset", 1));
 }
 
-static void health(kumo_server_t *s, http_request_t *req)
+static void health(kyoka_server_t *s, http_request_t *req)
 {
     json_t *svcs = json_array();
     for (size_t i = 0; i < s->nservices; i++)
         json_array_append_new(svcs, json_string(s->services[i].def->name));
-    json_t *j = json_pack("{s:s,s:s,s:f,s:o,s:s,s:s,s:s,s:s,s:I}", "status", "ready", "version", KUMO_VERSION,
-                          "uptimeSeconds", (double)(kumo_mono_us() - s->started_us) / 1e6, "services", svcs,
+    json_t *j = json_pack("{s:s,s:s,s:f,s:o,s:s,s:s,s:s,s:s,s:I}", "status", "ready", "version", KYOKA_VERSION,
+                          "uptimeSeconds", (double)(kyoka_mono_us() - s->started_us) / 1e6, "services", svcs,
                           "store", store_is_durable(s->ctx.store) ? "durable" : "ephemeral", "auth",
                           s->cfg.auth_open ? "open" : "sigv4", "account", s->cfg.account_id, "region",
                           s->cfg.region, "connections", (json_int_t)http_server_connections(s->http));
-    kumo__respond_json(req, 200, j);
+    kyoka__respond_json(req, 200, j);
 }
 
-void kumo__admin(kumo_server_t *s, http_request_t *req)
+void kyoka__admin(kyoka_server_t *s, http_request_t *req)
 {
     strv_t path = req->path;
     bool get = strv_eq_cstr(req->method, "GET"), post = strv_eq_cstr(req->method, "POST");
-    if (strv_eq_cstr(path, "/_kumo/health") && get) {
+    if (strv_eq_cstr(path, "/_kyoka/health") && get) {
         health(s, req);
-    } else if (strv_eq_cstr(path, "/_kumo/reset") && post) {
+    } else if (strv_eq_cstr(path, "/_kyoka/reset") && post) {
         store_write_begin(s->ctx.store);
-        kumo__reset_all(s);
+        kyoka__reset_all(s);
         store_when_durable(s->ctx.store, on_reset_durable, req);
-    } else if (strv_eq_cstr(path, "/_kumo/clock") && get) {
-        kumo__respond_json(req, 200, clock_json());
-    } else if (strv_eq_cstr(path, "/_kumo/clock/advance") && post) {
+    } else if (strv_eq_cstr(path, "/_kyoka/clock") && get) {
+        kyoka__respond_json(req, 200, clock_json());
+    } else if (strv_eq_cstr(path, "/_kyoka/clock/advance") && post) {
         const char *secs = query_param(req, "seconds");
         char *end = NULL;
         double v = secs ? strtod(secs, &end) : -1;
         if (!secs || !end || *end || v < 0 || v > 10.0 * 365 * 86400) {
-            kumo__respond_json(req, 400, error_json("InvalidParameterValue",
+            kyoka__respond_json(req, 400, error_json("InvalidParameterValue",
                                                     "seconds must be a number from 0 to 315360000, e.g. "
-                                                    "POST /_kumo/clock/advance?seconds=30"));
+                                                    "POST /_kyoka/clock/advance?seconds=30"));
             return;
         }
-        kumo_clock_advance_ms((int64_t)(v * 1000));
-        kumo__clock_save(s);
+        kyoka_clock_advance_ms((int64_t)(v * 1000));
+        kyoka__clock_save(s);
         store_when_durable(s->ctx.store, on_clock_durable, req);
-    } else if (strv_eq_cstr(path, "/_kumo/iam/decisions") && get) {
+    } else if (strv_eq_cstr(path, "/_kyoka/iam/decisions") && get) {
         const char *lim = query_param(req, "limit");
         long n = lim ? strtol(lim, NULL, 10) : 50;
         if (n <= 0 || n > 4096)
             n = 50;
-        kumo__respond_json(req, 200, json_pack("{s:o}", "decisions", iam_decision_log_recent((size_t)n)));
-    } else if (strv_starts_with(path, "/_kumo/iam/decisions/") && get) {
-        char *id = arena_strndup(&req->arena, path.p + 21, path.len - 21);
+        kyoka__respond_json(req, 200, json_pack("{s:o}", "decisions", iam_decision_log_recent((size_t)n)));
+    } else if (strv_starts_with(path, DECISION_PREFIX) && get) {
+        const size_t skip = sizeof DECISION_PREFIX - 1;
+        char *id = arena_strndup(&req->arena, path.p + skip, path.len - skip);
         json_t *d = iam_decision_log_get(id);
         if (d)
-            kumo__respond_json(req, 200, d);
+            kyoka__respond_json(req, 200, d);
         else
-            kumo__respond_json(req, 404, error_json("NotFound", "no such decision id (it may have aged out of the log)"));
+            kyoka__respond_json(req, 404, error_json("NotFound", "no such decision id (it may have aged out of the log)"));
     } else {
-        kumo__respond_json(req, 404, error_json("NotFound",
-                                                "unknown admin endpoint; see README: /_kumo/health, /_kumo/reset, "
-                                                "/_kumo/clock, /_kumo/clock/advance, /_kumo/iam/decisions"));
+        kyoka__respond_json(req, 404, error_json("NotFound",
+                                                "unknown admin endpoint; see README: /_kyoka/health, /_kyoka/reset, "
+                                                "/_kyoka/clock, /_kyoka/clock/advance, /_kyoka/iam/decisions"));
     }
 }

@@ -19,7 +19,7 @@
 #define DISPATCH_MAX_FORM_PARAMS 4096
 
 typedef struct call_priv {
-    kumo_server_t *server;
+    kyoka_server_t *server;
     svc_slot_t *slot;
     buf_t body;
     int status;
@@ -48,7 +48,7 @@ static const auth_request_t *auth_view(svc_call_t *c)
     return &p->auth;
 }
 
-svc_slot_t *kumo__service_by_name(kumo_server_t *s, strv_t name)
+svc_slot_t *kyoka__service_by_name(kyoka_server_t *s, strv_t name)
 {
     for (size_t i = 0; i < s->nservices; i++)
         if (strv_eq_cstr(name, s->services[i].def->name))
@@ -56,7 +56,7 @@ svc_slot_t *kumo__service_by_name(kumo_server_t *s, strv_t name)
     return NULL;
 }
 
-static svc_slot_t *service_by_target(kumo_server_t *s, strv_t target, strv_t *op)
+static svc_slot_t *service_by_target(kyoka_server_t *s, strv_t target, strv_t *op)
 {
     const char *dot = memchr(target.p, '.', target.len);
     if (!dot)
@@ -75,7 +75,7 @@ static svc_slot_t *service_by_target(kumo_server_t *s, strv_t target, strv_t *op
 
 static void add_header(call_priv_t *p, const char *name, const char *value)
 {
-    if (p->nheaders < KUMO_ARRAY_LEN(p->headers))
+    if (p->nheaders < KYOKA_ARRAY_LEN(p->headers))
         p->headers[p->nheaders++] = (http_header_t){strv_from(name), strv_from(value)};
 }
 
@@ -98,8 +98,8 @@ static void send_response(svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
     http_request_t *req = c->req;
-    uint64_t us = kumo_mono_us() - req->start_us;
-    kumo__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
+    uint64_t us = kyoka_mono_us() - req->start_us;
+    kyoka__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
                       principal_name(c),
                       p->status, us, c->error.code);
     http_respond(req, p->status, p->headers, p->nheaders, &p->body);
@@ -144,7 +144,7 @@ static void on_durable(void *data, int status)
         buf_reset(&p->body);
         c->error = (aws_error_t){.code = "InternalFailure", .status = 500};
         snprintf(c->error.message, sizeof c->error.message,
-                 "kumo could not make the change durable (store error); nothing was changed, retry the request");
+                 "kyoka could not make the change durable (store error); nothing was changed, retry the request");
         if (encode_error(c) != 0)
             buf_reset(&p->body);
     }
@@ -160,7 +160,7 @@ static void finish_call(svc_call_t *c)
     c->on_abort = NULL;
     add_header(p, "x-amzn-RequestId", c->request_id);
     if (c->decision_id)
-        add_header(p, "x-kumo-decision-id", c->decision_id);
+        add_header(p, "x-kyoka-decision-id", c->decision_id);
     add_header(p, "Content-Type", content_type(c));
     int rc;
     if (c->error.code) {
@@ -185,7 +185,7 @@ static void finish_call(svc_call_t *c)
     store_when_durable(p->server->ctx.store, on_durable, c);
 }
 
-void kumo__call_finish(svc_call_t *c)
+void kyoka__call_finish(svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
     if (c->finished || p->aborted)
@@ -229,10 +229,10 @@ static auth_error_map_t auth_error_for(auth_status_t st)
 static bool authenticate(svc_call_t *c, auth_result_t *res)
 {
     call_priv_t *p = c->_priv;
-    kumo_server_t *s = p->server;
-    int64_t now = kumo_clock_now_ms();
+    kyoka_server_t *s = p->server;
+    int64_t now = kyoka_clock_now_ms();
     auth_request_t ar = *auth_view(c);
-    ar.wall_ms = kumo_wall_ms();
+    ar.wall_ms = kyoka_wall_ms();
     auth_sigv4_verify(s->ctx.creds, &ar, now, res);
     if (res->status == AUTH_OK) {
         c->cred = res->cred;
@@ -282,7 +282,7 @@ static const iam_policy_set_t *identity_of(svc_call_t *c)
     call_priv_t *p = c->_priv;
     if (!p->identity_ready) {
         memset(&p->identity, 0, sizeof p->identity);
-        kumo_ctx_t *ctx = c->ctx;
+        kyoka_ctx_t *ctx = c->ctx;
         if (!c->principal.is_root && ctx->identity_for)
             ctx->identity_for(ctx->iam_state, c->cred, c->arena, &c->principal, &p->identity);
         p->identity_ready = true;
@@ -316,7 +316,7 @@ static const char *deny_message(svc_call_t *c, const char *action, const char *r
                          c->principal.arn, action, resource, why);
 }
 
-iam_decision_t kumo__authorize(svc_call_t *c, const char *action, const char *resource,
+iam_decision_t kyoka__authorize(svc_call_t *c, const char *action, const char *resource,
                                const iam_ctx_value_t *extra, size_t nextra)
 {
     call_priv_t *p = c->_priv;
@@ -341,7 +341,7 @@ iam_decision_t kumo__authorize(svc_call_t *c, const char *action, const char *re
         .source_ip = c->req->remote_addr,
         .secure_transport = false,
         .region = c->region,
-        .now_ms = kumo_clock_now_ms(),
+        .now_ms = kyoka_clock_now_ms(),
     };
     iam_explain_t ex;
     iam_decision_t d = iam_evaluate(&r, &set, &ex);
@@ -391,7 +391,7 @@ static const svc_op_t *find_op(const svc_def_t *def, const char *name)
     return NULL;
 }
 
-static svc_call_t *call_create(kumo_server_t *s, http_request_t *req)
+static svc_call_t *call_create(kyoka_server_t *s, http_request_t *req)
 {
     svc_call_t *c = xcalloc(1, sizeof *c);
     call_priv_t *p = xcalloc(1, sizeof *p);
@@ -402,13 +402,13 @@ static svc_call_t *call_create(kumo_server_t *s, http_request_t *req)
     c->req = req;
     c->arena = &req->arena;
     c->region = s->cfg.region;
-    kumo_uuid(c->request_id);
+    kyoka_uuid(c->request_id);
     req->user = c;
     return c;
 }
 
 /* Route the request to a service and operation name. */
-static svc_slot_t *route(kumo_server_t *s, svc_call_t *c, form_param_t **params, int *nparams, strv_t *opname)
+static svc_slot_t *route(kyoka_server_t *s, svc_call_t *c, form_param_t **params, int *nparams, strv_t *opname)
 {
     http_request_t *req = c->req;
     strv_t target = http_request_header(req, "x-amz-target");
@@ -430,12 +430,12 @@ static svc_slot_t *route(kumo_server_t *s, svc_call_t *c, form_param_t **params,
             *opname = (*params)[i].value;
     char svc[64] = "", region[64];
     if (auth_sigv4_peek_scope(auth_view(c), svc, region)) {
-        svc_slot_t *slot = kumo__service_by_name(s, strv_from(svc));
+        svc_slot_t *slot = kyoka__service_by_name(s, strv_from(svc));
         if (slot)
             return slot;
     }
-    /* Not a service kumo serves: answer in that service's protocol. */
-    const char *unserved = opname->p ? (svc[0] ? svc : NULL) : kumo__route_unserved(req, svc);
+    /* Not a service kyoka serves: answer in that service's protocol. */
+    const char *unserved = opname->p ? (svc[0] ? svc : NULL) : kyoka__route_unserved(req, svc);
     if (unserved) {
         c->unserved = arena_strdup(c->arena, unserved);
         return NULL;
@@ -462,12 +462,12 @@ static void run_handler(svc_call_t *c)
         else
             store_savepoint_release(st);
     }
-    if (rc == KUMO_EAGAIN && !c->error.code)
+    if (rc == KYOKA_EAGAIN && !c->error.code)
         return; /* parked; the handler calls svc_call_finish later */
     finish_call(c);
 }
 
-static void dispatch(kumo_server_t *s, svc_call_t *c)
+static void dispatch(kyoka_server_t *s, svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
     form_param_t *params = NULL;
@@ -481,17 +481,17 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
         const char *name = c->unserved;
         req->user = NULL;
         call_free(c);
-        kumo__respond_unserved(s, req, name);
+        kyoka__respond_unserved(s, req, name);
         return;
     }
     if (!slot) {
         if (!c->error.code && c->unserved)
             svc_error(c, "NotImplemented", 501,
-                      "kumo does not serve %s yet; the services it serves are listed at GET /_kumo/health",
+                      "kyoka does not serve %s yet; the services it serves are listed at GET /_kyoka/health",
                       c->unserved);
         if (!c->error.code) {
             if (c->proto == PROTO_JSON)
-                svc_error(c, "UnknownOperationException", 400, "The requested service is not served by kumo.");
+                svc_error(c, "UnknownOperationException", 400, "The requested service is not served by kyoka.");
             else if (opname.p)
                 svc_error(c, "InvalidAction", 400, "The action %.*s is not valid for this web service.",
                           (int)opname.len, opname.p);
@@ -536,7 +536,7 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
     }
     c->op = find_op(slot->def, c->mop->name);
     if (!c->op) {
-        svc_error(c, "NotImplemented", 501, "kumo does not implement %s.%s yet (see docs/coverage.md).",
+        svc_error(c, "NotImplemented", 501, "kyoka does not implement %s.%s yet (see docs/coverage.md).",
                   slot->def->name, c->mop->name);
         finish_call(c);
         return;
@@ -553,7 +553,7 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
             return;
         }
         c->resource_arn = arn;
-        if (kumo__authorize(c, c->op->iam_action, arn, NULL, 0) != IAM_ALLOW) {
+        if (kyoka__authorize(c, c->op->iam_action, arn, NULL, 0) != IAM_ALLOW) {
             finish_call(c);
             return;
         }
@@ -561,20 +561,20 @@ static void dispatch(kumo_server_t *s, svc_call_t *c)
     run_handler(c);
 }
 
-void kumo__on_request(http_request_t *req, void *ctx)
+void kyoka__on_request(http_request_t *req, void *ctx)
 {
-    kumo_server_t *s = ctx;
+    kyoka_server_t *s = ctx;
     s->requests++;
-    if (kumo__is_admin(req)) {
+    if (kyoka__is_admin(req)) {
         req->user = NULL;
-        kumo__admin(s, req);
+        kyoka__admin(s, req);
         return;
     }
     svc_call_t *c = call_create(s, req);
     dispatch(s, c);
 }
 
-void kumo__on_abort(http_request_t *req, void *ctx)
+void kyoka__on_abort(http_request_t *req, void *ctx)
 {
     svc_call_t *c = req->user;
     if (!c)
@@ -593,13 +593,13 @@ void kumo__on_abort(http_request_t *req, void *ctx)
 
 /* ---------------------------------------------------------------- request log */
 
-void kumo__log_request(kumo_server_t *s, const char *service, const char *op, const char *principal, int status,
+void kyoka__log_request(kyoka_server_t *s, const char *service, const char *op, const char *principal, int status,
                        uint64_t us, const char *error_code)
 {
     if (!s->cfg.log_requests)
         return;
     char ts[64];
-    kumo_time_iso8601(kumo_clock_now_ms(), ts, true);
+    kyoka_time_iso8601(kyoka_clock_now_ms(), ts, true);
     /* Lines are batched and written once per loop turn: a write(2) per
      * request would cost more than the request. */
     if (s->cfg.log_json)

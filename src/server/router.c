@@ -1,5 +1,5 @@
 /*
- * Which AWS service is this request for, when the service is not one kumo
+ * Which AWS service is this request for, when the service is not one kyoka
  * serves yet? Clients configured for other local clouds on port 4566 send
  * S3 in path style or virtual-host style (bucket.localhost,
  * bucket.s3.localhost.localstack.cloud) and Lambda under /2015-03-31/.
@@ -29,7 +29,7 @@ static bool ends_with(strv_t s, const char *suffix)
     return s.len > n && memcmp(s.p + s.len - n, suffix, n) == 0;
 }
 
-const char *kumo__route_unserved(const http_request_t *req, const char *scope_service)
+const char *kyoka__route_unserved(const http_request_t *req, const char *scope_service)
 {
     if (scope_service && scope_service[0]) {
         if (strcmp(scope_service, "s3") == 0 || strcmp(scope_service, "lambda") == 0)
@@ -48,13 +48,13 @@ const char *kumo__route_unserved(const http_request_t *req, const char *scope_se
     return NULL;
 }
 
-void kumo__respond_unserved(kumo_server_t *s, http_request_t *req, const char *service)
+void kyoka__respond_unserved(kyoka_server_t *s, http_request_t *req, const char *service)
 {
     char rid[37];
-    kumo_uuid(rid);
+    kyoka_uuid(rid);
     aws_error_t err = {.code = "NotImplemented", .status = 501, .sender = false};
     snprintf(err.message, sizeof err.message,
-             "kumo does not serve %s yet; the services it serves are listed at GET /_kumo/health", service);
+             "kyoka does not serve %s yet; the services it serves are listed at GET /_kyoka/health", service);
     buf_t body;
     buf_init(&body, 1 << 16);
     http_header_t h[3];
@@ -71,7 +71,7 @@ void kumo__respond_unserved(kumo_server_t *s, http_request_t *req, const char *s
     h[nh++] = (http_header_t){STRV_LIT("x-amzn-RequestId"), strv_from(rid)};
     if (rc != 0)
         buf_reset(&body);
-    kumo__log_request(s, service, "-", "-", 501, kumo_mono_us() - req->start_us, "NotImplemented");
+    kyoka__log_request(s, service, "-", "-", 501, kyoka_mono_us() - req->start_us, "NotImplemented");
     http_respond(req, 501, h, nh, &body);
     buf_destroy(&body);
 }

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-void kumo_config_defaults(kumo_config_t *cfg)
+void kyoka_config_defaults(kyoka_config_t *cfg)
 {
-    *cfg = (kumo_config_t){
+    *cfg = (kyoka_config_t){
         .host = "127.0.0.1",
         .port = 4566,
-        .data_dir = "./.kumo",
+        .data_dir = "./.kyoka",
         .account_id = "000000000000",
         .region = "us-east-1",
         .access_key = "test",
@@ -26,16 +26,16 @@ void kumo_config_defaults(kumo_config_t *cfg)
     };
 }
 
-static void *service_state(kumo_ctx_t *ctx, const char *name)
+static void *service_state(kyoka_ctx_t *ctx, const char *name)
 {
-    kumo_server_t *s = ctx->_server;
-    svc_slot_t *slot = kumo__service_by_name(s, strv_from(name));
+    kyoka_server_t *s = ctx->_server;
+    svc_slot_t *slot = kyoka__service_by_name(s, strv_from(name));
     return slot ? slot->state : NULL;
 }
 
 static void on_log_flush(uv_check_t *h)
 {
-    kumo_server_t *s = container_of(h, kumo_server_t, log_flush);
+    kyoka_server_t *s = container_of(h, kyoka_server_t, log_flush);
     if (s->log_buf.len) {
         fwrite(s->log_buf.data, 1, s->log_buf.len, stderr);
         fflush(stderr);
@@ -45,16 +45,16 @@ static void on_log_flush(uv_check_t *h)
 
 static void on_stopped(void *data)
 {
-    kumo_server_t *s = data;
+    kyoka_server_t *s = data;
     s->http = NULL;
     uv_stop(s->loop);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-    kumo_server_t *s = h->data;
+    kyoka_server_t *s = h->data;
     if (s->stopping) {
-        fprintf(stderr, "kumo: second signal, exiting now\n");
+        fprintf(stderr, "kyoka: second signal, exiting now\n");
         exit(1);
     }
     s->stopping = true;
@@ -65,15 +65,15 @@ static void on_signal(uv_signal_t *h, int signum)
     http_server_stop(s->http, 10000, on_stopped, s);
 }
 
-static int create_services(kumo_server_t *s)
+static int create_services(kyoka_server_t *s)
 {
-    for (size_t i = 0; kumo_service_defs[i]; i++) {
-        const svc_def_t *def = kumo_service_defs[i];
+    for (size_t i = 0; kyoka_service_defs[i]; i++) {
+        const svc_def_t *def = kyoka_service_defs[i];
         svc_slot_t *slot = &s->services[s->nservices];
         slot->def = def;
         slot->model = model_service_lookup(def->name);
         if (!slot->model) {
-            fprintf(stderr, "kumo: no model for service %s (regenerate src/protocol/models_gen.c)\n", def->name);
+            fprintf(stderr, "kyoka: no model for service %s (regenerate src/protocol/models_gen.c)\n", def->name);
             return -1;
         }
         s->nservices++;
@@ -81,7 +81,7 @@ static int create_services(kumo_server_t *s)
         if (def->create) {
             slot->state = def->create(&s->ctx, err, sizeof err);
             if (!slot->state) {
-                fprintf(stderr, "kumo: cannot start %s: %s\n", def->name, err);
+                fprintf(stderr, "kyoka: cannot start %s: %s\n", def->name, err);
                 return -1;
             }
         }
@@ -89,7 +89,7 @@ static int create_services(kumo_server_t *s)
     return 0;
 }
 
-static void free_services(kumo_server_t *s)
+static void free_services(kyoka_server_t *s)
 {
     for (size_t i = s->nservices; i-- > 0;)
         if (s->services[i].def->free)
@@ -97,7 +97,7 @@ static void free_services(kumo_server_t *s)
     s->nservices = 0;
 }
 
-static void add_root(kumo_server_t *s)
+static void add_root(kyoka_server_t *s)
 {
     char arn[128];
     snprintf(arn, sizeof arn, "arn:aws:iam::%s:root", s->cfg.account_id);
@@ -131,11 +131,11 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int kumo_server_run(const kumo_config_t *cfg)
+int kyoka_server_run(const kyoka_config_t *cfg)
 {
-    kumo_server_t *s = xcalloc(1, sizeof *s);
+    kyoka_server_t *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
-    s->started_us = kumo_mono_us();
+    s->started_us = kyoka_mono_us();
     s->loop = xmalloc(sizeof *s->loop);
     uv_loop_init(s->loop);
     klog_set_json(cfg->log_json);
@@ -145,27 +145,27 @@ int kumo_server_run(const kumo_config_t *cfg)
     char err[512] = "";
     store_t *store = store_open(s->loop, cfg->data_dir, err, sizeof err);
     if (!store) {
-        fprintf(stderr, "kumo: %s\n", err);
+        fprintf(stderr, "kyoka: %s\n", err);
         goto out_loop;
     }
     snprintf(s->endpoint, sizeof s->endpoint, "http://%s:%d",
              strcmp(cfg->host, "127.0.0.1") == 0 || strcmp(cfg->host, "0.0.0.0") == 0 ? "localhost" : cfg->host,
              cfg->port);
-    s->ctx = (kumo_ctx_t){
+    s->ctx = (kyoka_ctx_t){
         .loop = s->loop,
         .store = store,
         .creds = auth_store_create(),
         .account_id = cfg->account_id,
         .region = cfg->region,
         .endpoint = s->endpoint,
-        .finish = kumo__call_finish,
-        .authorize = kumo__authorize,
+        .finish = kyoka__call_finish,
+        .authorize = kyoka__authorize,
         .service_state = service_state,
         ._server = s,
     };
     add_root(s);
-    if (kumo__clock_load(s, err, sizeof err) != 0) {
-        fprintf(stderr, "kumo: %s\n", err);
+    if (kyoka__clock_load(s, err, sizeof err) != 0) {
+        fprintf(stderr, "kyoka: %s\n", err);
         goto out_services;
     }
     if (create_services(s) != 0)
@@ -175,11 +175,11 @@ int kumo_server_run(const kumo_config_t *cfg)
     http_config_defaults(&hc);
     hc.host = cfg->host;
     hc.port = cfg->port;
-    /* No on_headers: every body kumo serves today is buffered whole. */
-    http_handler_t handler = {NULL, NULL, kumo__on_request, kumo__on_abort, s};
+    /* No on_headers: every body kyoka serves today is buffered whole. */
+    http_handler_t handler = {NULL, NULL, kyoka__on_request, kyoka__on_abort, s};
     int rc = http_server_start(s->loop, &hc, &handler, &s->http);
     if (rc != 0) {
-        fprintf(stderr, "kumo: cannot listen on %s:%d: %s; %s\n", cfg->host, cfg->port, uv_strerror(rc),
+        fprintf(stderr, "kyoka: cannot listen on %s:%d: %s; %s\n", cfg->host, cfg->port, uv_strerror(rc),
                 rc == UV_EADDRINUSE ? "another process uses that port: stop it or pass --port N"
                                     : "check --host and --port");
         goto out_services;
@@ -204,11 +204,11 @@ int kumo_server_run(const kumo_config_t *cfg)
         size_t l = strlen(services);
         snprintf(services + l, sizeof services - l, "%s%s", i ? "," : "", s->services[i].def->name);
     }
-    printf("kumo %s listening on http://%s:%d | data: %s | auth: %s | account %s | region %s | services: %s | "
+    printf("kyoka %s listening on http://%s:%d | data: %s | auth: %s | account %s | region %s | services: %s | "
            "ready in %.1f ms\n",
-           KUMO_VERSION, cfg->host, port, cfg->data_dir ? cfg->data_dir : "ephemeral (in memory)",
+           KYOKA_VERSION, cfg->host, port, cfg->data_dir ? cfg->data_dir : "ephemeral (in memory)",
            cfg->auth_open ? "open (any key is root)" : "sigv4", cfg->account_id, cfg->region, services,
-           (double)(kumo_mono_us() - s->started_us) / 1000.0);
+           (double)(kyoka_mono_us() - s->started_us) / 1000.0);
     fflush(stdout);
     if (cfg->port_file)
         write_port_file(cfg->port_file, port);

@@ -1,16 +1,16 @@
 /*
- * server: kumo's front door. Owns the loop, the store, the credential
+ * server: kyoka's front door. Owns the loop, the store, the credential
  * store and every service; routes each HTTP request to a service and
  * operation, authenticates it, decodes it, authorizes it, runs the handler
- * and encodes the answer (dispatch.c). Also the /_kumo/ admin endpoints
+ * and encodes the answer (dispatch.c). Also the /_kyoka/ admin endpoints
  * (admin.c) and the request log.
  */
-#ifndef KUMO_SERVER_H
-#define KUMO_SERVER_H
+#ifndef KYOKA_SERVER_H
+#define KYOKA_SERVER_H
 
 #include "core/core.h"
 
-typedef struct kumo_config {
+typedef struct kyoka_config {
     const char *host;       /* "127.0.0.1" */
     int port;               /* 4566; 0 = any free port */
     const char *data_dir;   /* NULL = ephemeral */
@@ -22,12 +22,12 @@ typedef struct kumo_config {
     bool log_json;
     bool log_requests;      /* one line per request */
     const char *port_file;  /* write the bound port here once listening (tests) */
-} kumo_config_t;
+} kyoka_config_t;
 
-void kumo_config_defaults(kumo_config_t *cfg);
+void kyoka_config_defaults(kyoka_config_t *cfg);
 
 /* Start, serve until SIGINT/SIGTERM, shut down gracefully. Returns the
  * process exit status; start-up failures print what to do and return 1. */
-int kumo_server_run(const kumo_config_t *cfg);
+int kyoka_server_run(const kyoka_config_t *cfg);
 
 #endif

@@ -5,7 +5,7 @@ extern const svc_def_t iam_service;
 extern const svc_def_t sts_service;
 extern const svc_def_t sqs_service;
 
-const svc_def_t *const kumo_service_defs[] = {
+const svc_def_t *const kyoka_service_defs[] = {
     &iam_service,
     &sts_service,
     &sqs_service,

@@ -12,13 +12,13 @@
  * response until the store has made the request's writes durable.
  *
  * Handlers read c->input, set c->output (or an error with svc_error) and
- * return 0. A handler that must wait (long polling) returns KUMO_EAGAIN,
+ * return 0. A handler that must wait (long polling) returns KYOKA_EAGAIN,
  * sets c->on_abort, and later calls svc_call_finish(c) exactly once.
  *
  * Thread: loop thread.
  */
-#ifndef KUMO_SERVICE_H
-#define KUMO_SERVICE_H
+#ifndef KYOKA_SERVICE_H
+#define KYOKA_SERVICE_H
 
 #include "auth/auth.h"
 #include "core/core.h"
@@ -32,14 +32,14 @@
 
 typedef struct svc_call svc_call_t;
 typedef struct svc_def svc_def_t;
-typedef struct kumo_ctx kumo_ctx_t;
+typedef struct kyoka_ctx kyoka_ctx_t;
 
 /* Everything a service may use from the running server. */
-struct kumo_ctx {
+struct kyoka_ctx {
     uv_loop_t *loop;
     store_t *store;
     auth_store_t *creds;
-    const char *account_id;  /* the account kumo serves: "000000000000" */
+    const char *account_id;  /* the account kyoka serves: "000000000000" */
     const char *region;      /* default region: "us-east-1" */
     const char *endpoint;    /* "http://localhost:4566": base for queue URLs */
     /* Finish a parked call (see svc_call_finish). */
@@ -57,7 +57,7 @@ struct kumo_ctx {
                          iam_principal_t *principal, iam_policy_set_t *set);
     /* Services by name, for service-to-service lookups (resource policies
      * of another service). */
-    void *(*service_state)(kumo_ctx_t *ctx, const char *name);
+    void *(*service_state)(kyoka_ctx_t *ctx, const char *name);
     void *_server;
 };
 
@@ -85,13 +85,13 @@ struct svc_def {
     size_t nops;
     /* Create the service's state: migrate its schema, load what it keeps in
      * memory. NULL with a message in err on failure. */
-    void *(*create)(kumo_ctx_t *ctx, char *err, size_t errcap);
+    void *(*create)(kyoka_ctx_t *ctx, char *err, size_t errcap);
     void (*free)(void *state);
     /* The server is shutting down: answer every parked call now (long
      * polls return what they have) so shutdown does not wait for them.
      * Optional. */
     void (*stopping)(void *state);
-    /* POST /_kumo/reset: back to a fresh start (state and store rows). */
+    /* POST /_kyoka/reset: back to a fresh start (state and store rows). */
     void (*reset)(void *state);
     /* The resource-based policy on arn (queue policy, bucket policy), or
      * NULL. *owner is the owning account. */
@@ -99,7 +99,7 @@ struct svc_def {
 };
 
 struct svc_call {
-    kumo_ctx_t *ctx;
+    kyoka_ctx_t *ctx;
     void *state;               /* the service's state */
     const svc_def_t *svc;
     const svc_op_t *op;
@@ -120,7 +120,7 @@ struct svc_call {
     void (*on_abort)(svc_call_t *c); /* set while parked */
     void *parked;              /* the handler's data while parked */
     bool finished;
-    const char *unserved;      /* routing: a service kumo does not serve */
+    const char *unserved;      /* routing: a service kyoka does not serve */
     void *_priv;
 };
 
@@ -130,7 +130,7 @@ struct svc_call {
  * shape name ("QueueDoesNotExist") or an AWS code ("InvalidParameterValue");
  * status 0 takes the model's status (or 400). */
 static inline void svc_error(svc_call_t *c, const char *code, int status, const char *fmt, ...)
-    KUMO_PRINTF(4, 5);
+    KYOKA_PRINTF(4, 5);
 static inline void svc_error(svc_call_t *c, const char *code, int status, const char *fmt, ...)
 {
     if (c->error.code)
@@ -168,7 +168,7 @@ static inline const char *svc_in_str(svc_call_t *c, const char *name)
 }
 static inline json_t *svc_in(svc_call_t *c, const char *name) { return json_object_get(c->input, name); }
 
-/* Finish a call whose handler returned KUMO_EAGAIN. */
+/* Finish a call whose handler returned KYOKA_EAGAIN. */
 static inline void svc_call_finish(svc_call_t *c) { c->ctx->finish(c); }
 
 #endif

@@ -118,7 +118,7 @@ int store_exec(store_t *s, const char *sql)
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         log_error("store: %s: %s", sql, msg ? msg : "?");
         sqlite3_free(msg);
-        return KUMO_ESTORE;
+        return KYOKA_ESTORE;
     }
     return 0;
 }
@@ -143,14 +143,14 @@ sqlite3_stmt *store_stmt(store_t *s, const char *sql)
         }
         if (!slot->sql) {
             if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) != SQLITE_OK) {
-                fprintf(stderr, "kumo: bad SQL (%s): %s\n", sqlite3_errmsg(s->db), sql);
+                fprintf(stderr, "kyoka: bad SQL (%s): %s\n", sqlite3_errmsg(s->db), sql);
                 abort();
             }
             slot->sql = sql;
             return slot->stmt;
         }
     }
-    fprintf(stderr, "kumo: statement cache full; raise STORE_STMT_CACHE\n");
+    fprintf(stderr, "kyoka: statement cache full; raise STORE_STMT_CACHE\n");
     abort();
 }
 
@@ -180,7 +180,7 @@ static int step_cached(store_t *s, const char *sql)
     sqlite3_reset(q);
     if (rc != SQLITE_DONE) {
         log_error("store: %s: %s", sql, sqlite3_errmsg(s->db));
-        return KUMO_ESTORE;
+        return KYOKA_ESTORE;
     }
     return 0;
 }
@@ -221,7 +221,7 @@ static void on_sync_work(uv_work_t *w)
     sync_job_t *job = container_of(w, sync_job_t, work);
     job->rc = 0;
     if (job->store->wal_fd >= 0 && fdatasync(job->store->wal_fd) != 0)
-        job->rc = KUMO_EIO;
+        job->rc = KYOKA_EIO;
 }
 
 static void on_sync_done(uv_work_t *w, int status)
@@ -232,7 +232,7 @@ static void on_sync_done(uv_work_t *w, int status)
     s->fsyncs++;
     waitlist_t ws = job->waiters;
     free(job);
-    waitlist_fire(&ws, status ? KUMO_EIO : 0);
+    waitlist_fire(&ws, status ? KYOKA_EIO : 0);
     /* Commits that landed while this fsync ran wait for the next one. */
     if (s->committed.n)
         start_sync(s);
@@ -328,10 +328,10 @@ static void commit_batch(store_t *s)
     int status = 0;
     if (s->fail_commit_in > 0 && --s->fail_commit_in == 0) {
         exec_best_effort(s, "ROLLBACK");
-        status = KUMO_ESTORE;
+        status = KYOKA_ESTORE;
     } else if (step_cached(s, "COMMIT") != 0) {
         exec_best_effort(s, "ROLLBACK");
-        status = KUMO_ESTORE;
+        status = KYOKA_ESTORE;
     }
     s->in_txn = false;
     uv_idle_stop(&s->idle);
@@ -406,9 +406,9 @@ store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t err
         }
         size_t n = strlen(data_dir) + 32;
         s->db_path = xmalloc(n);
-        snprintf(s->db_path, n, "%s/kumo.db", data_dir);
+        snprintf(s->db_path, n, "%s/kyoka.db", data_dir);
         s->wal_path = xmalloc(n);
-        snprintf(s->wal_path, n, "%s/kumo.db-wal", data_dir);
+        snprintf(s->wal_path, n, "%s/kyoka.db-wal", data_dir);
         path = s->db_path;
     }
     /* Only the loop thread uses this connection (checkpoints open their
@@ -425,10 +425,10 @@ store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t err
     }
     sqlite3_busy_handler(s->db, busy_wait, (void *)(intptr_t)(5 * BUSY_STEPS_PER_S));
     if (s->durable) {
-        /* Another kumo on the same directory would interleave writes. */
+        /* Another kyoka on the same directory would interleave writes. */
         if (store_exec(s, "PRAGMA journal_mode=WAL") != 0 || store_exec(s, "PRAGMA synchronous=OFF") != 0 ||
             store_exec(s, "PRAGMA wal_autocheckpoint=0") != 0) {
-            snprintf(err, errcap, "cannot use %s (is it a kumo data directory, and is another kumo using it?)", path);
+            snprintf(err, errcap, "cannot use %s (is it a kyoka data directory, and is another kyoka using it?)", path);
             store_free_now(s);
             return NULL;
         }
@@ -436,8 +436,8 @@ store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t err
         sqlite3_wal_hook(s->db, on_wal_commit, s);
     }
     exec_best_effort(s, "PRAGMA foreign_keys=ON");
-    if (store_exec(s, "CREATE TABLE IF NOT EXISTS kumo_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)") != 0) {
-        snprintf(err, errcap, "cannot write %s: the file is damaged or not a kumo store; move it away or pass another --data-dir",
+    if (store_exec(s, "CREATE TABLE IF NOT EXISTS kyoka_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)") != 0) {
+        snprintf(err, errcap, "cannot write %s: the file is damaged or not a kyoka store; move it away or pass another --data-dir",
                  path);
         store_free_now(s);
         return NULL;
@@ -457,16 +457,16 @@ int store_migrate(store_t *s, const char *component, const char *const *migratio
 {
     sqlite3_stmt *q;
     int version = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT version FROM kumo_schema WHERE component = ?", -1, &q, NULL) != SQLITE_OK)
-        return KUMO_ESTORE;
+    if (sqlite3_prepare_v2(s->db, "SELECT version FROM kyoka_schema WHERE component = ?", -1, &q, NULL) != SQLITE_OK)
+        return KYOKA_ESTORE;
     sqlite3_bind_text(q, 1, component, -1, SQLITE_STATIC);
     if (sqlite3_step(q) == SQLITE_ROW)
         version = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     if ((size_t)version > n) {
-        snprintf(err, errcap, "the data directory holds %s schema version %d, newer than this kumo (%zu); upgrade kumo",
+        snprintf(err, errcap, "the data directory holds %s schema version %d, newer than this kyoka (%zu); upgrade kyoka",
                  component, version, n);
-        return KUMO_ESTORE;
+        return KYOKA_ESTORE;
     }
     for (size_t v = (size_t)version; v < n; v++) {
         char *msg = NULL;
@@ -475,16 +475,16 @@ int store_migrate(store_t *s, const char *component, const char *const *migratio
             snprintf(err, errcap, "migrating %s to version %zu failed: %s", component, v + 1, msg ? msg : "?");
             sqlite3_free(msg);
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return KUMO_ESTORE;
+            return KYOKA_ESTORE;
         }
         char sql[256];
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO kumo_schema(component, version) VALUES('%s', %zu)", component,
+        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO kyoka_schema(component, version) VALUES('%s', %zu)", component,
                  v + 1);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             snprintf(err, errcap, "migrating %s: cannot record version", component);
-            return KUMO_ESTORE;
+            return KYOKA_ESTORE;
         }
     }
     if (s->durable && s->wal_fd < 0)

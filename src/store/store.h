@@ -14,12 +14,12 @@
  *
  * Each service declares its schema as a list of migrations; the store applies
  * the ones a data directory has not seen yet, in order, and records the
- * version per service in kumo_schema.
+ * version per service in kyoka_schema.
  *
  * Thread: loop thread, except the internal pool jobs.
  */
-#ifndef KUMO_STORE_H
-#define KUMO_STORE_H
+#ifndef KYOKA_STORE_H
+#define KYOKA_STORE_H
 
 #include "core/core.h"
 
@@ -28,7 +28,7 @@
 
 typedef struct store store_t;
 
-/* Open (creating) data_dir/kumo.db; data_dir NULL means in-memory
+/* Open (creating) data_dir/kyoka.db; data_dir NULL means in-memory
  * (--ephemeral). On failure returns NULL and writes a message that says
  * what to do into err. */
 store_t *store_open(uv_loop_t *loop, const char *data_dir, char *err, size_t errcap);
@@ -40,9 +40,9 @@ bool store_is_durable(const store_t *s);
 const char *store_path(const store_t *s); /* NULL when ephemeral */
 
 /* Apply a service's migrations: migrations[i] brings the schema from
- * version i to i+1. Returns 0 or KUMO_ESTORE (message in err). */
+ * version i to i+1. Returns 0 or KYOKA_ESTORE (message in err). */
 int store_migrate(store_t *s, const char *component, const char *const *migrations, size_t n,
-                  char *err, size_t errcap) KUMO_WUR;
+                  char *err, size_t errcap) KYOKA_WUR;
 
 /* A cached prepared statement for sql (which must be a string literal or
  * otherwise live forever: the pointer is the cache key). Reset and cleared
@@ -60,8 +60,8 @@ void store_savepoint_release(store_t *s);
 void store_savepoint_rollback(store_t *s);
 
 /* Run an SQL statement with no results (convenience for rare writes and
- * migrations). Returns 0 or KUMO_ESTORE. */
-int store_exec(store_t *s, const char *sql) KUMO_WUR;
+ * migrations). Returns 0 or KYOKA_ESTORE. */
+int store_exec(store_t *s, const char *sql) KYOKA_WUR;
 
 /* Call cb once everything written so far is durable (committed, and fsynced
  * in durable mode). Immediate (synchronous call) when nothing is pending. */

@@ -1,11 +1,11 @@
-"""Integration harness: start a real `kumo serve` on a free port and drive
+"""Integration harness: start a real `kyoka serve` on a free port and drive
 it with real clients (boto3 and awscli from Debian).
 
-Each KumoServer gets its own temporary data directory (or runs ephemeral),
-waits for /_kumo/health, and can be killed with SIGKILL and restarted on the
+Each KyokaServer gets its own temporary data directory (or runs ephemeral),
+waits for /_kyoka/health, and can be killed with SIGKILL and restarted on the
 same data directory for durability tests.
 
-Environment: KUMO_BIN is the kumo binary (CTest sets it).
+Environment: KYOKA_BIN is the kyoka binary (CTest sets it).
 """
 import json
 import os
@@ -21,19 +21,19 @@ import warnings
 import boto3
 import botocore.config
 
-KUMO_BIN = os.environ.get("KUMO_BIN", os.path.join(os.path.dirname(__file__), "../../build/kumo"))
+KYOKA_BIN = os.environ.get("KYOKA_BIN", os.path.join(os.path.dirname(__file__), "../../build/kyoka"))
 ACCESS_KEY = "test"
 SECRET_KEY = "test"
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 
 
-class KumoServer:
+class KyokaServer:
     def __init__(self, ephemeral=False, extra_args=(), data_dir=None):
         self.ephemeral = ephemeral
         self.extra_args = list(extra_args)
         self.own_dir = data_dir is None
-        self.data_dir = data_dir or tempfile.mkdtemp(prefix="kumo-it-")
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="kyoka-it-")
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.data_dir, "server.log")
@@ -42,7 +42,7 @@ class KumoServer:
         port_file = os.path.join(self.data_dir, "port")
         if os.path.exists(port_file):
             os.unlink(port_file)
-        args = [KUMO_BIN, "serve", "--port", "0", "--port-file", port_file]
+        args = [KYOKA_BIN, "serve", "--port", "0", "--port-file", port_file]
         if self.ephemeral:
             args.append("--ephemeral")
         else:
@@ -53,7 +53,7 @@ class KumoServer:
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("kumo exited at start: " + self.read_log())
+                raise RuntimeError("kyoka exited at start: " + self.read_log())
             if os.path.exists(port_file):
                 with open(port_file) as f:
                     content = f.read().strip()
@@ -62,7 +62,7 @@ class KumoServer:
                     break
             time.sleep(0.01)
         else:
-            raise RuntimeError("kumo did not start: " + self.read_log())
+            raise RuntimeError("kyoka did not start: " + self.read_log())
         self.wait_healthy()
         return self
 
@@ -70,12 +70,12 @@ class KumoServer:
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                with urllib.request.urlopen(self.endpoint + "/_kumo/health", timeout=2) as r:
+                with urllib.request.urlopen(self.endpoint + "/_kyoka/health", timeout=2) as r:
                     if r.status == 200:
                         return json.load(r)
             except OSError:
                 time.sleep(0.01)
-        raise RuntimeError("kumo never became healthy: " + self.read_log())
+        raise RuntimeError("kyoka never became healthy: " + self.read_log())
 
     def read_log(self):
         try:
@@ -97,10 +97,10 @@ class KumoServer:
             return e.code, json.load(e)
 
     def reset(self):
-        return self.admin("POST", "/_kumo/reset")
+        return self.admin("POST", "/_kyoka/reset")
 
     def advance(self, seconds):
-        return self.admin("POST", "/_kumo/clock/advance?seconds=%s" % seconds)
+        return self.admin("POST", "/_kyoka/clock/advance?seconds=%s" % seconds)
 
     def client(self, service, access_key=ACCESS_KEY, secret_key=SECRET_KEY, session_token=None, region=REGION,
                **cfg):
@@ -140,28 +140,28 @@ class KumoServer:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-class KumoTestCase(unittest.TestCase):
+class KyokaTestCase(unittest.TestCase):
     """One server per test class; reset between tests."""
     ephemeral = True
     extra_args = ()
 
     @classmethod
     def setUpClass(cls):
-        cls.kumo = KumoServer(ephemeral=cls.ephemeral, extra_args=cls.extra_args).start()
+        cls.kyoka = KyokaServer(ephemeral=cls.ephemeral, extra_args=cls.extra_args).start()
 
     @classmethod
     def tearDownClass(cls):
-        rc = cls.kumo.stop()
-        log = cls.kumo.read_log()
-        cls.kumo.cleanup()
+        rc = cls.kyoka.stop()
+        log = cls.kyoka.read_log()
+        cls.kyoka.cleanup()
         # A clean shutdown exits 0; sanitizer reports (leaks) make it non-zero.
         if rc not in (0, None):
-            raise AssertionError("kumo exited with %s on SIGTERM:\n%s" % (rc, log))
+            raise AssertionError("kyoka exited with %s on SIGTERM:\n%s" % (rc, log))
 
     def setUp(self):
         # boto3 keeps pooled sockets open until collection; not our leak.
         warnings.simplefilter("ignore", ResourceWarning)
-        status, _ = self.kumo.reset()
+        status, _ = self.kyoka.reset()
         self.assertEqual(status, 200)
 
 

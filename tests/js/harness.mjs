@@ -1,5 +1,5 @@
 // Integration harness for the AWS SDK for JavaScript v3: starts a real
-// `kumo serve` on a free port with its own data directory and hands out
+// `kyoka serve` on a free port with its own data directory and hands out
 // configured clients. The SDK packages are re-exported from here because
 // ES modules resolve bare imports next to the importing file, and the
 // node_modules folder lives beside this file.
@@ -12,13 +12,13 @@ export * as sqs from '@aws-sdk/client-sqs';
 export * as sts from '@aws-sdk/client-sts';
 export * as iam from '@aws-sdk/client-iam';
 
-const KUMO_BIN = process.env.KUMO_BIN || new URL('../../build/kumo', import.meta.url).pathname;
+const KYOKA_BIN = process.env.KYOKA_BIN || new URL('../../build/kyoka', import.meta.url).pathname;
 
 export const creds = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-export class Kumo {
+export class Kyoka {
   constructor({ ephemeral = true, args = [] } = {}) {
-    this.dir = mkdtempSync(join(tmpdir(), 'kumo-js-'));
+    this.dir = mkdtempSync(join(tmpdir(), 'kyoka-js-'));
     this.ephemeral = ephemeral;
     this.args = args;
   }
@@ -29,19 +29,19 @@ export class Kumo {
     if (this.ephemeral) args.push('--ephemeral');
     else args.push('--data-dir', join(this.dir, 'state'));
     const log = openSync(join(this.dir, 'server.log'), 'a');
-    this.proc = spawn(KUMO_BIN, args, { stdio: ['ignore', log, log] });
+    this.proc = spawn(KYOKA_BIN, args, { stdio: ['ignore', log, log] });
     const deadline = Date.now() + 15000;
     while (Date.now() < deadline) {
       if (existsSync(portFile)) {
         const txt = readFileSync(portFile, 'utf8').trim();
         if (txt) { this.port = Number(txt); break; }
       }
-      if (this.proc.exitCode !== null) throw new Error('kumo exited: ' + this.log());
+      if (this.proc.exitCode !== null) throw new Error('kyoka exited: ' + this.log());
       await new Promise((r) => setTimeout(r, 10));
     }
-    if (!this.port) throw new Error('kumo did not start: ' + this.log());
-    const res = await fetch(this.endpoint + '/_kumo/health');
-    if (res.status !== 200) throw new Error('kumo not healthy');
+    if (!this.port) throw new Error('kyoka did not start: ' + this.log());
+    const res = await fetch(this.endpoint + '/_kyoka/health');
+    if (res.status !== 200) throw new Error('kyoka not healthy');
     return this;
   }
 
@@ -55,10 +55,10 @@ export class Kumo {
     return { endpoint: this.endpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1, ...extra };
   }
 
-  async reset() { return fetch(this.endpoint + '/_kumo/reset', { method: 'POST' }); }
+  async reset() { return fetch(this.endpoint + '/_kyoka/reset', { method: 'POST' }); }
 
   async advance(seconds) {
-    return fetch(`${this.endpoint}/_kumo/clock/advance?seconds=${seconds}`, { method: 'POST' });
+    return fetch(`${this.endpoint}/_kyoka/clock/advance?seconds=${seconds}`, { method: 'POST' });
   }
 
   async stop() {

@@ -1,8 +1,8 @@
-/* A caller described from its ARN, the way kumo's server describes the
+/* A caller described from its ARN, the way kyoka's server describes the
  * callers it authenticates: for the IAM bench and the differential test,
  * which take principals as ARNs. */
-#ifndef KUMO_TEST_PRINCIPAL_ARN_H
-#define KUMO_TEST_PRINCIPAL_ARN_H
+#ifndef KYOKA_TEST_PRINCIPAL_ARN_H
+#define KYOKA_TEST_PRINCIPAL_ARN_H
 
 #include "iam/iam.h"
 

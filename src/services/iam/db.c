@@ -50,7 +50,7 @@ static const char *const migrations[] = {
 
 int iam__db_migrate(iam_state_t *st, char *err, size_t errcap)
 {
-    return store_migrate(st->store, "iam", migrations, KUMO_ARRAY_LEN(migrations), err, errcap);
+    return store_migrate(st->store, "iam", migrations, KYOKA_ARRAY_LEN(migrations), err, errcap);
 }
 
 /* ==== statement helpers ==== */
@@ -70,7 +70,7 @@ static int run(iam_state_t *st, sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
     if (rc != SQLITE_DONE) {
         log_error("iam: store write failed: %s", sqlite3_errmsg(store_db(st->store)));
-        return KUMO_ESTORE;
+        return KYOKA_ESTORE;
     }
     return 0;
 }
@@ -286,7 +286,7 @@ void iam__db_wipe(iam_state_t *st)
         "DELETE FROM iam_group_members", "DELETE FROM iam_access_keys",     "DELETE FROM iam_policies",
         "DELETE FROM iam_policy_versions", "DELETE FROM iam_sessions",
     };
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(tables); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(tables); i++)
         if (run(st, store_stmt(st->store, tables[i])) != 0)
             log_error("iam: reset could not clear its tables");
 }
@@ -482,7 +482,7 @@ static void load_access_keys(iam_state_t *st)
 
 static void load_sessions(iam_state_t *st)
 {
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqlite3_stmt *s = store_stmt(st->store,
                                  "SELECT akid, secret, token, kind, arn, user_id, role_arn, role_id, role_name,"
                                  " session_name, user_name, source_identity, created_ms, expires_ms, policy,"

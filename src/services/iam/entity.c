@@ -178,7 +178,7 @@ static iam_entity_t *entity_new(iam_state_t *st, iam_ent_kind_t kind, const char
     e->id = xstrdup(id);
     e->path = xstrdup(path);
     e->arn = iam__arn_for(st, kind, path, name);
-    e->created_ms = kumo_clock_now_ms();
+    e->created_ms = kyoka_clock_now_ms();
     return e;
 }
 
@@ -217,7 +217,7 @@ static const char *delete_conflict(const iam_entity_t *e)
         [IAM_HOLDS_ATTACHED] = "Cannot delete entity, must detach all policies first.",
     };
     const iam_kind_info_t *ki = &iam__kinds[e->kind];
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(ki->delete_blockers); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(ki->delete_blockers); i++) {
         iam_holding_t what = ki->delete_blockers[i];
         if (holding_count(e, what))
             return what == IAM_HOLDS_LINKS ? ki->links_conflict : texts[what];

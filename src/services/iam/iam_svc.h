@@ -6,14 +6,14 @@
  * The state pointer is ctx->iam_state (set by the IAM service's create());
  * every function accepts NULL there and then finds nothing.
  *
- * Linking: these live in objects of kumo_svc_iam that the IAM operation table
+ * Linking: these live in objects of kyoka_svc_iam that the IAM operation table
  * already pulls into the binary, so a service library listed after
- * kumo_svc_iam on the link line still resolves them.
+ * kyoka_svc_iam on the link line still resolves them.
  *
  * Thread: loop thread.
  */
-#ifndef KUMO_SVC_IAM_SVC_H
-#define KUMO_SVC_IAM_SVC_H
+#ifndef KYOKA_SVC_IAM_SVC_H
+#define KYOKA_SVC_IAM_SVC_H
 
 #include "auth/auth.h"
 #include "iam/iam.h"

@@ -23,8 +23,8 @@
  *
  * Thread: loop thread.
  */
-#ifndef KUMO_SVC_IAM_INTERNAL_H
-#define KUMO_SVC_IAM_INTERNAL_H
+#ifndef KYOKA_SVC_IAM_INTERNAL_H
+#define KYOKA_SVC_IAM_INTERNAL_H
 
 #include "services/iam/iam_svc.h"
 #include "services/service.h"
@@ -180,7 +180,7 @@ typedef struct iam_vec {
 } iam_vec_t;
 
 typedef struct iam_state {
-    kumo_ctx_t *ctx;
+    kyoka_ctx_t *ctx;
     store_t *store;
     const char *account;
     iam_vec_t ents[3];  /* iam_entity_t*, by lname */
@@ -249,22 +249,22 @@ size_t iam__policy_size(const char *doc);
 /* ---- persistence (db.c) ---- */
 int iam__db_migrate(iam_state_t *st, char *err, size_t errcap);
 int iam__db_load(iam_state_t *st, char *err, size_t errcap);
-int iam__db_entity_save(iam_state_t *st, const iam_entity_t *e) KUMO_WUR;
-int iam__db_entity_delete(iam_state_t *st, const iam_entity_t *e) KUMO_WUR;
-int iam__db_inline_put(iam_state_t *st, const iam_entity_t *e, const char *name, const char *doc) KUMO_WUR;
-int iam__db_inline_delete(iam_state_t *st, const iam_entity_t *e, const char *name) KUMO_WUR;
-int iam__db_attach_put(iam_state_t *st, const iam_entity_t *e, const char *arn) KUMO_WUR;
-int iam__db_attach_delete(iam_state_t *st, const iam_entity_t *e, const char *arn) KUMO_WUR;
-int iam__db_member_put(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user) KUMO_WUR;
-int iam__db_member_delete(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user) KUMO_WUR;
-int iam__db_akey_save(iam_state_t *st, const iam_entity_t *user, const iam_akey_t *k) KUMO_WUR;
-int iam__db_akey_delete(iam_state_t *st, const char *akid) KUMO_WUR;
-int iam__db_policy_save(iam_state_t *st, const iam_mpolicy_t *p) KUMO_WUR;
-int iam__db_policy_delete(iam_state_t *st, const iam_mpolicy_t *p) KUMO_WUR;
-int iam__db_version_put(iam_state_t *st, const iam_mpolicy_t *p, const iam_pversion_t *v) KUMO_WUR;
-int iam__db_version_delete(iam_state_t *st, const iam_mpolicy_t *p, const char *version) KUMO_WUR;
-int iam__db_session_save(iam_state_t *st, const iam_session_t *s) KUMO_WUR;
-int iam__db_session_delete(iam_state_t *st, const char *akid) KUMO_WUR;
+int iam__db_entity_save(iam_state_t *st, const iam_entity_t *e) KYOKA_WUR;
+int iam__db_entity_delete(iam_state_t *st, const iam_entity_t *e) KYOKA_WUR;
+int iam__db_inline_put(iam_state_t *st, const iam_entity_t *e, const char *name, const char *doc) KYOKA_WUR;
+int iam__db_inline_delete(iam_state_t *st, const iam_entity_t *e, const char *name) KYOKA_WUR;
+int iam__db_attach_put(iam_state_t *st, const iam_entity_t *e, const char *arn) KYOKA_WUR;
+int iam__db_attach_delete(iam_state_t *st, const iam_entity_t *e, const char *arn) KYOKA_WUR;
+int iam__db_member_put(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user) KYOKA_WUR;
+int iam__db_member_delete(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user) KYOKA_WUR;
+int iam__db_akey_save(iam_state_t *st, const iam_entity_t *user, const iam_akey_t *k) KYOKA_WUR;
+int iam__db_akey_delete(iam_state_t *st, const char *akid) KYOKA_WUR;
+int iam__db_policy_save(iam_state_t *st, const iam_mpolicy_t *p) KYOKA_WUR;
+int iam__db_policy_delete(iam_state_t *st, const iam_mpolicy_t *p) KYOKA_WUR;
+int iam__db_version_put(iam_state_t *st, const iam_mpolicy_t *p, const iam_pversion_t *v) KYOKA_WUR;
+int iam__db_version_delete(iam_state_t *st, const iam_mpolicy_t *p, const char *version) KYOKA_WUR;
+int iam__db_session_save(iam_state_t *st, const iam_session_t *s) KYOKA_WUR;
+int iam__db_session_delete(iam_state_t *st, const char *akid) KYOKA_WUR;
 void iam__db_wipe(iam_state_t *st);
 
 /* Set ServiceFailure on the call after a store error; returns 0 so handlers

@@ -283,7 +283,7 @@ static int load_all(iam_state_t *st, char *err, size_t errcap)
     return iam__db_load(st, err, errcap);
 }
 
-static void *iam_svc_create(kumo_ctx_t *ctx, char *err, size_t errcap)
+static void *iam_svc_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
 {
     iam_state_t *st = xcalloc(1, sizeof *st);
     st->ctx = ctx;
@@ -326,7 +326,7 @@ static void iam_svc_reset(void *state)
 const svc_def_t iam_service = {
     .name = "iam",
     .ops = iam_ops,
-    .nops = KUMO_ARRAY_LEN(iam_ops),
+    .nops = KYOKA_ARRAY_LEN(iam_ops),
     .create = iam_svc_create,
     .free = iam_svc_free,
     .reset = iam_svc_reset,

@@ -66,7 +66,7 @@ const iam_policy_t *iam__version_policy(const iam_mpolicy_t *p, const iam_pversi
         char err[512];
         iam_policy_t *pol = iam_policy_parse(p->aws_doc, strlen(p->aws_doc), IAM_POLICY_IDENTITY, 0, err, sizeof err, NULL);
         /* The built-in documents are tested to parse (tests/unit/iam); a
-         * failure here is a kumo bug, reported once and treated as an
+         * failure here is a kyoka bug, reported once and treated as an
          * empty policy. */
         if (!pol)
             log_error("iam: AWS managed policy %s does not parse (%s)", p->arn, err);
@@ -175,7 +175,7 @@ int iam_create_policy(svc_call_t *c)
         }
     }
     iam_policy_t *pol = iam__parse_or_fail(c, svc_in_str(c, "PolicyDocument"), IAM_POLICY_IDENTITY,
-                                           KUMO_IAM_MAX_MANAGED_POLICY_BYTES, NULL);
+                                           KYOKA_IAM_MAX_MANAGED_POLICY_BYTES, NULL);
     if (!pol) {
         free(lname);
         return 0;
@@ -198,7 +198,7 @@ int iam_create_policy(svc_call_t *c)
     p->path = xstrdup(path);
     p->id = xstrdup(id);
     p->description = desc ? xstrdup(desc) : NULL;
-    p->created_ms = p->updated_ms = kumo_clock_now_ms();
+    p->created_ms = p->updated_ms = kyoka_clock_now_ms();
     snprintf(p->versions[0].id, sizeof p->versions[0].id, "v1");
     p->versions[0].created_ms = p->created_ms;
     p->next_version = 2;
@@ -293,12 +293,12 @@ int iam_create_policy_version(svc_call_t *c)
         return 0;
     }
     iam_policy_t *pol = iam__parse_or_fail(c, svc_in_str(c, "PolicyDocument"), IAM_POLICY_IDENTITY,
-                                           KUMO_IAM_MAX_MANAGED_POLICY_BYTES, NULL);
+                                           KYOKA_IAM_MAX_MANAGED_POLICY_BYTES, NULL);
     if (!pol)
         return 0;
     bool make_default = json_is_true(svc_in(c, "SetAsDefault"));
     iam_pversion_t *v = &p->versions[p->nversions];
-    *v = (iam_pversion_t){.policy = pol, .created_ms = kumo_clock_now_ms()};
+    *v = (iam_pversion_t){.policy = pol, .created_ms = kyoka_clock_now_ms()};
     snprintf(v->id, sizeof v->id, "v%d", p->next_version);
     size_t old_default = p->default_idx;
     int64_t old_updated = p->updated_ms;
@@ -364,7 +364,7 @@ int iam_set_default_policy_version(svc_call_t *c)
     size_t old = p->default_idx;
     int64_t old_updated = p->updated_ms;
     p->default_idx = (size_t)(v - p->versions);
-    p->updated_ms = kumo_clock_now_ms();
+    p->updated_ms = kyoka_clock_now_ms();
     if (iam__db_policy_save(st, p) != 0) {
         p->default_idx = old;
         p->updated_ms = old_updated;

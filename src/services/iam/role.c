@@ -34,7 +34,7 @@ void iam__role_create_check(svc_call_t *c, iam_vcheck_t *v)
 bool iam__role_create_fill(svc_call_t *c, iam_entity_t *e)
 {
     e->trust = iam__parse_or_fail(c, svc_in_str(c, "AssumeRolePolicyDocument"), IAM_POLICY_TRUST,
-                                  KUMO_IAM_MAX_TRUST_POLICY_BYTES, NULL);
+                                  KYOKA_IAM_MAX_TRUST_POLICY_BYTES, NULL);
     const char *desc = svc_in_str(c, "Description");
     json_t *msd = svc_in(c, "MaxSessionDuration");
     e->description = desc ? xstrdup(desc) : NULL;
@@ -105,7 +105,7 @@ int iam_update_assume_role_policy(svc_call_t *c)
     if (!e)
         return 0;
     iam_policy_t *trust = iam__parse_or_fail(c, svc_in_str(c, "PolicyDocument"), IAM_POLICY_TRUST,
-                                             KUMO_IAM_MAX_TRUST_POLICY_BYTES, NULL);
+                                             KYOKA_IAM_MAX_TRUST_POLICY_BYTES, NULL);
     if (!trust)
         return 0;
     iam_policy_t *old = e->trust;

@@ -72,7 +72,7 @@ bool iam__session_compile(iam_state_t *st, iam_session_t *s)
 
 static void sweep_expired(iam_state_t *st)
 {
-    int64_t cutoff = kumo_clock_now_ms() - IAM_SESSION_FORGET_MS;
+    int64_t cutoff = kyoka_clock_now_ms() - IAM_SESSION_FORGET_MS;
     size_t done = 0;
     for (size_t i = 0; i < st->sessions.n && done < IAM_SESSION_SWEEP_MAX;) {
         iam_session_t *s = st->sessions.v[i];
@@ -113,7 +113,7 @@ int iam_svc_session_create(void *iam_state, svc_call_t *c, const iam_svc_session
 {
     iam_state_t *st = iam_state;
     if (!st) {
-        svc_error(c, "InternalFailure", 500, "IAM is not running in this kumo");
+        svc_error(c, "InternalFailure", 500, "IAM is not running in this kyoka");
         return -1;
     }
     iam_entity_t *role = NULL, *user = NULL;
@@ -145,7 +145,7 @@ int iam_svc_session_create(void *iam_state, svc_call_t *c, const iam_svc_session
         char err[512];
         bool over = false;
         s->policy = iam_policy_parse(req->policy, strlen(req->policy), IAM_POLICY_IDENTITY,
-                                     KUMO_IAM_MAX_SESSION_POLICY_BYTES, err, sizeof err, &over);
+                                     KYOKA_IAM_MAX_SESSION_POLICY_BYTES, err, sizeof err, &over);
         if (!s->policy) {
             if (over)
                 svc_error(c, "PackedPolicyTooLargeException", 0,
@@ -177,14 +177,14 @@ int iam_svc_session_create(void *iam_state, svc_call_t *c, const iam_svc_session
         iam__tags_set(&s->tags, req->tag_keys[i], req->tag_values[i]);
 
     /* PackedPolicySize: how much of the packed session data (policies and
-     * tags, compressed by AWS into the token) is used, in percent. kumo
+     * tags, compressed by AWS into the token) is used, in percent. kyoka
      * does not compress; it estimates from the policy's characters. */
     int packed = 0;
     if (s->policy || s->narns || s->tags.n) {
         size_t bytes = (s->policy_text ? iam__policy_size(s->policy_text) : 0) + s->narns * 64;
         for (size_t i = 0; i < s->tags.n; i++)
             bytes += strlen(s->tags.keys[i]) + strlen(s->tags.values[i]) + 4;
-        packed = (int)((bytes * 100 + KUMO_IAM_MAX_SESSION_POLICY_BYTES - 1) / KUMO_IAM_MAX_SESSION_POLICY_BYTES);
+        packed = (int)((bytes * 100 + KYOKA_IAM_MAX_SESSION_POLICY_BYTES - 1) / KYOKA_IAM_MAX_SESSION_POLICY_BYTES);
         if (packed < 1)
             packed = 1;
         if (packed > 100) {
@@ -202,7 +202,7 @@ int iam_svc_session_create(void *iam_state, svc_call_t *c, const iam_svc_session
     iam__gen_secret(secret);
     s->secret = xstrdup(secret);
     s->token = iam__gen_token();
-    s->created_ms = kumo_clock_now_ms();
+    s->created_ms = kyoka_clock_now_ms();
     s->expires_ms = s->created_ms + req->duration_s * 1000;
     s->source_identity = req->source_identity ? xstrdup(req->source_identity) : NULL;
     buf_t b;

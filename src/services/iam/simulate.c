@@ -65,7 +65,7 @@ static bool add_inputs(sim_t *s, json_t *list, const char *list_name, bool bound
         iam_policy_t *p = iam__parse_or_fail(s->c, text, IAM_POLICY_IDENTITY, 0, NULL);
         if (!p)
             return false;
-        if (s->nowned >= KUMO_ARRAY_LEN(s->owned) || (!boundary && s->nidentity >= SIM_MAX_POLICIES)) {
+        if (s->nowned >= KYOKA_ARRAY_LEN(s->owned) || (!boundary && s->nidentity >= SIM_MAX_POLICIES)) {
             iam_policy_free(p);
             svc_error(s->c, "InvalidInputException", 0, "Too many policies in %s.", list_name);
             return false;
@@ -256,7 +256,7 @@ static int run(sim_t *s)
             .context = s->context,
             .ncontext = s->ncontext,
             .region = c->region,
-            .now_ms = kumo_clock_now_ms(),
+            .now_ms = kyoka_clock_now_ms(),
         };
         /* First the aggregate: the most restrictive decision over the
          * resources; then the details, keeping at the top level only the

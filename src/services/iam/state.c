@@ -22,14 +22,14 @@
 const iam_kind_info_t iam__kinds[3] = {
     [IAM_ENT_ROLE] = {.arn_type = "role", .title = "Role", .plural = "Roles", .param = "RoleName",
                       .id_member = "RoleId", .field = "roleName", .id_prefix = "AROA",
-                      .max_name = 64, .max_existing_name = 64, .inline_max = KUMO_IAM_MAX_ROLE_INLINE_BYTES,
+                      .max_name = 64, .max_existing_name = 64, .inline_max = KYOKA_IAM_MAX_ROLE_INLINE_BYTES,
                       .quota_attached = "PoliciesPerRole", .source_type = "role", .has_boundary = true,
                       .has_tags = true, /* API_DeleteRole.html: */
                       .delete_blockers = {IAM_HOLDS_ATTACHED, IAM_HOLDS_INLINE},
                       .create_check = iam__role_create_check, .create_fill = iam__role_create_fill},
     [IAM_ENT_USER] = {.arn_type = "user", .title = "User", .plural = "Users", .param = "UserName",
                       .id_member = "UserId", .field = "userName", .id_prefix = "AIDA",
-                      .max_name = 64, .max_existing_name = 128, .inline_max = KUMO_IAM_MAX_USER_INLINE_BYTES,
+                      .max_name = 64, .max_existing_name = 128, .inline_max = KYOKA_IAM_MAX_USER_INLINE_BYTES,
                       .quota_attached = "PoliciesPerUser", .source_type = "user", .has_boundary = true,
                       .has_tags = true, /* API_DeleteUser.html: */
                       .delete_blockers = {IAM_HOLDS_ACCESS_KEYS, IAM_HOLDS_INLINE, IAM_HOLDS_ATTACHED, IAM_HOLDS_LINKS},
@@ -123,7 +123,7 @@ void iam__gen_id(char *out, const char *prefix, size_t n)
     unsigned char rnd[64];
     if (n > sizeof rnd)
         n = sizeof rnd;
-    kumo_random(rnd, n);
+    kyoka_random(rnd, n);
     /* Taking each byte modulo 36 favours the first few letters slightly;
      * ids only need to be unique, not uniform. */
     for (size_t i = 0; i < n; i++)
@@ -135,7 +135,7 @@ void iam__gen_secret(char out[41])
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     unsigned char rnd[40];
-    kumo_random(rnd, sizeof rnd);
+    kyoka_random(rnd, sizeof rnd);
     for (size_t i = 0; i < 40; i++)
         out[i] = alphabet[rnd[i] & 63];
     out[40] = '\0';
@@ -147,7 +147,7 @@ char *iam__gen_token(void)
      * a client may rely on; 264 random bytes give 352 characters. */
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     unsigned char rnd[264];
-    kumo_random(rnd, sizeof rnd);
+    kyoka_random(rnd, sizeof rnd);
     size_t n = sizeof rnd / 3 * 4;
     char *t = xmalloc(16 + n + 1);
     memcpy(t, "IQoJb3JpZ2luX2Vj", 16); /* the constant prefix real tokens carry */
@@ -428,7 +428,7 @@ iam_policy_t *iam__parse_or_fail(svc_call_t *c, const char *doc, iam_policy_kind
 int iam__store_failed(svc_call_t *c)
 {
     svc_error(c, "ServiceFailureException", 500,
-              "kumo could not write IAM state to its store; nothing was changed, retry the request");
+              "kyoka could not write IAM state to its store; nothing was changed, retry the request");
     return 0;
 }
 
@@ -578,9 +578,9 @@ static bool page_bounds(svc_call_t *c, size_t total, size_t *start, size_t *coun
     *start = 0;
     const char *marker = svc_in_str(c, "Marker");
     if (marker) {
-        /* Markers are opaque to clients; ours is "kumo:<index>". */
+        /* Markers are opaque to clients; ours is "kyoka:<index>". */
         char *end = NULL;
-        unsigned long long idx = strncmp(marker, "kumo:", 5) == 0 ? strtoull(marker + 5, &end, 10) : 0;
+        unsigned long long idx = strncmp(marker, "kyoka:", 6) == 0 ? strtoull(marker + 6, &end, 10) : 0;
         if (!end || *end || idx > total) {
             svc_error(c, "ValidationError", 400, "Invalid Marker.");
             return false;
@@ -605,7 +605,7 @@ int iam__list_page(svc_call_t *c, const char *member, size_t total, iam_item_fn 
     json_object_set_new(out, "IsTruncated", json_boolean(more));
     if (more) {
         char m[40];
-        snprintf(m, sizeof m, "kumo:%zu", start + count);
+        snprintf(m, sizeof m, "kyoka:%zu", start + count);
         json_object_set_new(out, "Marker", json_string(m));
     }
     return 0;

@@ -118,7 +118,7 @@ int iam_create_access_key(svc_call_t *c)
                   IAM_MAX_ACCESS_KEYS);
         return 0;
     }
-    iam_akey_t k = {.active = true, .created_ms = kumo_clock_now_ms()};
+    iam_akey_t k = {.active = true, .created_ms = kyoka_clock_now_ms()};
     char secret[41];
     /* AKIA + 16 characters: 20 in all, like AWS's long-term key ids. */
     iam__gen_id(k.akid, "AKIA", 16);
@@ -201,7 +201,7 @@ int iam_get_access_key_last_used(svc_call_t *c)
         iam_entity_t *u = users->v[i];
         for (size_t j = 0; j < u->nkeys; j++) {
             if (akid && strcmp(u->keys[j].akid, akid) == 0) {
-                /* kumo does not track last use: "N/A" is what IAM says for
+                /* kyoka does not track last use: "N/A" is what IAM says for
                  * a key that has not been used. */
                 json_t *out = svc_output(c);
                 json_object_set_new(out, "UserName", json_string(u->name));

@@ -36,7 +36,7 @@ void sqs__settings_defaults(sqs_settings_t *s, bool fifo)
     *s = (sqs_settings_t){
         .visibility_timeout = 30,
         .delay_seconds = 0,
-        .max_message_size = KUMO_SQS_MAX_MESSAGE_BYTES,
+        .max_message_size = KYOKA_SQS_MAX_MESSAGE_BYTES,
         .retention = SQS_DEFAULT_RETENTION_S,
         .wait_time = 0,
         .kms_reuse = 300,
@@ -392,12 +392,12 @@ int sqs__settings_apply(svc_call_t *c, sqs_settings_t *s, json_t *attrs, bool cr
     } ints[] = {
         {"VisibilityTimeout", 0, SQS_MAX_VISIBILITY_S, offsetof(sqs_settings_t, visibility_timeout)},
         {"DelaySeconds", 0, SQS_MAX_DELAY_S, offsetof(sqs_settings_t, delay_seconds)},
-        {"MaximumMessageSize", SQS_MIN_MESSAGE_SIZE, KUMO_SQS_MAX_MESSAGE_BYTES, offsetof(sqs_settings_t, max_message_size)},
+        {"MaximumMessageSize", SQS_MIN_MESSAGE_SIZE, KYOKA_SQS_MAX_MESSAGE_BYTES, offsetof(sqs_settings_t, max_message_size)},
         {"MessageRetentionPeriod", SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, offsetof(sqs_settings_t, retention)},
         {"ReceiveMessageWaitTimeSeconds", 0, SQS_MAX_WAIT_S, offsetof(sqs_settings_t, wait_time)},
         {"KmsDataKeyReusePeriodSeconds", 60, 86400, offsetof(sqs_settings_t, kms_reuse)},
     };
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(ints); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(ints); i++) {
         if ((v = ATTR(ints[i].name)) && !parse_int(v, ints[i].lo, ints[i].hi, (int *)((char *)s + ints[i].off))) {
             bad_value(c, ints[i].name);
             return -1;
@@ -554,7 +554,7 @@ void sqs__settings_load(sqs_settings_t *s, json_t *attrs, bool fifo)
         s->visibility_timeout = x;
     if ((v = ATTR("DelaySeconds")) && parse_int(v, 0, SQS_MAX_DELAY_S, &x))
         s->delay_seconds = x;
-    if ((v = ATTR("MaximumMessageSize")) && parse_int(v, SQS_MIN_MESSAGE_SIZE, KUMO_SQS_MAX_MESSAGE_BYTES, &x))
+    if ((v = ATTR("MaximumMessageSize")) && parse_int(v, SQS_MIN_MESSAGE_SIZE, KYOKA_SQS_MAX_MESSAGE_BYTES, &x))
         s->max_message_size = x;
     if ((v = ATTR("MessageRetentionPeriod")) && parse_int(v, SQS_MIN_RETENTION_S, SQS_MAX_RETENTION_S, &x))
         s->retention = x;
@@ -576,7 +576,7 @@ void sqs__settings_load(sqs_settings_t *s, json_t *attrs, bool fifo)
         char err[256];
         bool over = false;
         s->policy = xstrdup(v);
-        s->policy_c = iam_policy_parse(v, strlen(v), IAM_POLICY_RESOURCE, KUMO_RESOURCE_POLICY_MAX_BYTES, err,
+        s->policy_c = iam_policy_parse(v, strlen(v), IAM_POLICY_RESOURCE, KYOKA_RESOURCE_POLICY_MAX_BYTES, err,
                                        sizeof err, &over);
         if (!s->policy_c)
             log_warn("sqs: stored queue policy no longer compiles (%s); it is ignored for authorization", err);

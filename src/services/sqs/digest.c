@@ -28,7 +28,7 @@ static void digest_hex(sqs_state_t *st, const EVP_MD *md, const void *p, size_t 
         log_error("sqs: digest failed");
         abort();
     }
-    kumo_hex(d, len, out);
+    kyoka_hex(d, len, out);
 }
 
 void sqs__md5_hex(sqs_state_t *st, const void *p, size_t n, char out[33]) { digest_hex(st, st->md5, p, n, out); }
@@ -125,7 +125,7 @@ bool sqs__md5_attrs(sqs_state_t *st, json_t *attrs, json_t *filter, char out[33]
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(ctx, d, &len);
-    kumo_hex(d, len, out);
+    kyoka_hex(d, len, out);
     if (names != names_stack)
         free(names);
     return true;

@@ -212,7 +212,7 @@ void sqs__attempt_add(sqs_queue_t *q, const char *id, sqs_msg_t *const *ms, int 
     a->node.key = a->key;
     a->node.klen = kl;
     a->expires_ms = now + SQS_ATTEMPT_WINDOW_MS;
-    for (int i = 0; i < n && i < KUMO_SQS_MAX_BATCH_ENTRIES; i++) {
+    for (int i = 0; i < n && i < KYOKA_SQS_MAX_BATCH_ENTRIES; i++) {
         a->msgs[i].id = ms[i]->id;
         a->msgs[i].receipt_seq = ms[i]->receipt_seq;
         a->n++;

@@ -28,8 +28,8 @@
  *
  * Thread: loop thread.
  */
-#ifndef KUMO_SQS_INTERNAL_H
-#define KUMO_SQS_INTERNAL_H
+#ifndef KYOKA_SQS_INTERNAL_H
+#define KYOKA_SQS_INTERNAL_H
 
 #include "core/dq.h"
 #include "services/service.h"
@@ -212,7 +212,7 @@ typedef struct sqs_attempt {
     struct {
         uint64_t id;
         uint32_t receipt_seq;
-    } msgs[KUMO_SQS_MAX_BATCH_ENTRIES];
+    } msgs[KYOKA_SQS_MAX_BATCH_ENTRIES];
     char key[];
 } sqs_attempt_t;
 
@@ -291,7 +291,7 @@ struct sqs_task {
 
 /* ---- the service state ---- */
 struct sqs_state {
-    kumo_ctx_t *ctx;
+    kyoka_ctx_t *ctx;
     store_t *store;
     dq_t dq;
     sqs_smap_t queues;
@@ -434,7 +434,7 @@ bool sqs__attempt_retryable(const sqs_queue_t *q, const sqs_attempt_t *a);
 void sqs__seq_format(uint64_t seq_no, char out[24]);
 
 /* ---- wait.c: long polling ---- */
-/* Park the call until messages arrive or o->wait seconds pass. Returns KUMO_EAGAIN. */
+/* Park the call until messages arrive or o->wait seconds pass. Returns KYOKA_EAGAIN. */
 int sqs__wait(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o);
 /* New visible messages in q: serve its waiters on the next turn. */
 void sqs__kick(sqs_queue_t *q);

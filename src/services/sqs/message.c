@@ -290,7 +290,7 @@ typedef struct sqs_err {
     char msg[700];
 } sqs_err_t;
 
-static void err_set(sqs_err_t *e, const char *code, const char *fmt, ...) KUMO_PRINTF(3, 4);
+static void err_set(sqs_err_t *e, const char *code, const char *fmt, ...) KYOKA_PRINTF(3, 4);
 static void err_set(sqs_err_t *e, const char *code, const char *fmt, ...)
 {
     if (e->code)
@@ -371,9 +371,9 @@ static bool batch_check(svc_call_t *c, json_t *entries, const char *entry_name)
         svc_error(c, "EmptyBatchRequest", 0, "There should be at least one %s in the request.", entry_name);
         return false;
     }
-    if (n > KUMO_SQS_MAX_BATCH_ENTRIES) {
+    if (n > KYOKA_SQS_MAX_BATCH_ENTRIES) {
         svc_error(c, "TooManyEntriesInBatchRequest", 0,
-                  "Maximum number of entries per request are %d. You have sent %zu.", KUMO_SQS_MAX_BATCH_ENTRIES, n);
+                  "Maximum number of entries per request are %d. You have sent %zu.", KYOKA_SQS_MAX_BATCH_ENTRIES, n);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -787,7 +787,7 @@ static void send_commit(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, send
                         sqs_msg_t **pending, int *npending)
 {
     sqs_state_t *st = q->st;
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     char md5_body[33];
     sqs__md5_hex(st, in->body, in->body_len, md5_body);
     char *canon_text = NULL;
@@ -844,7 +844,7 @@ static void send_commit(svc_call_t *c, sqs_queue_t *q, const send_in_t *in, send
     free(canon_text);
     m->id = st->next_msg_id++;
     m->seq_no = m->id;
-    kumo_uuid(m->message_id);
+    kyoka_uuid(m->message_id);
     m->sent_ms = now;
     long long delay = q->set.fifo || !in->has_delay ? q->set.delay_seconds : in->delay;
     if (delay > 0) {
@@ -911,7 +911,7 @@ static unsigned sys_mask_of(json_t *names)
             continue;
         if (strcmp(s, "All") == 0)
             mask |= SYS_ALL;
-        for (size_t k = 0; k < KUMO_ARRAY_LEN(sys_names); k++)
+        for (size_t k = 0; k < KYOKA_ARRAY_LEN(sys_names); k++)
             if (strcmp(s, sys_names[k].name) == 0)
                 mask |= sys_names[k].bit;
     }
@@ -1083,7 +1083,7 @@ static int receive_again(svc_call_t *c, sqs_queue_t *q, const sqs_attempt_t *a, 
 
 int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
 {
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs__queue_promote(q, now);
     sqs__queue_expire(q, now);
     if (o->attempt && q->set.fifo) {
@@ -1092,8 +1092,8 @@ int sqs__receive(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
             return receive_again(c, q, a, o, now);
     }
     int n = 0;
-    uint64_t ids[KUMO_SQS_MAX_BATCH_ENTRIES];
-    sqs_msg_t *got[KUMO_SQS_MAX_BATCH_ENTRIES];
+    uint64_t ids[KYOKA_SQS_MAX_BATCH_ENTRIES];
+    sqs_msg_t *got[KYOKA_SQS_MAX_BATCH_ENTRIES];
     if (!q->set.fifo) {
         sqs_link_t again; /* received with VisibilityTimeout 0: ready again after this receive */
         sqs_list_init(&again);
@@ -1195,7 +1195,7 @@ static bool delete_one(svc_call_t *c, sqs_queue_t *q, const char *rh, sqs_err_t 
     if (!m || m->q != q)
         return true; /* already deleted: DeleteMessage is idempotent */
     if (q->set.fifo) {
-        int64_t now = kumo_clock_now_ms();
+        int64_t now = kyoka_clock_now_ms();
         /* A FIFO receipt handle dies with its visibility timeout
          * (https://repost.aws/knowledge-center/sqs-receipt-handle-error). */
         if (m->receipt_seq != seq || m->state != SQS_INFLIGHT || m->visible_at <= now) {
@@ -1220,7 +1220,7 @@ static bool change_one(svc_call_t *c, sqs_queue_t *q, const char *rh, long long 
     uint32_t seq;
     if (!receipt_for_queue(c, q, rh, &mid, &seq, e))
         return false;
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs__queue_promote(q, now);
     sqs_msg_t *m = sqs__msg_lookup(c->state, mid);
     if (!m || m->q != q || m->receipt_seq != seq) {
@@ -1295,9 +1295,9 @@ static bool send_batch_check(svc_call_t *c, sqs_queue_t *q, json_t *entries)
         }
         total += in.body_len + attrs_size(in.attrs);
     }
-    if (total > KUMO_SQS_MAX_MESSAGE_BYTES) {
+    if (total > KYOKA_SQS_MAX_MESSAGE_BYTES) {
         svc_error(c, "BatchRequestTooLong", 0, "Batch requests cannot be longer than %d bytes. You have sent %zu bytes.",
-                  KUMO_SQS_MAX_MESSAGE_BYTES, total);
+                  KYOKA_SQS_MAX_MESSAGE_BYTES, total);
         return false;
     }
     return true;
@@ -1306,7 +1306,7 @@ static bool send_batch_check(svc_call_t *c, sqs_queue_t *q, json_t *entries)
 /* The messages a batch accepted: their rows go to the store in one
  * statement once every entry has run. */
 typedef struct send_batch {
-    sqs_msg_t *pending[KUMO_SQS_MAX_BATCH_ENTRIES];
+    sqs_msg_t *pending[KYOKA_SQS_MAX_BATCH_ENTRIES];
     int npending;
     const char *header_trace; /* request_trace, once for every entry */
 } send_batch_t;
@@ -1342,7 +1342,7 @@ int sqs_receive_message(svc_call_t *c)
     long long v;
     sqs_recv_opts_t o = {.max = 1, .vt = q->set.visibility_timeout, .wait = q->set.wait_time};
     if (sqs_in_int(c, c->input, "MaxNumberOfMessages", &v)) {
-        if (v < 1 || v > KUMO_SQS_MAX_BATCH_ENTRIES) {
+        if (v < 1 || v > KYOKA_SQS_MAX_BATCH_ENTRIES) {
             svc_error(c, "InvalidParameterValue", 400,
                       "Value %lld for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if "
                       "provided.", v);
@@ -1382,7 +1382,7 @@ int sqs_receive_message(svc_call_t *c)
      * accept the parameter and ignore it. */
     o.attempt = attempt;
     if (attempt && q->set.fifo) {
-        int64_t now = kumo_clock_now_ms();
+        int64_t now = kyoka_clock_now_ms();
         sqs__queue_expire(q, now);
         sqs_attempt_t *a = sqs__attempt_find(q, attempt, now);
         if (a && !sqs__attempt_retryable(q, a)) {
@@ -1418,7 +1418,7 @@ int sqs_delete_message(svc_call_t *c)
 /* The ids of the messages a batch deleted: their rows leave the store in
  * one statement once every entry has run. */
 typedef struct delete_batch {
-    uint64_t ids[KUMO_SQS_MAX_BATCH_ENTRIES];
+    uint64_t ids[KYOKA_SQS_MAX_BATCH_ENTRIES];
     int nids;
 } delete_batch_t;
 

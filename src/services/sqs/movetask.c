@@ -66,7 +66,7 @@ static void on_tick(dq_entry_t *e)
         task_end(t, SQS_TASK_FAILED, "AWS.SimpleQueueService.NonExistentQueue");
         return;
     }
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs__queue_promote(src, now);
     int64_t budget = SQS_MOVE_BATCH;
     if (t->rate) {
@@ -110,7 +110,7 @@ static void on_tick(dq_entry_t *e)
 void sqs__task_resume(sqs_task_t *t)
 {
     t->tick.cb = on_tick;
-    dq_add(&t->st->dq, &t->tick, kumo_clock_now_ms());
+    dq_add(&t->st->dq, &t->tick, kyoka_clock_now_ms());
 }
 
 void sqs__tasks_queue_gone(sqs_state_t *st, const sqs_queue_t *q)
@@ -255,11 +255,11 @@ int sqs_start_message_move_task(svc_call_t *c)
         return 0;
     if (dst && c->ctx->authorize(c, "sqs:SendMessage", dst->arn, NULL, 0) != IAM_ALLOW)
         return 0;
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs__queue_promote(src, now);
     sqs_task_t *t = xcalloc(1, sizeof *t);
     t->st = st;
-    kumo_uuid(t->id);
+    kyoka_uuid(t->id);
     t->source_arn = xstrdup(src->arn);
     t->dest_arn = dst ? xstrdup(dst->arn) : NULL;
     t->rate = (int)rate;

@@ -95,7 +95,7 @@ static void on_dq_closed(dq_t *dq)
     free(st);
 }
 
-static void *sqs_create(kumo_ctx_t *ctx, char *err, size_t errcap)
+static void *sqs_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
 {
     sqs_state_t *st = xcalloc(1, sizeof *st);
     st->ctx = ctx;
@@ -175,7 +175,7 @@ static void sqs_stopping(void *state)
 const svc_def_t sqs_service = {
     .name = "sqs",
     .ops = sqs_ops,
-    .nops = KUMO_ARRAY_LEN(sqs_ops),
+    .nops = KYOKA_ARRAY_LEN(sqs_ops),
     .create = sqs_create,
     .free = sqs_free,
     .reset = sqs_reset,

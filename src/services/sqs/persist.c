@@ -76,7 +76,7 @@ static const char *const migrations[] = {
 
 int sqs__store_migrate(sqs_state_t *st, char *err, size_t errcap)
 {
-    return store_migrate(st->store, "sqs", migrations, KUMO_ARRAY_LEN(migrations), err, errcap);
+    return store_migrate(st->store, "sqs", migrations, KYOKA_ARRAY_LEN(migrations), err, errcap);
 }
 
 /* ==== writing ==== */
@@ -155,7 +155,7 @@ static void bind_msg(sqlite3_stmt *s, int base, const sqs_msg_t *m)
  * process. */
 static const char *insert_sql(int rows)
 {
-    static char *sql[KUMO_SQS_MAX_BATCH_ENTRIES + 1];
+    static char *sql[KYOKA_SQS_MAX_BATCH_ENTRIES + 1];
     if (!sql[rows]) {
         buf_t b;
         buf_init(&b, 16384);
@@ -170,8 +170,8 @@ static const char *insert_sql(int rows)
 
 void sqs__persist_msgs_insert(sqs_state_t *st, sqs_msg_t *const *ms, int n)
 {
-    for (int off = 0; off < n; off += KUMO_SQS_MAX_BATCH_ENTRIES) {
-        int rows = n - off < KUMO_SQS_MAX_BATCH_ENTRIES ? n - off : KUMO_SQS_MAX_BATCH_ENTRIES;
+    for (int off = 0; off < n; off += KYOKA_SQS_MAX_BATCH_ENTRIES) {
+        int rows = n - off < KYOKA_SQS_MAX_BATCH_ENTRIES ? n - off : KYOKA_SQS_MAX_BATCH_ENTRIES;
         sqs__write_begin(st);
         sqlite3_stmt *s = store_stmt(st->store, insert_sql(rows));
         for (int r = 0; r < rows; r++)
@@ -346,7 +346,7 @@ static int load_queues(sqs_state_t *st)
             st->next_queue_id = id + 1;
     }
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : KUMO_ESTORE;
+    return rc == SQLITE_DONE ? 0 : KYOKA_ESTORE;
 }
 
 static int cmp_qid(const void *a, const void *b)
@@ -370,10 +370,10 @@ static sqs_queue_t *find_qid(sqs_queue_t **byid, size_t n, uint64_t id)
 
 int sqs__store_load(sqs_state_t *st, char *err, size_t errcap)
 {
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     if (load_queues(st) != 0) {
         snprintf(err, errcap, "cannot read sqs_queues: %s", sqlite3_errmsg(store_db(st->store)));
-        return KUMO_ESTORE;
+        return KYOKA_ESTORE;
     }
 
     /* Queues by id, for placing messages. */
@@ -442,7 +442,7 @@ int sqs__store_load(sqs_state_t *st, char *err, size_t errcap)
     if (rc != SQLITE_DONE) {
         free(byid);
         snprintf(err, errcap, "cannot read sqs_messages: %s", sqlite3_errmsg(store_db(st->store)));
-        return KUMO_ESTORE;
+        return KYOKA_ESTORE;
     }
     if (orphans)
         log_warn("sqs: %zu stored messages belong to no queue; ignored", orphans);

@@ -25,7 +25,7 @@ int sqs__policy_set(svc_call_t *c, sqs_settings_t *s, const char *text)
     }
     char err[512] = "";
     bool over = false;
-    iam_policy_t *p = iam_policy_parse(text, strlen(text), IAM_POLICY_RESOURCE, KUMO_RESOURCE_POLICY_MAX_BYTES, err,
+    iam_policy_t *p = iam_policy_parse(text, strlen(text), IAM_POLICY_RESOURCE, KYOKA_RESOURCE_POLICY_MAX_BYTES, err,
                                        sizeof err, &over);
     if (!p) {
         /* AWS answers a malformed or oversized queue policy with this

@@ -116,7 +116,7 @@ char *sqs__queue_url(svc_call_t *c, const sqs_queue_t *q)
 bool sqs__valid_queue_name(const char *name, bool fifo)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > KUMO_SQS_MAX_QUEUE_NAME)
+    if (n == 0 || n > KYOKA_SQS_MAX_QUEUE_NAME)
         return false;
     size_t base = n;
     if (fifo) {
@@ -405,7 +405,7 @@ int sqs_create_queue(svc_call_t *c)
         return 0;
     }
     const char *account = caller_account(c);
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs_queue_t *q = sqs__queue_lookup(st, sqs__call_region(c), account, name);
     if (q) {
         /* Same name: fine when every attribute given equals the queue's
@@ -507,7 +507,7 @@ int sqs_delete_queue(svc_call_t *c)
     sqs_queue_t *q = sqs__queue_get_or_fail(c);
     if (!q)
         return 0;
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs__waiters_flush(q);
     sqs__tasks_queue_gone(st, q);
     queue_drop_messages(q);
@@ -574,7 +574,7 @@ int sqs_get_queue_attributes(svc_call_t *c)
         }
         all |= strcmp(n, "All") == 0;
     }
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     sqs__queue_promote(q, now);
     sqs__queue_expire(q, now);
     json_t *out = json_object();
@@ -619,7 +619,7 @@ int sqs_set_queue_attributes(svc_call_t *c)
     }
     sqs__settings_destroy(&q->set);
     q->set = tmp;
-    q->modified_ms = kumo_clock_now_ms();
+    q->modified_ms = kyoka_clock_now_ms();
     sqs__queue_persist(q);
     return 0;
 }
@@ -629,7 +629,7 @@ int sqs_purge_queue(svc_call_t *c)
     sqs_queue_t *q = sqs__queue_get_or_fail(c);
     if (!q)
         return 0;
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     /* https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_PurgeQueue.html */
     if (q->purged_ms && now - q->purged_ms < SQS_PURGE_INTERVAL_MS) {
         svc_error(c, "PurgeQueueInProgress", 0, "Only one PurgeQueue operation on %s is allowed every 60 seconds.",

@@ -141,11 +141,11 @@ int sqs__wait(svc_call_t *c, sqs_queue_t *q, const sqs_recv_opts_t *o)
     w->o = *o;
     w->timeout.cb = on_timeout;
     sqs_list_push(&q->waiters, &w->link);
-    dq_add(&st->dq, &w->timeout, kumo_clock_now_ms() + (int64_t)o->wait * 1000);
+    dq_add(&st->dq, &w->timeout, kyoka_clock_now_ms() + (int64_t)o->wait * 1000);
     c->parked = w;
     c->on_abort = on_abort;
     sqs__queue_arm(q);
-    return KUMO_EAGAIN;
+    return KYOKA_EAGAIN;
 }
 
 void sqs__waiters_flush(sqs_queue_t *q)

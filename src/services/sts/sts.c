@@ -148,7 +148,7 @@ static bool authorize_assume(assume_ctx_t *a, const char *action)
         .ncontext = a->ncontext,
         .source_ip = c->req ? c->req->remote_addr : NULL,
         .region = c->region,
-        .now_ms = kumo_clock_now_ms(),
+        .now_ms = kyoka_clock_now_ms(),
     };
     iam_explain_t *ex = arena_alloc(c->arena, sizeof *ex);
     iam_decision_t d = iam_evaluate(&req, &a->set, ex);
@@ -343,7 +343,7 @@ static int sts_get_session_token(svc_call_t *c)
 
 static int sts_get_access_key_info(svc_call_t *c)
 {
-    /* kumo serves one account: every key id belongs to it. */
+    /* kyoka serves one account: every key id belongs to it. */
     vcheck_t v = {0};
     const char *akid = svc_in_str(c, "AccessKeyId");
     v_chars(&v, "accessKeyId", akid, "", "[\\w]*");
@@ -364,5 +364,5 @@ static const svc_op_t sts_ops[] = {
 const svc_def_t sts_service = {
     .name = "sts",
     .ops = sts_ops,
-    .nops = KUMO_ARRAY_LEN(sts_ops),
+    .nops = KYOKA_ARRAY_LEN(sts_ops),
 };

@@ -1,5 +1,5 @@
 /* Fuzz the JSON protocol's input path as the front door runs it: jansson
- * parsing with kumo's flags (through kumo's small-object allocator, as the
+ * parsing with kyoka's flags (through kyoka's small-object allocator, as the
  * server does), validation against SQS operations' input shapes, and the
  * tree re-encoded as JSON and as query XML. */
 #include "protocol/protocol.h"
@@ -13,7 +13,7 @@ static void use_small_alloc_once(void)
 {
     static bool done;
     if (!done) {
-        json_set_alloc_funcs(kumo_small_alloc, kumo_small_free);
+        json_set_alloc_funcs(kyoka_small_alloc, kyoka_small_free);
         done = true;
     }
 }

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         char err[256];
         bool over;
-        iam_policy_t *p = iam_policy_parse((const char *)data, size, kinds[k], KUMO_RESOURCE_POLICY_MAX_BYTES, err,
+        iam_policy_t *p = iam_policy_parse((const char *)data, size, kinds[k], KYOKA_RESOURCE_POLICY_MAX_BYTES, err,
                                            sizeof err, &over);
         if (!p) {
             if (strlen(err) == 0)

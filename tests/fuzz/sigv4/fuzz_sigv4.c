@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     auth_store_put(s, &suite);
     auth_store_put(s, &s3);
     int64_t now = 0;
-    if (kumo_time_parse_amz(STRV_LIT("20150830T123600Z"), &now) != 0)
+    if (kyoka_time_parse_amz(STRV_LIT("20150830T123600Z"), &now) != 0)
         abort();
 
     auth_result_t res;

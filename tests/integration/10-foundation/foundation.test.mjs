@@ -2,21 +2,21 @@
 // root, and the exact error names for a wrong secret and an unknown key.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kumo, sts } from '../../js/harness.mjs';
+import { Kyoka, sts } from '../../js/harness.mjs';
 
-const kumo = new Kumo();
-before(async () => { await kumo.start(); });
-after(async () => { assert.equal(await kumo.stop(), 0); });
+const kyoka = new Kyoka();
+before(async () => { await kyoka.start(); });
+after(async () => { assert.equal(await kyoka.stop(), 0); });
 
 test('GetCallerIdentity as root', async () => {
-  const client = new sts.STSClient(kumo.config());
+  const client = new sts.STSClient(kyoka.config());
   const out = await client.send(new sts.GetCallerIdentityCommand({}));
   assert.equal(out.Account, '000000000000');
   assert.equal(out.Arn, 'arn:aws:iam::000000000000:root');
 });
 
 test('wrong secret is SignatureDoesNotMatch', async () => {
-  const client = new sts.STSClient(kumo.config({ credentials: { accessKeyId: 'test', secretAccessKey: 'bad' } }));
+  const client = new sts.STSClient(kyoka.config({ credentials: { accessKeyId: 'test', secretAccessKey: 'bad' } }));
   await assert.rejects(client.send(new sts.GetCallerIdentityCommand({})), (e) => {
     assert.equal(e.name, 'SignatureDoesNotMatch');
     assert.equal(e.$metadata.httpStatusCode, 403);
@@ -25,7 +25,7 @@ test('wrong secret is SignatureDoesNotMatch', async () => {
 });
 
 test('unknown key is InvalidClientTokenId', async () => {
-  const client = new sts.STSClient(kumo.config({ credentials: { accessKeyId: 'AKIANOPE000000000000', secretAccessKey: 'x' } }));
+  const client = new sts.STSClient(kyoka.config({ credentials: { accessKeyId: 'AKIANOPE000000000000', secretAccessKey: 'x' } }));
   await assert.rejects(client.send(new sts.GetCallerIdentityCommand({})), (e) => {
     assert.equal(e.name, 'InvalidClientTokenId');
     assert.match(e.message, /security token included in the request is invalid/);

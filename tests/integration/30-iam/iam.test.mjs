@@ -2,11 +2,11 @@
 // it, call as the session, and the SDK's modelled error classes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kumo, iam, sts } from '../../js/harness.mjs';
+import { Kyoka, iam, sts } from '../../js/harness.mjs';
 
-const kumo = new Kumo();
-before(async () => { await kumo.start(); });
-after(async () => { assert.equal(await kumo.stop(), 0); });
+const kyoka = new Kyoka();
+before(async () => { await kyoka.start(); });
+after(async () => { assert.equal(await kyoka.stop(), 0); });
 
 const ACCOUNT = '000000000000';
 const trust = JSON.stringify({
@@ -15,7 +15,7 @@ const trust = JSON.stringify({
 });
 
 test('CreateRole, AssumeRole, GetCallerIdentity as the session', async () => {
-  const client = new iam.IAMClient(kumo.config());
+  const client = new iam.IAMClient(kyoka.config());
   const created = await client.send(new iam.CreateRoleCommand({ RoleName: 'js-role', AssumeRolePolicyDocument: trust }));
   assert.match(created.Role.RoleId, /^AROA[A-Z0-9]{17}$/);
   assert.equal(created.Role.Arn, `arn:aws:iam::${ACCOUNT}:role/js-role`);
@@ -24,7 +24,7 @@ test('CreateRole, AssumeRole, GetCallerIdentity as the session', async () => {
   const got = await client.send(new iam.GetRoleCommand({ RoleName: 'js-role' }));
   assert.deepEqual(JSON.parse(decodeURIComponent(got.Role.AssumeRolePolicyDocument)), JSON.parse(trust));
 
-  const root = new sts.STSClient(kumo.config());
+  const root = new sts.STSClient(kyoka.config());
   const out = await root.send(new sts.AssumeRoleCommand({
     RoleArn: created.Role.Arn, RoleSessionName: 'js-session', DurationSeconds: 900,
   }));
@@ -35,7 +35,7 @@ test('CreateRole, AssumeRole, GetCallerIdentity as the session', async () => {
   assert.equal(out.AssumedRoleUser.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/js-role/js-session`);
   assert.equal(out.AssumedRoleUser.AssumedRoleId, `${created.Role.RoleId}:js-session`);
 
-  const session = new sts.STSClient(kumo.config({
+  const session = new sts.STSClient(kyoka.config({
     credentials: {
       accessKeyId: out.Credentials.AccessKeyId,
       secretAccessKey: out.Credentials.SecretAccessKey,
@@ -48,7 +48,7 @@ test('CreateRole, AssumeRole, GetCallerIdentity as the session', async () => {
   assert.equal(me.Account, ACCOUNT);
 
   // The session has no policies: IAM refuses it, with AWS's text.
-  const sessionIam = new iam.IAMClient(kumo.config({
+  const sessionIam = new iam.IAMClient(kyoka.config({
     credentials: {
       accessKeyId: out.Credentials.AccessKeyId,
       secretAccessKey: out.Credentials.SecretAccessKey,
@@ -66,7 +66,7 @@ test('CreateRole, AssumeRole, GetCallerIdentity as the session', async () => {
 });
 
 test('modelled errors are the SDK exception classes', async () => {
-  const client = new iam.IAMClient(kumo.config());
+  const client = new iam.IAMClient(kyoka.config());
   await assert.rejects(client.send(new iam.GetRoleCommand({ RoleName: 'does-not-exist' })), (e) => {
     assert.ok(e instanceof iam.NoSuchEntityException);
     assert.equal(e.name, 'NoSuchEntityException');
@@ -85,7 +85,7 @@ test('modelled errors are the SDK exception classes', async () => {
     assert.equal(e.message, 'Syntax errors in policy.');
     return true;
   });
-  const root = new sts.STSClient(kumo.config());
+  const root = new sts.STSClient(kyoka.config());
   await assert.rejects(root.send(new sts.AssumeRoleCommand({
     RoleArn: `arn:aws:iam::${ACCOUNT}:role/missing`, RoleSessionName: 'x1',
   })), (e) => {

@@ -1,6 +1,6 @@
-"""Ask kumo why: every authorization decision has an id, returned in the
-x-kumo-decision-id header of the request it decided; `kumo iam explain ID`
-and GET /_kumo/iam/decisions show the principal, action, resource, the
+"""Ask kyoka why: every authorization decision has an id, returned in the
+x-kyoka-decision-id header of the request it decided; `kyoka iam explain ID`
+and GET /_kyoka/iam/decisions show the principal, action, resource, the
 policies considered and the statements that decided."""
 import json
 import os
@@ -8,24 +8,24 @@ import subprocess
 
 import botocore.exceptions
 
-from harness import KUMO_BIN, KumoTestCase, main
+from harness import KYOKA_BIN, KyokaTestCase, main
 
 ALLOW_SQS_LIST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Sid": "ListOnly", "Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"},
     {"Sid": "NoCreate", "Effect": "Deny", "Action": "sqs:CreateQueue", "Resource": "*"}]})
 
 
-class Explain(KumoTestCase):
+class Explain(KyokaTestCase):
     def user_client(self, service):
-        iam = self.kumo.client("iam")
+        iam = self.kyoka.client("iam")
         iam.create_user(UserName="ann")
         iam.put_user_policy(UserName="ann", PolicyName="sqs", PolicyDocument=ALLOW_SQS_LIST)
         key = iam.create_access_key(UserName="ann")["AccessKey"]
-        return self.kumo.client(service, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        return self.kyoka.client(service, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
 
     def explain(self, decision_id):
-        env = dict(os.environ, KUMO_ENDPOINT=self.kumo.endpoint)
-        r = subprocess.run([KUMO_BIN, "iam", "explain", decision_id], env=env, capture_output=True, text=True)
+        env = dict(os.environ, KYOKA_ENDPOINT=self.kyoka.endpoint)
+        r = subprocess.run([KYOKA_BIN, "iam", "explain", decision_id], env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout)
 
@@ -38,7 +38,7 @@ class Explain(KumoTestCase):
         self.assertIn("User: arn:aws:iam::000000000000:user/ann is not authorized to perform: sqs:CreateQueue",
                       resp["Error"]["Message"])
         self.assertIn("explicit deny", resp["Error"]["Message"])
-        decision_id = resp["ResponseMetadata"]["HTTPHeaders"]["x-kumo-decision-id"]
+        decision_id = resp["ResponseMetadata"]["HTTPHeaders"]["x-kyoka-decision-id"]
         d = self.explain(decision_id)
         self.assertEqual(d["id"], decision_id)
         self.assertEqual(d["decision"], "explicitDeny")
@@ -52,10 +52,10 @@ class Explain(KumoTestCase):
     def test_allowed_and_implicit_deny_are_listed(self):
         sqs = self.user_client("sqs")
         ok = sqs.list_queues()
-        allowed_id = ok["ResponseMetadata"]["HTTPHeaders"]["x-kumo-decision-id"]
+        allowed_id = ok["ResponseMetadata"]["HTTPHeaders"]["x-kyoka-decision-id"]
         with self.assertRaises(botocore.exceptions.ClientError) as e:
             sqs.get_queue_url(QueueName="x")
-        denied_id = e.exception.response["ResponseMetadata"]["HTTPHeaders"]["x-kumo-decision-id"]
+        denied_id = e.exception.response["ResponseMetadata"]["HTTPHeaders"]["x-kyoka-decision-id"]
         self.assertIn("because no identity-based policy allows the sqs:GetQueueUrl action",
                       e.exception.response["Error"]["Message"])
         self.assertEqual(self.explain(allowed_id)["decision"], "allowed")
@@ -64,7 +64,7 @@ class Explain(KumoTestCase):
         # No statement matched, yet the explanation names the policy it read.
         self.assertEqual(denied["policies"], [])
         self.assertEqual(denied["considered"], [{"policy": "inline:ann/sqs", "kind": "identity"}])
-        status, recent = self.kumo.admin("GET", "/_kumo/iam/decisions?limit=10")
+        status, recent = self.kyoka.admin("GET", "/_kyoka/iam/decisions?limit=10")
         self.assertEqual(status, 200)
         ids = [d["id"] for d in recent["decisions"]]
         self.assertIn(allowed_id, ids)
@@ -72,8 +72,8 @@ class Explain(KumoTestCase):
         self.assertLess(ids.index(denied_id), ids.index(allowed_id))  # newest first
 
     def test_unknown_decision(self):
-        env = dict(os.environ, KUMO_ENDPOINT=self.kumo.endpoint)
-        r = subprocess.run([KUMO_BIN, "iam", "explain", "d-ffffffffffff"], env=env, capture_output=True, text=True)
+        env = dict(os.environ, KYOKA_ENDPOINT=self.kyoka.endpoint)
+        r = subprocess.run([KYOKA_BIN, "iam", "explain", "d-ffffffffffff"], env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn("no such decision", r.stderr)
 

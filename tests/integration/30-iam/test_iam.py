@@ -13,7 +13,7 @@ import unittest
 
 import botocore.exceptions
 
-from harness import ACCOUNT, KumoServer, KumoTestCase, main
+from harness import ACCOUNT, KyokaServer, KyokaTestCase, main
 
 ROOT_ARN = "arn:aws:iam::%s:root" % ACCOUNT
 LAMBDA_BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -47,11 +47,11 @@ def user_arn(name, path="/"):
     return "arn:aws:iam::%s:user%s%s" % (ACCOUNT, path, name)
 
 
-class IamCase(KumoTestCase):
+class IamCase(KyokaTestCase):
     def setUp(self):
         super().setUp()
-        self.iam = self.kumo.client("iam")
-        self.sts = self.kumo.client("sts")
+        self.iam = self.kyoka.client("iam")
+        self.sts = self.kyoka.client("sts")
 
     def assertError(self, ctx, code, message=None, status=None):
         err = ctx.exception.response["Error"]
@@ -67,11 +67,11 @@ class IamCase(KumoTestCase):
         if inline:
             self.iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=inline)
         key = self.iam.create_access_key(UserName=name)["AccessKey"]
-        return (self.kumo.client("iam", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]),
-                self.kumo.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]), key)
+        return (self.kyoka.client("iam", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]),
+                self.kyoka.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]), key)
 
     def session_clients(self, creds, service="sts"):
-        return self.kumo.client(service, access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+        return self.kyoka.client(service, access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
                                 session_token=creds["SessionToken"])
 
 
@@ -408,7 +408,7 @@ class AccessKeyTest(IamCase):
         self.assertRegex(key["AccessKeyId"], r"^AKIA[A-Z0-9]{16}$")
         self.assertEqual(len(key["SecretAccessKey"]), 40)
         self.assertEqual(key["Status"], "Active")
-        sts = self.kumo.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        sts = self.kyoka.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
         me = sts.get_caller_identity()
         self.assertEqual(me["Arn"], user_arn("alice", "/eng/"))
         self.assertEqual(me["UserId"], u["UserId"])
@@ -445,7 +445,7 @@ class AccessKeyTest(IamCase):
 
     def test_reset_removes_users_and_keys(self):
         _, sts, _ = self.make_user("carol")
-        self.assertEqual(self.kumo.reset()[0], 200)
+        self.assertEqual(self.kyoka.reset()[0], 200)
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             sts.get_caller_identity()
         self.assertError(cm, "InvalidClientTokenId")
@@ -521,7 +521,7 @@ class AssumeRoleTest(IamCase):
                                  PolicyDocument=policy(allow("sts:AssumeRole", role_arn("R"))))
         self.assertIn("Credentials", sts.assume_role(RoleArn=role_arn("R"), RoleSessionName="s1"))
         # The decision is logged and explained.
-        status, recent = self.kumo.admin("GET", "/_kumo/iam/decisions?limit=5")
+        status, recent = self.kyoka.admin("GET", "/_kyoka/iam/decisions?limit=5")
         self.assertEqual(status, 200)
         mine = [d for d in recent["decisions"] if d["action"] == "sts:AssumeRole" and d["resource"] == role_arn("R")]
         self.assertEqual([d["decision"] for d in mine[:2]], ["allowed", "implicitDeny"])
@@ -589,7 +589,7 @@ class AssumeRoleTest(IamCase):
         self.iam.attach_role_policy(RoleName="admin", PolicyArn=ADMIN)
         out = self.sts.assume_role(RoleArn=role_arn("admin"), RoleSessionName="narrow",
                                    Policy=policy(allow("iam:ListRoles")),
-                                   Tags=[{"Key": "project", "Value": "kumo"}])
+                                   Tags=[{"Key": "project", "Value": "kyoka"}])
         self.assertGreater(out["PackedPolicySize"], 0)
         iam = self.session_clients(out["Credentials"], "iam")
         self.assertIn("Roles", iam.list_roles())
@@ -612,9 +612,9 @@ class AssumeRoleTest(IamCase):
                              AssumeRolePolicyDocument=trust({"AWS": ROOT_ARN}, action=["sts:AssumeRole", "sts:TagSession"]))
         self.iam.put_role_policy(RoleName="tagged", PolicyName="p", PolicyDocument=policy({
             "Effect": "Allow", "Action": "iam:GetRole", "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue", "aws:PrincipalTag/project": "kumo"}}}))
+            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue", "aws:PrincipalTag/project": "kyoka"}}}))
         with_tag = self.sts.assume_role(RoleArn=role_arn("tagged"), RoleSessionName="t1",
-                                        Tags=[{"Key": "project", "Value": "kumo"}])["Credentials"]
+                                        Tags=[{"Key": "project", "Value": "kyoka"}])["Credentials"]
         self.assertEqual(self.session_clients(with_tag, "iam").get_role(RoleName="tagged")["Role"]["RoleName"], "tagged")
         without = self.sts.assume_role(RoleArn=role_arn("tagged"), RoleSessionName="t2")["Credentials"]
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
@@ -622,7 +622,7 @@ class AssumeRoleTest(IamCase):
         self.assertError(cm, "AccessDenied")
         # Session tags override role tags with the same key.
         override = self.sts.assume_role(RoleArn=role_arn("tagged"), RoleSessionName="t3", Tags=[
-            {"Key": "project", "Value": "kumo"}, {"Key": "team", "Value": "red"}])["Credentials"]
+            {"Key": "project", "Value": "kyoka"}, {"Key": "team", "Value": "red"}])["Credentials"]
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             self.session_clients(override, "iam").get_role(RoleName="tagged")
         self.assertError(cm, "AccessDenied")
@@ -665,7 +665,7 @@ class SessionExpiryTest(IamCase):
         creds = self.sts.assume_role(RoleArn=role_arn("R"), RoleSessionName="s1")["Credentials"]
         session = self.session_clients(creds)
         self.assertIn("assumed-role/R/s", session.get_caller_identity()["Arn"])
-        status, _ = self.kumo.advance(3601)
+        status, _ = self.kyoka.advance(3601)
         self.assertEqual(status, 200)
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             session.get_caller_identity()
@@ -774,7 +774,7 @@ class SimulateTest(IamCase):
 
 class DurabilityTest(unittest.TestCase):
     def test_state_survives_restart(self):
-        first = KumoServer(ephemeral=False).start()
+        first = KyokaServer(ephemeral=False).start()
         try:
             iam = first.client("iam")
             sts = first.client("sts")
@@ -797,7 +797,7 @@ class DurabilityTest(unittest.TestCase):
             creds = sts.assume_role(RoleArn=role_arn("keep", "/p/"), RoleSessionName="s1")["Credentials"]
             self.assertEqual(first.stop(), 0)
 
-            second = KumoServer(ephemeral=False, data_dir=first.data_dir).start()
+            second = KyokaServer(ephemeral=False, data_dir=first.data_dir).start()
             try:
                 iam = second.client("iam")
                 r = iam.get_role(RoleName="keep")["Role"]

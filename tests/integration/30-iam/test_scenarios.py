@@ -3,14 +3,14 @@ with identity policies, AWS managed policies and queue (resource) policies
 deciding together the way AWS's evaluation logic does.
 
 These need the SQS service (queue policies via the Policy attribute); on a
-kumo without SQS they are skipped, and they run as soon as SQS is served.
+kyoka without SQS they are skipped, and they run as soon as SQS is served.
 """
 import json
 import unittest
 
 import botocore.exceptions
 
-from harness import ACCOUNT, KumoTestCase, main
+from harness import ACCOUNT, KyokaTestCase, main
 
 ROOT_ARN = "arn:aws:iam::%s:root" % ACCOUNT
 LAMBDA_BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -33,16 +33,16 @@ def role_arn(name):
     return "arn:aws:iam::%s:role/%s" % (ACCOUNT, name)
 
 
-class ScenarioTest(KumoTestCase):
+class ScenarioTest(KyokaTestCase):
     def setUp(self):
         super().setUp()
-        # The scenarios need queue policies; a kumo without SQS must fail
+        # The scenarios need queue policies; a kyoka without SQS must fail
         # them, not skip them.
-        _, health = self.kumo.admin("GET", "/_kumo/health")
+        _, health = self.kyoka.admin("GET", "/_kyoka/health")
         self.assertIn("sqs", health["services"])
-        self.iam = self.kumo.client("iam")
-        self.sts = self.kumo.client("sts")
-        self.sqs = self.kumo.client("sqs")
+        self.iam = self.kyoka.client("iam")
+        self.sts = self.kyoka.client("sts")
+        self.sqs = self.kyoka.client("sqs")
 
     def make_role(self, name, inline=None):
         self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=lambda_trust())
@@ -52,7 +52,7 @@ class ScenarioTest(KumoTestCase):
 
     def as_role(self, name, session="fn"):
         creds = self.sts.assume_role(RoleArn=role_arn(name), RoleSessionName=session)["Credentials"]
-        return self.kumo.client("sqs", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+        return self.kyoka.client("sqs", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
                                 session_token=creds["SessionToken"])
 
     def make_queue(self, name, policy=None):

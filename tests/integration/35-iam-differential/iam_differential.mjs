@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-// Differential test of kumo's IAM policy engine against
+// Differential test of kyoka's IAM policy engine against
 // @cloud-copilot/iam-simulate (pinned in package.json).
 //
 // Run by CTest as `differential_iam` (tests/unit/iam_differential/), with
-// KUMO_DECIDE naming the kumo_decide driver. Four checks:
+// KYOKA_DECIDE naming the kyoka_decide driver. Four checks:
 //   1. known_differences.json and lib/classify.mjs name the same differences;
-//   2. every saved case in cases/*.json still gets kumo's recorded decision;
+//   2. every saved case in cases/*.json still gets kyoka's recorded decision;
 //   3. with the peer: every saved case agrees, or disagrees only as classified;
 //   4. with the peer: IAM_DIFF_COUNT random cases from IAM_DIFF_SEED
 //      (lib/generate.mjs) agree, or disagree only in a known difference.
 // A disagreement no known difference explains fails the run; the run prints
-// it shrunk to a small case, with kumo's explanation. IAM_DIFF_SAVE=1 also
+// it shrunk to a small case, with kyoka's explanation. IAM_DIFF_SAVE=1 also
 // writes every disagreement of the run, shrunk, into cases/ (the way the
 // saved cases were made). Without the peer installed, checks 1 and 2 run and
 // the test reports itself skipped (exit 77).
@@ -18,7 +18,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkRegister, classify } from './lib/classify.mjs'
 import { generateCases } from './lib/generate.mjs'
-import { kumoDecideAll } from './lib/kumo.mjs'
+import { kyokaDecideAll } from './lib/kyoka.mjs'
 import { HERE, PEER_ABSENT_MESSAGE, peerDecide, peerPresent, peerVersion } from './lib/peer.mjs'
 import { shrink } from './lib/shrink.mjs'
 
@@ -27,7 +27,7 @@ const COUNT = Number(process.env.IAM_DIFF_COUNT ?? 2000)
 const SAVE = process.env.IAM_DIFF_SAVE === '1'
 const SAVE_PER_FILE = 8
 const MAX_REFUSED = 0.05 // the generator must stay inside what the peer accepts
-const BIN = process.env.KUMO_DECIDE
+const BIN = process.env.KYOKA_DECIDE
 const CASES_DIR = join(HERE, 'cases')
 
 const started = Date.now()
@@ -50,17 +50,17 @@ function finish(code) {
 }
 
 if (!BIN || !existsSync(BIN)) {
-  console.log('KUMO_DECIDE must name the kumo_decide binary (built by tests/unit/iam_differential)')
+  console.log('KYOKA_DECIDE must name the kyoka_decide binary (built by tests/unit/iam_differential)')
   failed++
   finish()
 }
 
 // A known difference that names the decisions it produces (not "any")
 // explains only those, when it is the only difference involved.
-function pairFits(cls, kumo, peer) {
+function pairFits(cls, kyoka, peer) {
   if (!cls || cls.length !== 1) return !!cls
   const d = register.find((x) => x.id === cls[0])
-  return (d.kumo === 'any' || d.kumo === kumo) && (d.peer === 'any' || d.peer === peer)
+  return (d.kyoka === 'any' || d.kyoka === kyoka) && (d.peer === 'any' || d.peer === peer)
 }
 
 const same = (a, b) => JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...(b ?? [])].sort())
@@ -69,20 +69,20 @@ const same = (a, b) => JSON.stringify([...(a ?? [])].sort()) === JSON.stringify(
 const register = JSON.parse(readFileSync(join(HERE, 'known_differences.json'), 'utf8'))
 check('known_differences.json matches lib/classify.mjs', checkRegister(register))
 
-// ---- 2. saved cases against kumo ----
+// ---- 2. saved cases against kyoka ----
 const saved = []
 for (const f of readdirSync(CASES_DIR).filter((f) => f.endsWith('.json')).sort()) {
   const doc = JSON.parse(readFileSync(join(CASES_DIR, f), 'utf8'))
   doc.cases.forEach((s, i) => saved.push({ ...s, where: `cases/${f}#${i}` }))
 }
-const savedKumo = kumoDecideAll(
+const savedKyoka = kyokaDecideAll(
   BIN,
   saved.map((s) => s.case)
 )
 check(
-  `${saved.length} saved cases keep kumo's recorded decision`,
+  `${saved.length} saved cases keep kyoka's recorded decision`,
   saved.flatMap((s, i) =>
-    savedKumo[i].decision === s.kumo ? [] : [`${s.where}: kumo says ${savedKumo[i].decision ?? 'error: ' + savedKumo[i].error}, recorded ${s.kumo}`]
+    savedKyoka[i].decision === s.kyoka ? [] : [`${s.where}: kyoka says ${savedKyoka[i].decision ?? 'error: ' + savedKyoka[i].error}, recorded ${s.kyoka}`]
   )
 )
 
@@ -92,15 +92,15 @@ if (!peerPresent()) {
 }
 console.log(`# peer: @cloud-copilot/iam-simulate ${peerVersion()}`)
 
-// Explain an unclassified disagreement: shrink it, show kumo's reasoning.
-async function report(c, kumoDecision, peer) {
+// Explain an unclassified disagreement: shrink it, show kyoka's reasoning.
+async function report(c, kyokaDecision, peer) {
   const small = await shrink(BIN, c, peerDecide)
-  const [ex] = kumoDecideAll(BIN, [small], { explain: true })
+  const [ex] = kyokaDecideAll(BIN, [small], { explain: true })
   return [
-    `kumo ${kumoDecision} / peer ${peer}: no known difference explains it.`,
-    `kumo: ${ex.explain?.reason ?? ex.error}`,
+    `kyoka ${kyokaDecision} / peer ${peer}: no known difference explains it.`,
+    `kyoka: ${ex.explain?.reason ?? ex.error}`,
     `case: ${JSON.stringify(small)}`,
-    `Fix kumo (src/iam, with a unit test in tests/unit/iam) or, if kumo follows AWS's documentation and the peer does not, add the difference to known_differences.json and lib/classify.mjs and docs/iam.md.`
+    `Fix kyoka (src/iam, with a unit test in tests/unit/iam) or, if kyoka follows AWS's documentation and the peer does not, add the difference to known_differences.json and lib/classify.mjs and docs/iam.md.`
   ].join('\n')
 }
 
@@ -109,7 +109,7 @@ async function report(c, kumoDecision, peer) {
   const problems = []
   for (let i = 0; i < saved.length; i++) {
     const s = saved[i]
-    const k = savedKumo[i]
+    const k = savedKyoka[i]
     if (k.error) continue
     const p = await peerDecide(s.case)
     if (p.error) {
@@ -117,7 +117,7 @@ async function report(c, kumoDecision, peer) {
       continue
     }
     if (p.decision === k.decision) {
-      if ((s.classification ?? []).length) console.log(`# ${s.where}: the peer now agrees with kumo (was: ${s.classification.join(', ')})`)
+      if ((s.classification ?? []).length) console.log(`# ${s.where}: the peer now agrees with kyoka (was: ${s.classification.join(', ')})`)
       continue
     }
     const explained = await classify(s.case, k.decision, peerDecide)
@@ -131,7 +131,7 @@ async function report(c, kumoDecision, peer) {
 // ---- 4. random cases ----
 {
   const cases = generateCases(SEED, COUNT)
-  const ks = kumoDecideAll(BIN, cases)
+  const ks = kyokaDecideAll(BIN, cases)
   const counts = { agree: 0, refused: 0 }
   const byDifference = {}
   const unexplained = []
@@ -143,7 +143,7 @@ async function report(c, kumoDecision, peer) {
       continue
     }
     if (ks[i].error) {
-      unexplained.push({ i, kumo: `error: ${ks[i].error}`, peer: p.decision })
+      unexplained.push({ i, kyoka: `error: ${ks[i].error}`, peer: p.decision })
       continue
     }
     if (ks[i].decision === p.decision) {
@@ -153,12 +153,12 @@ async function report(c, kumoDecision, peer) {
     const explained = await classify(cases[i], ks[i].decision, peerDecide)
     const cls = pairFits(explained, ks[i].decision, p.decision) ? explained : null
     if (!cls) {
-      unexplained.push({ i, kumo: ks[i].decision, peer: p.decision })
+      unexplained.push({ i, kyoka: ks[i].decision, peer: p.decision })
       continue
     }
     const key = cls.join('+')
     byDifference[key] = (byDifference[key] ?? 0) + 1
-    found.push({ i, kumo: ks[i].decision, peer: p.decision, classification: cls })
+    found.push({ i, kyoka: ks[i].decision, peer: p.decision, classification: cls })
   }
   console.log(`# seed ${SEED}: ${COUNT} cases, ${counts.agree} agree, ${counts.refused} refused by the peer, ${COUNT - counts.agree - counts.refused} disagree`)
   for (const [k, n] of Object.entries(byDifference)) console.log(`#   ${n} known difference: ${k}`)
@@ -166,8 +166,8 @@ async function report(c, kumoDecision, peer) {
   if (counts.refused > COUNT * MAX_REFUSED)
     problems.push(`the peer refused ${counts.refused} of ${COUNT} cases: the generator has left the grammar both engines support`)
   for (const u of unexplained.slice(0, 5)) {
-    if (u.kumo.startsWith('error')) problems.push(`case ${u.i}: kumo refused a policy the peer accepted (${u.kumo}): ${JSON.stringify(cases[u.i])}`)
-    else problems.push(`case ${u.i}: ` + (await report(cases[u.i], u.kumo, u.peer)))
+    if (u.kyoka.startsWith('error')) problems.push(`case ${u.i}: kyoka refused a policy the peer accepted (${u.kyoka}): ${JSON.stringify(cases[u.i])}`)
+    else problems.push(`case ${u.i}: ` + (await report(cases[u.i], u.kyoka, u.peer)))
   }
   if (unexplained.length > 5) problems.push(`... and ${unexplained.length - 5} more unexplained disagreements`)
   check(`${COUNT} random cases agree or disagree only in known differences`, problems)
@@ -187,7 +187,7 @@ function shape(s) {
     pr === null ? 'anonymous' : !pr.startsWith('arn:') ? 'service' : pr.endsWith(':root') ? 'root' : pr.includes(':assumed-role/') ? 'session' : 'user'
   const pol = (p) =>
     p && [p.Version ?? '-'].concat([p.Statement].flat().map((st) => [st.Effect, Object.keys(st).sort().join(','), Object.keys(st.Condition ?? {}).sort().join(',')].join('/')))
-  return JSON.stringify([s.kumo, s.peer, who, c.principalAccount === c.resourceAccount, (c.identity ?? []).map(pol), pol(c.boundary), pol(c.resourcePolicy)])
+  return JSON.stringify([s.kyoka, s.peer, who, c.principalAccount === c.resourceAccount, (c.identity ?? []).map(pol), pol(c.boundary), pol(c.resourcePolicy)])
 }
 
 async function saveFound(cases, found) {
@@ -200,7 +200,7 @@ async function saveFound(cases, found) {
     const doc = byFile[file]
     if (doc.cases.length >= SAVE_PER_FILE) continue
     const small = await shrink(BIN, cases[f.i], peerDecide)
-    const entry = { kumo: f.kumo, peer: f.peer, classification: f.classification, seed: SEED, index: f.i, case: small }
+    const entry = { kyoka: f.kyoka, peer: f.peer, classification: f.classification, seed: SEED, index: f.i, case: small }
     if (doc.cases.some((s) => shape(s) === shape(entry))) continue
     doc.cases.push(entry)
   }

@@ -1,26 +1,26 @@
 // SQS through the AWS SDK for JavaScript v3, which speaks the JSON 1.0
-// protocol (X-Amz-Target: AmazonSQS.*) and verifies every MD5 digest kumo
+// protocol (X-Amz-Target: AmazonSQS.*) and verifies every MD5 digest kyoka
 // returns: every operation and rule test_sqs_query.py checks over the query
 // protocol, with the SDK's modelled error classes and AWS's messages.
-// Time-driven rules move the server clock (kumo.advance) instead of
+// Time-driven rules move the server clock (kyoka.advance) instead of
 // sleeping; only long polling is measured in real time.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Kumo, sqs, iam } from '../../js/harness.mjs';
+import { Kyoka, sqs, iam } from '../../js/harness.mjs';
 
-const kumo = new Kumo();
+const kyoka = new Kyoka();
 // Clients keep the SDK's default clock-skew correction from the Date header:
-// kumo sends real time there, so moving the server clock never breaks them.
-const config = (extra = {}) => kumo.config(extra);
+// kyoka sends real time there, so moving the server clock never breaks them.
+const config = (extra = {}) => kyoka.config(extra);
 let client;
 before(async () => {
-  await kumo.start();
+  await kyoka.start();
   client = new sqs.SQSClient(config());
 });
-after(async () => { assert.equal(await kumo.stop(), 0); });
+after(async () => { assert.equal(await kyoka.stop(), 0); });
 // Every test starts from an empty server with the clock back at real time.
-beforeEach(async () => { assert.equal((await kumo.reset()).status, 200); });
+beforeEach(async () => { assert.equal((await kyoka.reset()).status, 200); });
 
 const ACCOUNT = '000000000000';
 const send = (cmd) => client.send(cmd);
@@ -37,7 +37,7 @@ async function rejects(promise, name, message, status) {
 test('a client correcting its clock from Date keeps signing after the server clock moves hours ahead', async () => {
   const fresh = new sqs.SQSClient(config());
   await fresh.send(new sqs.ListQueuesCommand({}));
-  assert.equal((await kumo.advance(3 * 3600)).status, 200);
+  assert.equal((await kyoka.advance(3 * 3600)).status, 200);
   for (let i = 0; i < 3; i++) {
     const out = await fresh.send(new sqs.CreateQueueCommand({ QueueName: `skew-${i}` }));
     assert.equal(out.$metadata.httpStatusCode, 200);
@@ -66,7 +66,7 @@ test('queues: create, URL, attributes, list, tags, delete', async () => {
   const { QueueUrl } = await send(new sqs.CreateQueueCommand({
     QueueName: 'js-q', Attributes: { VisibilityTimeout: '45' }, tags: { team: 'js' },
   }));
-  assert.equal(QueueUrl, `${kumo.endpoint.replace('127.0.0.1', 'localhost')}/${ACCOUNT}/js-q`);
+  assert.equal(QueueUrl, `${kyoka.endpoint.replace('127.0.0.1', 'localhost')}/${ACCOUNT}/js-q`);
   assert.equal((await send(new sqs.GetQueueUrlCommand({ QueueName: 'js-q' }))).QueueUrl, QueueUrl);
   const attrs = (await send(new sqs.GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes;
   assert.equal(attrs.VisibilityTimeout, '45');
@@ -128,7 +128,7 @@ test('messages: attributes and digests the SDK verifies, receive, visibility, de
     c: { DataType: 'String.custom', StringValue: 'typed' },
   };
   // The SDK recomputes MD5OfMessageBody and MD5OfMessageAttributes and
-  // throws if kumo's differ.
+  // throws if kyoka's differ.
   const sent = await send(new sqs.SendMessageCommand({
     QueueUrl, MessageBody: 'body ☃', MessageAttributes,
     MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: 'some-trace-id' } },
@@ -155,7 +155,7 @@ test('messages: attributes and digests the SDK verifies, receive, visibility, de
   await rejects(send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: 'junk', VisibilityTimeout: 5 })),
     'ReceiptHandleIsInvalid', 'The input receipt handle "junk" is not a valid receipt handle.');
   await send(new sqs.DeleteMessageCommand({ QueueUrl, ReceiptHandle: some.ReceiptHandle }));
-  await kumo.advance(31);
+  await kyoka.advance(31);
   assert.equal((await send(new sqs.ReceiveMessageCommand({ QueueUrl }))).Messages, undefined);
   await rejects(send(new sqs.SendMessageCommand({ QueueUrl, MessageBody: 'bad \u0001' })), 'InvalidMessageContents',
     'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | ' +
@@ -432,7 +432,7 @@ test('CreateQueue is idempotent only with the same attributes; a deleted name wa
     'The specified queue does not exist.', 400);
   await rejects(create('idem'), 'QueueDeletedRecently',
     'You must wait 60 seconds after deleting a queue before you can create another with the same name.', 400);
-  await kumo.advance(61);
+  await kyoka.advance(61);
   assert.equal(await create('idem'), url);
   assert.equal((await attrs(url, 'DelaySeconds')).DelaySeconds, '0');
   assert.equal((await send(new sqs.GetQueueUrlCommand({ QueueName: 'idem', QueueOwnerAWSAccountId: ACCOUNT }))).QueueUrl, url);
@@ -447,7 +447,7 @@ test('PurgeQueue once a minute on the server clock; tags and their limit', async
     ApproximateNumberOfMessagesDelayed: '0' });
   await rejects(send(new sqs.PurgeQueueCommand({ QueueUrl: url })), 'PurgeQueueInProgress',
     'Only one PurgeQueue operation on purge is allowed every 60 seconds.', 403);
-  await kumo.advance(60);
+  await kyoka.advance(60);
   assert.deepEqual(await receive(url), []);
   await send(new sqs.PurgeQueueCommand({ QueueUrl: url }));
 
@@ -476,9 +476,9 @@ test('at-least-once: redelivery after the visibility timeout, system attributes,
   assert.deepEqual(await receive(url), []);
   assert.deepEqual(await attrs(url, 'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'),
     { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '1' });
-  await kumo.advance(29);
+  await kyoka.advance(29);
   assert.deepEqual(await receive(url), []);
-  await kumo.advance(2);
+  await kyoka.advance(2);
   const second = (await receive(url, { MessageSystemAttributeNames: ['ApproximateReceiveCount'], VisibilityTimeout: 100 }))[0];
   assert.equal(second.MessageId, sent.MessageId);
   assert.equal(second.Attributes.ApproximateReceiveCount, '2');
@@ -492,7 +492,7 @@ test('at-least-once: redelivery after the visibility timeout, system attributes,
   await rejects(send(new sqs.DeleteMessageCommand({ QueueUrl: other, ReceiptHandle: second.ReceiptHandle })),
     'ReceiptHandleIsInvalid', `The receipt handle "${second.ReceiptHandle}" is not valid for this queue.`, 404);
   // At most 12 hours from the receive.
-  await kumo.advance(20);
+  await kyoka.advance(20);
   await rejects(send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: second.ReceiptHandle, VisibilityTimeout: 43190 })),
     'InvalidParameterValue', 'Value 43190 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout ' +
     'for the message is beyond the limit [43200 seconds].');
@@ -524,9 +524,9 @@ test('delay queues, per-message DelaySeconds, retention and the size limit on th
   assert.deepEqual(await attrs(url, 'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'),
     { ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesDelayed: '2' });
   assert.deepEqual(await bodies(url, { MaxNumberOfMessages: 10, VisibilityTimeout: 1000 }), ['now']);
-  await kumo.advance(10);
+  await kyoka.advance(10);
   assert.deepEqual(await bodies(url, { MaxNumberOfMessages: 10, VisibilityTimeout: 1000 }), ['queue-delay']);
-  await kumo.advance(890);
+  await kyoka.advance(890);
   assert.deepEqual(await bodies(url, { MaxNumberOfMessages: 10 }), ['later']);
   for (const d of [-1, 901]) {
     await rejects(sendBody(url, 'x', { DelaySeconds: d }), 'InvalidParameterValue',
@@ -535,9 +535,9 @@ test('delay queues, per-message DelaySeconds, retention and the size limit on th
 
   const kept = await create('retention', { MessageRetentionPeriod: '60' });
   await sendBody(kept, 'old');
-  await kumo.advance(30);
+  await kyoka.advance(30);
   await sendBody(kept, 'new');
-  await kumo.advance(31);
+  await kyoka.advance(31);
   assert.deepEqual(await attrs(kept, 'ApproximateNumberOfMessages'), { ApproximateNumberOfMessages: '1' });
   assert.deepEqual(await bodies(kept, { MaxNumberOfMessages: 10 }), ['new']);
 
@@ -651,7 +651,7 @@ test('batches: total size, entry ids, entries over MaximumMessageSize, partial r
     { Id: 'late', SenderFault: true, Code: 'InvalidParameterValue',
       Message: 'Value 1000 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.' },
   ]);
-  await kumo.advance(5);
+  await kyoka.advance(5);
   const msgs = await receive(url, { MaxNumberOfMessages: 10 });
   assert.equal(msgs.length, 2);
   const cv = await send(new sqs.ChangeMessageVisibilityBatchCommand({
@@ -697,14 +697,14 @@ test('long polling: the queue default wait, and waking on visibility and delay e
   t0 = Date.now();
   let poll = receive(url, { WaitTimeSeconds: 15, MaxNumberOfMessages: 10 });
   await sleep(300);
-  await kumo.advance(31);
+  await kyoka.advance(31);
   const woke = await poll;
   assert.deepEqual(woke.map((m) => m.Body), ['inflight']);
   await send(new sqs.DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: woke[0].ReceiptHandle }));
   assert.ok(Date.now() - t0 < 5000);
   poll = receive(url, { WaitTimeSeconds: 15, MaxNumberOfMessages: 10, VisibilityTimeout: 600 });
   await sleep(300);
-  await kumo.advance(300);
+  await kyoka.advance(300);
   assert.deepEqual((await poll).map((m) => m.Body), ['delayed']);
   assert.ok(Date.now() - t0 < 10000);
 });
@@ -724,14 +724,14 @@ test('FIFO: in-flight groups block, deduplication window on the server clock, sc
   assert.deepEqual(await bodies(url, { MaxNumberOfMessages: 10 }), ['g3-m1']);
   await send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first[1].ReceiptHandle, VisibilityTimeout: 0 }));
   assert.deepEqual(await bodies(url, { MaxNumberOfMessages: 10 }), ['g1-m2', 'g1-m3']);
-  await kumo.advance(31);
+  await kyoka.advance(31);
   assert.deepEqual(await bodies(url, { MaxNumberOfMessages: 10, VisibilityTimeout: 0 }), ['g2-m1', 'g3-m1', 'g1-m2', 'g1-m3']);
 
   // A FIFO receipt handle dies with its visibility timeout.
   const exp = await fifo('expire.fifo', { ContentBasedDeduplication: 'true', VisibilityTimeout: '10' });
   await sendBody(exp, 'm', { MessageGroupId: 'g' });
   const rh = (await receive(exp))[0].ReceiptHandle;
-  await kumo.advance(11);
+  await kyoka.advance(11);
   await rejects(send(new sqs.DeleteMessageCommand({ QueueUrl: exp, ReceiptHandle: rh })), 'InvalidParameterValue',
     `Value ${rh} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.`, 400);
 
@@ -746,7 +746,7 @@ test('FIFO: in-flight groups block, deduplication window on the server clock, sc
   await send(new sqs.DeleteMessageCommand({ QueueUrl: dd, ReceiptHandle: got.ReceiptHandle }));
   await sendBody(dd, 'again', { MessageGroupId: 'g', MessageDeduplicationId: 'd' });
   assert.deepEqual(await receive(dd), []);
-  await kumo.advance(301);
+  await kyoka.advance(301);
   const r4 = await sendBody(dd, 'again', { MessageGroupId: 'g', MessageDeduplicationId: 'd' });
   assert.notEqual(r4.MessageId, r1.MessageId);
   assert.ok(BigInt(r4.SequenceNumber) > BigInt(r1.SequenceNumber));
@@ -783,7 +783,7 @@ test('FIFO: in-flight groups block, deduplication window on the server clock, sc
   const slow = await fifo('slow.fifo', { ContentBasedDeduplication: 'true', DelaySeconds: '5' });
   for (let i = 0; i < 3; i++) await sendBody(slow, `m${i}`, { MessageGroupId: 'g' });
   assert.deepEqual(await receive(slow), []);
-  await kumo.advance(5);
+  await kyoka.advance(5);
   assert.deepEqual(await bodies(slow, { MaxNumberOfMessages: 3 }), ['m0', 'm1', 'm2']);
 });
 
@@ -835,12 +835,12 @@ test('FIFO: ReceiveRequestAttemptId retries a lost receive on the server clock',
   assert.equal(b1, 'b1');
   await send(new sqs.DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: b1Handle }));
   // A retry starts the visibility timeout over.
-  await kumo.advance(20);
+  await kyoka.advance(20);
   assert.deepEqual(await got('try-1'), first);
-  await kumo.advance(20);
+  await kyoka.advance(20);
   assert.deepEqual(await got(undefined, { MaxNumberOfMessages: 10 }), []);
   // After it ended, with nobody else receiving, the retry still answers.
-  await kumo.advance(11);
+  await kyoka.advance(11);
   assert.deepEqual(await got('try-1'), first);
   await send(new sqs.DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: first[0][1] }));
   await rejects(got('try-1'), 'InvalidParameterValue', notRetryable('try-1'), 400);
@@ -851,7 +851,7 @@ test('FIFO: ReceiveRequestAttemptId retries a lost receive on the server clock',
   await send(new sqs.ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: a2Handle, VisibilityTimeout: 60 }));
   await rejects(got('try-3'), 'InvalidParameterValue', notRetryable('try-3'));
   // Five minutes after the receive, the id starts a new receive.
-  await kumo.advance(301);
+  await kyoka.advance(301);
   const fresh = await got('try-3');
   assert.deepEqual(fresh.map(([b, , c]) => [b, c]), [['a2', '3']]);
   assert.deepEqual(await got('try-3'), fresh);
@@ -942,7 +942,7 @@ test('move tasks: a destination, a rate on the server clock, cancel, and their e
   }));
   await rejects(send(new sqs.StartMessageMoveTaskCommand({ SourceArn: arnOf('dlq') })), 'InvalidParameterValue',
     'There is already a task running. Only one active task is allowed for a source queue arn at a given time.');
-  await kumo.advance(2);
+  await kyoka.advance(2);
   await sleep(300);
   let task = (await send(new sqs.ListMessageMoveTasksCommand({ SourceArn: arnOf('dlq'), MaxResults: 10 }))).Results[0];
   assert.deepEqual([task.Status, task.TaskHandle, task.MaxNumberOfMessagesPerSecond, task.DestinationArn],

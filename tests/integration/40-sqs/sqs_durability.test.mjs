@@ -1,4 +1,4 @@
-// SQS durability through the AWS SDK for JavaScript v3 (JSON 1.0): kumo
+// SQS durability through the AWS SDK for JavaScript v3 (JSON 1.0): kyoka
 // acknowledges a send or a delete only once it is on disk, so kill -9 under
 // load loses no acknowledged message and resurrects no deleted one, and after
 // the restart in-flight messages come back when their visibility timeout
@@ -8,23 +8,23 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kumo, sqs } from '../../js/harness.mjs';
+import { Kyoka, sqs } from '../../js/harness.mjs';
 
-const kumo = new Kumo({ ephemeral: false });
-after(async () => { assert.equal(await kumo.stop(), 0); });
+const kyoka = new Kyoka({ ephemeral: false });
+after(async () => { assert.equal(await kyoka.stop(), 0); });
 
 // Clients never retry: a request cut by the kill fails instead of being
 // sent again.
-const client = () => new sqs.SQSClient(kumo.config());
+const client = () => new sqs.SQSClient(kyoka.config());
 
 // SIGKILL, then start again on the same data directory (a new port).
 async function restart() {
-  const exited = new Promise((r) => kumo.proc.once('exit', r));
-  kumo.proc.kill('SIGKILL');
+  const exited = new Promise((r) => kyoka.proc.once('exit', r));
+  kyoka.proc.kill('SIGKILL');
   await exited;
-  rmSync(join(kumo.dir, 'port'), { force: true });
-  kumo.port = undefined;
-  await kumo.start();
+  rmSync(join(kyoka.dir, 'port'), { force: true });
+  kyoka.port = undefined;
+  await kyoka.start();
 }
 
 async function drain(c, QueueUrl) {
@@ -40,7 +40,7 @@ async function drain(c, QueueUrl) {
 }
 
 test('kill -9 under send load loses no acknowledged message', async () => {
-  await kumo.start();
+  await kyoka.start();
   let c = client();
   const { QueueUrl } = await c.send(new sqs.CreateQueueCommand({ QueueName: 'load' }));
   const acked = [];
@@ -104,7 +104,7 @@ test('after kill -9, deleted messages stay deleted and in-flight ones return whe
   assert.deepEqual(a, { ApproximateNumberOfMessages: '10', ApproximateNumberOfMessagesNotVisible: '5' });
   const visible = (await drain(c, QueueUrl)).map((m) => m.Body);
   assert.equal(visible.length, 10);
-  assert.equal((await kumo.advance(61)).status, 200);
+  assert.equal((await kyoka.advance(61)).status, 200);
   const back = await drain(c, QueueUrl);
   assert.deepEqual(back.map((m) => m.Body).sort(), still);
   for (const b of [...visible, ...back.map((m) => m.Body)]) assert.ok(!deleted.has(b), `${b} was deleted`);

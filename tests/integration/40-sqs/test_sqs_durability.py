@@ -1,4 +1,4 @@
-"""SQS durability: kumo acknowledges a change only once it is on disk, so a
+"""SQS durability: kyoka acknowledges a change only once it is on disk, so a
 kill -9 at any moment loses no acknowledged message and resurrects no
 acknowledged delete; after a restart in-flight messages come back when
 their visibility timeout ends, delayed ones when their delay does, and
@@ -12,7 +12,7 @@ import unittest
 import botocore.config
 import botocore.exceptions
 
-from harness import KumoServer, main
+from harness import KyokaServer, main
 
 
 def drain(sqs, url, vt=300):
@@ -43,7 +43,7 @@ class Durability(unittest.TestCase):
             self.servers[0].cleanup()
 
     def start(self, data_dir=None):
-        s = KumoServer(ephemeral=False, data_dir=data_dir).start()
+        s = KyokaServer(ephemeral=False, data_dir=data_dir).start()
         self.servers.append(s)
         return s
 

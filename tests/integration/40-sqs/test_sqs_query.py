@@ -3,7 +3,7 @@ awscli: every queue and message operation, the FIFO and dead-letter rules,
 long polling, and AWS's exact error codes and messages.
 
 Time never passes by sleeping: visibility timeouts, delays, retention and
-the deduplication window move with the server clock (/_kumo/clock/advance).
+the deduplication window move with the server clock (/_kyoka/clock/advance).
 Only long polling is measured in real time, because "returns as soon as a
 message arrives" is a real-time promise.
 """
@@ -23,7 +23,7 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 
-from harness import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, KumoTestCase, main
+from harness import ACCESS_KEY, ACCOUNT, REGION, SECRET_KEY, KyokaTestCase, main
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools")
 
@@ -37,7 +37,7 @@ def md5(b):
 
 
 def attrs_md5(attrs):
-    """The MD5OfMessageAttributes algorithm, written independently of kumo."""
+    """The MD5OfMessageAttributes algorithm, written independently of kyoka."""
     h = hashlib.md5()
     for name in sorted(attrs):
         a = attrs[name]
@@ -57,14 +57,14 @@ _MODEL_DIR = None
 
 def current_model_dir():
     """Debian's botocore predates the move-task operations and
-    MessageSystemAttributeNames; give boto3 kumo's model (Debian's plus the
+    MessageSystemAttributeNames; give boto3 kyoka's model (Debian's plus the
     overlay, still the query protocol) so those go over the query API too."""
     global _MODEL_DIR
     if _MODEL_DIR is None:
         sys.path.insert(0, TOOLS)
         import gen_models
         model = gen_models.load("sqs", "2012-11-05")
-        _MODEL_DIR = tempfile.mkdtemp(prefix="kumo-sqs-model-")
+        _MODEL_DIR = tempfile.mkdtemp(prefix="kyoka-sqs-model-")
         atexit.register(shutil.rmtree, _MODEL_DIR, True)
         os.makedirs(os.path.join(_MODEL_DIR, "sqs", "2012-11-05"))
         with open(os.path.join(_MODEL_DIR, "sqs", "2012-11-05", "service-2.json"), "w") as f:
@@ -72,7 +72,7 @@ def current_model_dir():
     return _MODEL_DIR
 
 
-class SqsCase(KumoTestCase):
+class SqsCase(KyokaTestCase):
     def setUp(self):
         super().setUp()
         self.sqs = self.current_client()
@@ -81,7 +81,7 @@ class SqsCase(KumoTestCase):
         session = botocore.session.get_session()
         session.get_component("data_loader").search_paths.insert(0, current_model_dir())
         return boto3.Session(botocore_session=session).client(
-            "sqs", endpoint_url=self.kumo.endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+            "sqs", endpoint_url=self.kyoka.endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY, config=botocore.config.Config(retries={"max_attempts": 0}, **cfg))
 
     def assertError(self, fn, code, message=None, status=None):
@@ -112,14 +112,14 @@ class SqsCase(KumoTestCase):
         return self.sqs.receive_message(QueueUrl=url, **kw).get("Messages", [])
 
     def user_client(self, iam, name):
-        """An SQS client (kumo's model, so every operation exists) signing
+        """An SQS client (kyoka's model, so every operation exists) signing
         as a new IAM user with no policies."""
         iam.create_user(UserName=name)
         key = iam.create_access_key(UserName=name)["AccessKey"]
         session = botocore.session.get_session()
         session.get_component("data_loader").search_paths.insert(0, current_model_dir())
         return boto3.Session(botocore_session=session).client(
-            "sqs", endpoint_url=self.kumo.endpoint, region_name=REGION, aws_access_key_id=key["AccessKeyId"],
+            "sqs", endpoint_url=self.kyoka.endpoint, region_name=REGION, aws_access_key_id=key["AccessKeyId"],
             aws_secret_access_key=key["SecretAccessKey"], config=botocore.config.Config(retries={"max_attempts": 0}))
 
     def bodies(self, url, **kw):
@@ -131,7 +131,7 @@ class Queues(SqsCase):
         # The same name in two regions is two queues; a request reaches the
         # queues of the region it is signed for.
         east = self.queue("orders")
-        west_client = self.kumo.client("sqs", region="eu-west-1")
+        west_client = self.kyoka.client("sqs", region="eu-west-1")
         west = west_client.create_queue(QueueName="orders")["QueueUrl"]
         arn = lambda cl, url: cl.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.assertEqual(arn(self.sqs, east), "arn:aws:sqs:%s:%s:orders" % (REGION, ACCOUNT))
@@ -150,11 +150,11 @@ class Queues(SqsCase):
         # Deleted in one region, so only that region waits 60 s to reuse the name.
         self.assertError(lambda: west_client.create_queue(QueueName="orders"),
                          "AWS.SimpleQueueService.QueueDeletedRecently")
-        self.kumo.client("sqs", region="ap-northeast-1").create_queue(QueueName="orders")
+        self.kyoka.client("sqs", region="ap-northeast-1").create_queue(QueueName="orders")
 
     def test_create_get_list_delete(self):
         url = self.queue("orders")
-        self.assertEqual(url, "%s/%s/orders" % (self.kumo.endpoint.replace("127.0.0.1", "localhost"), ACCOUNT))
+        self.assertEqual(url, "%s/%s/orders" % (self.kyoka.endpoint.replace("127.0.0.1", "localhost"), ACCOUNT))
         self.assertEqual(self.sqs.get_queue_url(QueueName="orders")["QueueUrl"], url)
         self.assertEqual(self.sqs.get_queue_url(QueueName="orders", QueueOwnerAWSAccountId=ACCOUNT)["QueueUrl"], url)
         self.queue("orders-dlq")
@@ -174,7 +174,7 @@ class Queues(SqsCase):
         self.assertError(lambda: self.queue("orders"), "AWS.SimpleQueueService.QueueDeletedRecently",
                          "You must wait 60 seconds after deleting a queue before you can create another with the "
                          "same name.")
-        self.kumo.advance(61)
+        self.kyoka.advance(61)
         self.assertEqual(self.queue("orders"), url)
 
     def test_list_queues_pagination(self):
@@ -198,7 +198,7 @@ class Queues(SqsCase):
 
     def test_queue_url_in_any_host_form(self):
         url = self.queue("forms")
-        port = self.kumo.port
+        port = self.kyoka.port
         for form in ["http://127.0.0.1:%d/%s/forms" % (port, ACCOUNT),
                      "http://sqs.us-east-1.localhost.localstack.cloud:4566/%s/forms" % ACCOUNT,
                      "https://sqs.us-east-1.amazonaws.com/%s/forms" % ACCOUNT,
@@ -336,7 +336,7 @@ class Queues(SqsCase):
                           "ApproximateNumberOfMessagesDelayed": "0"})
         self.assertError(lambda: self.sqs.purge_queue(QueueUrl=url), "AWS.SimpleQueueService.PurgeQueueInProgress",
                          "Only one PurgeQueue operation on purge is allowed every 60 seconds.", 403)
-        self.kumo.advance(60)
+        self.kyoka.advance(60)
         self.assertEqual(self.receive(url), [])
         self.sqs.purge_queue(QueueUrl=url)
 
@@ -350,24 +350,24 @@ class Queues(SqsCase):
                                       MessageDeduplicationId="d1")
         self.assertEqual(again["MessageId"], first["MessageId"])
         self.assertEqual(self.receive(url), [])
-        self.kumo.advance(301)
+        self.kyoka.advance(301)
         self.sqs.send_message(QueueUrl=url, MessageBody="later", MessageGroupId="g", MessageDeduplicationId="d1")
         self.assertEqual(self.bodies(url), ["later"])
 
     def test_awscli(self):
-        r = self.kumo.aws_cli("sqs", "create-queue", "--queue-name", "cli")
+        r = self.kyoka.aws_cli("sqs", "create-queue", "--queue-name", "cli")
         self.assertEqual(r.returncode, 0, r.stderr)
         url = json.loads(r.stdout)["QueueUrl"]
-        r = self.kumo.aws_cli("sqs", "send-message", "--queue-url", url, "--message-body", "from cli",
+        r = self.kyoka.aws_cli("sqs", "send-message", "--queue-url", url, "--message-body", "from cli",
                               "--message-attributes", '{"k":{"DataType":"String","StringValue":"v"}}')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["MD5OfMessageBody"], md5("from cli"))
-        r = self.kumo.aws_cli("sqs", "receive-message", "--queue-url", url, "--message-attribute-names", "All")
+        r = self.kyoka.aws_cli("sqs", "receive-message", "--queue-url", url, "--message-attribute-names", "All")
         self.assertEqual(r.returncode, 0, r.stderr)
         msg = json.loads(r.stdout)["Messages"][0]
         self.assertEqual(msg["Body"], "from cli")
         self.assertEqual(msg["MessageAttributes"]["k"]["StringValue"], "v")
-        r = self.kumo.aws_cli("sqs", "get-queue-url", "--queue-name", "nope")
+        r = self.kyoka.aws_cli("sqs", "get-queue-url", "--queue-name", "nope")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("NonExistentQueue", r.stderr)
 
@@ -405,7 +405,7 @@ class Messages(SqsCase):
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         # Deleting again is fine; the queue is empty.
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        self.kumo.advance(31)
+        self.kyoka.advance(31)
         self.assertEqual(self.receive(url), [])
 
     def test_xray_header_traces_every_message_it_sends(self):
@@ -484,9 +484,9 @@ class Messages(SqsCase):
         self.assertEqual(self.receive(url), [])
         a = self.attrs(url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
         self.assertEqual(a, {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "1"})
-        self.kumo.advance(29)
+        self.kyoka.advance(29)
         self.assertEqual(self.receive(url), [])
-        self.kumo.advance(2)
+        self.kyoka.advance(2)
         second = self.receive(url, AttributeNames=["ApproximateReceiveCount"], VisibilityTimeout=100)[0]
         self.assertEqual(second["Attributes"]["ApproximateReceiveCount"], "2")
         self.assertNotEqual(first["ReceiptHandle"], second["ReceiptHandle"])
@@ -501,7 +501,7 @@ class Messages(SqsCase):
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=old)
         self.assertEqual(self.attrs(url, "ApproximateNumberOfMessagesNotVisible"),
                          {"ApproximateNumberOfMessagesNotVisible": "0"})
-        self.kumo.advance(101)
+        self.kyoka.advance(101)
         self.assertEqual(self.receive(url), [])
 
     def test_change_message_visibility(self):
@@ -509,7 +509,7 @@ class Messages(SqsCase):
         self.sqs.send_message(QueueUrl=url, MessageBody="m")
         rh = self.receive(url)[0]["ReceiptHandle"]
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh, VisibilityTimeout=100)
-        self.kumo.advance(60)
+        self.kyoka.advance(60)
         self.assertEqual(self.receive(url), [])
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh, VisibilityTimeout=0)
         rh2 = self.receive(url)[0]["ReceiptHandle"]
@@ -521,7 +521,7 @@ class Messages(SqsCase):
                          "InvalidParameterValue", "Value 43201 for parameter VisibilityTimeout is invalid. Reason: Must "
                                                   "be between 0 and 43200, if provided.")
         # At most 12 hours from the receive.
-        self.kumo.advance(20)
+        self.kyoka.advance(20)
         self.assertError(lambda: self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh2,
                                                                     VisibilityTimeout=43190),
                          "InvalidParameterValue", "Value 43190 for parameter VisibilityTimeout is invalid. Reason: Total "
@@ -529,7 +529,7 @@ class Messages(SqsCase):
                                                   "seconds].")
         # Once the visibility has run out, a change through that handle is
         # answered 200 and changes nothing: the message stays visible.
-        self.kumo.advance(11)
+        self.kyoka.advance(11)
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh2, VisibilityTimeout=10)
         attrs = self.sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
@@ -556,11 +556,11 @@ class Messages(SqsCase):
         self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"),
                          {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesDelayed": "2"})
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10, VisibilityTimeout=1000), ["now"])
-        self.kumo.advance(10)
+        self.kyoka.advance(10)
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10, VisibilityTimeout=1000), ["queue-delay"])
         self.assertEqual(self.attrs(url, "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"),
                          {"ApproximateNumberOfMessagesNotVisible": "2", "ApproximateNumberOfMessagesDelayed": "1"})
-        self.kumo.advance(890)
+        self.kyoka.advance(890)
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10), ["later"])
         for d in (-1, 901):
             self.assertError(lambda: self.sqs.send_message(QueueUrl=url, MessageBody="x", DelaySeconds=d),
@@ -570,9 +570,9 @@ class Messages(SqsCase):
     def test_retention(self):
         url = self.queue(MessageRetentionPeriod=60)
         self.sqs.send_message(QueueUrl=url, MessageBody="old")
-        self.kumo.advance(30)
+        self.kyoka.advance(30)
         self.sqs.send_message(QueueUrl=url, MessageBody="new")
-        self.kumo.advance(31)
+        self.kyoka.advance(31)
         self.assertEqual(self.attrs(url, "ApproximateNumberOfMessages"), {"ApproximateNumberOfMessages": "1"})
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10), ["new"])
 
@@ -683,7 +683,7 @@ class Messages(SqsCase):
         self.assertEqual(failed["d"]["Code"], "InvalidParameterValue")
         self.assertEqual(failed["d"]["Message"], "Value 1000 for parameter DelaySeconds is invalid. Reason: "
                                                  "DelaySeconds must be >= 0 and <= 900.")
-        self.kumo.advance(5)
+        self.kyoka.advance(5)
         msgs = self.receive(url, MaxNumberOfMessages=10)
         self.assertEqual(sorted(m["Body"] for m in msgs), ["one", "two"])
         r = self.sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
@@ -751,7 +751,7 @@ class Messages(SqsCase):
         url = self.queue()
         result = {}
 
-        poller = self.kumo.client("sqs")
+        poller = self.kyoka.client("sqs")
 
         def poll():
             t0 = time.time()
@@ -786,7 +786,7 @@ class Messages(SqsCase):
         self.sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=300)
         got = []
 
-        c = self.kumo.client("sqs")
+        c = self.kyoka.client("sqs")
 
         def poll():
             msgs = c.receive_message(QueueUrl=url, WaitTimeSeconds=15, MaxNumberOfMessages=10).get("Messages", [])
@@ -798,7 +798,7 @@ class Messages(SqsCase):
         t0 = time.time()
         t.start()
         time.sleep(0.5)
-        self.kumo.advance(31)
+        self.kyoka.advance(31)
         t.join(20)
         self.assertEqual(got, ["inflight"])
         self.assertLess(time.time() - t0, 5)
@@ -806,7 +806,7 @@ class Messages(SqsCase):
         got.clear()
         t.start()
         time.sleep(0.5)
-        self.kumo.advance(300)
+        self.kyoka.advance(300)
         t.join(20)
         self.assertEqual(got, ["delayed"])
 
@@ -817,11 +817,11 @@ class Messages(SqsCase):
         def poll(c):
             results.append(len(c.receive_message(QueueUrl=url, WaitTimeSeconds=8).get("Messages", [])))
 
-        threads = [threading.Thread(target=poll, args=(self.kumo.client("sqs", read_timeout=30),)) for _ in range(8)]
+        threads = [threading.Thread(target=poll, args=(self.kyoka.client("sqs", read_timeout=30),)) for _ in range(8)]
         for t in threads:
             t.start()
         # A client that gives up mid-poll (read timeout) must not break the others.
-        quitter = self.kumo.client("sqs", read_timeout=1)
+        quitter = self.kyoka.client("sqs", read_timeout=1)
         with self.assertRaises(Exception):
             quitter.receive_message(QueueUrl=url, WaitTimeSeconds=10)
         time.sleep(0.3)
@@ -879,7 +879,7 @@ class Fifo(SqsCase):
         # Still a duplicate after the delete, until the 5-minute window ends.
         self.sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d")
         self.assertEqual(self.receive(url), [])
-        self.kumo.advance(301)
+        self.kyoka.advance(301)
         r4 = self.sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d")
         self.assertNotEqual(r4["MessageId"], r1["MessageId"])
         self.assertEqual(self.bodies(url), ["again"])
@@ -920,7 +920,7 @@ class Fifo(SqsCase):
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"],
                                            VisibilityTimeout=0)
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10), ["g1-m2", "g1-m3", "g1-m4"])
-        self.kumo.advance(31)
+        self.kyoka.advance(31)
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10, VisibilityTimeout=0),
                          ["g2-m1", "g3-m1", "g1-m2", "g1-m3", "g1-m4"])
 
@@ -937,7 +937,7 @@ class Fifo(SqsCase):
         url = self.fifo(ContentBasedDeduplication="true", VisibilityTimeout=10)
         self.sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g")
         rh = self.receive(url)[0]["ReceiptHandle"]
-        self.kumo.advance(11)
+        self.kyoka.advance(11)
         self.assertError(lambda: self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh), "InvalidParameterValue",
                          "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired." % rh)
         rh2 = self.receive(url)[0]["ReceiptHandle"]
@@ -967,12 +967,12 @@ class Fifo(SqsCase):
         self.assertEqual(body, "b1")
         self.sqs.delete_message(QueueUrl=url, ReceiptHandle=rh)
         # A retry starts the visibility timeout over...
-        self.kumo.advance(20)
+        self.kyoka.advance(20)
         self.assertEqual(got("try-1"), first)
-        self.kumo.advance(20)
+        self.kyoka.advance(20)
         self.assertEqual(got(None, MaxNumberOfMessages=10), [])
         # ...and still answers after it ended, while nobody else received them.
-        self.kumo.advance(11)
+        self.kyoka.advance(11)
         self.assertEqual(got("try-1"), first)
         self.assertEqual(got(None, MaxNumberOfMessages=10), [])
         # The handles it returned are the live ones.
@@ -988,13 +988,13 @@ class Fifo(SqsCase):
         self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=rh, VisibilityTimeout=60)
         self.assertError(lambda: got("try-3"), "InvalidParameterValue", not_retryable % "try-3")
         # ...or once someone else received it after its visibility timeout.
-        self.kumo.advance(61)
+        self.kyoka.advance(61)
         self.assertEqual([(b, c) for b, _, c in got("try-4", VisibilityTimeout=10)], [("a2", "3")])
-        self.kumo.advance(11)
+        self.kyoka.advance(11)
         self.assertEqual([(b, c) for b, _, c in got(None)], [("a2", "4")])
         self.assertError(lambda: got("try-4"), "InvalidParameterValue", not_retryable % "try-4")
         # Five minutes after the receive the id is forgotten: a new receive.
-        self.kumo.advance(301)
+        self.kyoka.advance(301)
         [(body, rh, count)] = got("try-4")
         self.assertEqual((body, count), ("a2", "5"))
         self.assertEqual(got("try-4"), [(body, rh, count)])
@@ -1013,7 +1013,7 @@ class Fifo(SqsCase):
     def test_receive_request_attempt_id_with_long_polling_and_on_standard_queues(self):
         url = self.fifo(ContentBasedDeduplication="true")
         result = {}
-        poller = self.kumo.client("sqs")
+        poller = self.kyoka.client("sqs")
 
         def poll():
             result["msgs"] = poller.receive_message(QueueUrl=url, WaitTimeSeconds=10,
@@ -1040,7 +1040,7 @@ class Fifo(SqsCase):
         for i in range(3):
             self.sqs.send_message(QueueUrl=url, MessageBody="m%d" % i, MessageGroupId="g")
         self.assertEqual(self.receive(url), [])
-        self.kumo.advance(5)
+        self.kyoka.advance(5)
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=3), ["m0", "m1", "m2"])
 
     def test_concurrent_consumers_keep_group_order(self):
@@ -1073,7 +1073,7 @@ class Fifo(SqsCase):
                 errors.append(e)
 
         # boto3 clients are made on this thread: creating them is not thread-safe.
-        threads = [threading.Thread(target=consume, args=(self.kumo.client("sqs"),)) for _ in range(4)]
+        threads = [threading.Thread(target=consume, args=(self.kyoka.client("sqs"),)) for _ in range(4)]
         for t in threads:
             t.start()
         for t in threads:
@@ -1226,7 +1226,7 @@ class DeadLetters(SqsCase):
         self.assertError(lambda: self.sqs.start_message_move_task(SourceArn=self.arn(dlq)), "InvalidParameterValue",
                          "There is already a task running. Only one active task is allowed for a source queue arn at a "
                          "given time.")
-        self.kumo.advance(2)
+        self.kyoka.advance(2)
         time.sleep(0.3)
         t = self.sqs.list_message_move_tasks(SourceArn=self.arn(dlq), MaxResults=10)["Results"][0]
         self.assertEqual((t["Status"], t["TaskHandle"], t["MaxNumberOfMessagesPerSecond"]), ("RUNNING", handle, 1))
@@ -1288,7 +1288,7 @@ class Policies(SqsCase):
         self.assertEqual(self.attrs(url, "Policy"), {})
 
     def test_queue_policy_grants_and_denies_an_iam_user(self):
-        iam = self.kumo.client("iam")
+        iam = self.kyoka.client("iam")
         alice = self.user_client(iam, "alice")
         url = self.queue("guarded")
         arn = self.arn(url)
@@ -1323,7 +1323,7 @@ class Policies(SqsCase):
     def test_identity_deny_beats_queue_policy_allow(self):
         # An explicit deny anywhere wins: here in the identity's policy,
         # against the queue policy's allow.
-        iam = self.kumo.client("iam")
+        iam = self.kyoka.client("iam")
         bob = self.user_client(iam, "bob")
         url = self.queue("open")
         arn = self.arn(url)
@@ -1341,7 +1341,7 @@ class Policies(SqsCase):
         self.assertEqual(self.bodies(url, MaxNumberOfMessages=10), ["allowed by the queue policy"])
 
     def test_every_operation_is_authorized_with_its_action_and_queue_arn(self):
-        nobody = self.user_client(self.kumo.client("iam"), "nobody")
+        nobody = self.user_client(self.kyoka.client("iam"), "nobody")
         dlq = self.queue("dlq")
         url = self.queue("src")
         arn, dlq_arn = self.arn(url), self.arn(dlq)

@@ -5,14 +5,14 @@ import threading
 import time
 import unittest
 
-from harness import KumoServer, main
+from harness import KyokaServer, main
 
 
 class ShutdownWithLongPoll(unittest.TestCase):
     def test_sigterm_answers_parked_receive(self):
-        kumo = KumoServer(ephemeral=True).start()
+        kyoka = KyokaServer(ephemeral=True).start()
         try:
-            sqs = kumo.client("sqs")
+            sqs = kyoka.client("sqs")
             url = sqs.create_queue(QueueName="waiting")["QueueUrl"]
             result = {}
 
@@ -24,14 +24,14 @@ class ShutdownWithLongPoll(unittest.TestCase):
             t.start()
             time.sleep(0.5)  # let the receive park
             stopped_at = time.monotonic()
-            rc = kumo.stop()
+            rc = kyoka.stop()
             t.join(10)
             self.assertFalse(t.is_alive(), "the long poll was not answered on shutdown")
-            self.assertEqual(rc, 0, kumo.read_log())
+            self.assertEqual(rc, 0, kyoka.read_log())
             self.assertNotIn("Messages", result["out"])
             self.assertLess(result["at"] - stopped_at, 5)
         finally:
-            kumo.cleanup()
+            kyoka.cleanup()
 
 
 if __name__ == "__main__":

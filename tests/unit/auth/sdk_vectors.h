@@ -19,8 +19,8 @@
  *
  * Regenerating needs only those clients; the values are the test's truth.
  */
-#ifndef KUMO_TEST_SDK_VECTORS_H
-#define KUMO_TEST_SDK_VECTORS_H
+#ifndef KYOKA_TEST_SDK_VECTORS_H
+#define KYOKA_TEST_SDK_VECTORS_H
 
 #include "test_auth.h"
 

@@ -3,8 +3,8 @@
  * helper that turns one into an auth_request_t, and each file's group
  * runner for main.c.
  */
-#ifndef KUMO_TEST_AUTH_H
-#define KUMO_TEST_AUTH_H
+#ifndef KYOKA_TEST_AUTH_H
+#define KYOKA_TEST_AUTH_H
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,7 +79,7 @@ static inline void treq_del(treq_t *t, const char *name)
 static inline int64_t amz_ms(const char *s)
 {
     int64_t ms = 0;
-    assert_int_equal(kumo_time_parse_amz(strv_from(s), &ms), 0);
+    assert_int_equal(kyoka_time_parse_amz(strv_from(s), &ms), 0);
     return ms;
 }
 

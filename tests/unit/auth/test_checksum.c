@@ -1,7 +1,7 @@
 /*
  * Trailer checksums against known answers: the CRC catalogue's check values
  * for "123456789", and base64 digests computed with zlib, hashlib and a
- * bit-at-a-time CRC outside kumo. The sliced CRCs are also compared with a
+ * bit-at-a-time CRC outside kyoka. The sliced CRCs are also compared with a
  * bitwise one over random data split at random points.
  */
 #include "test_auth.h"
@@ -66,7 +66,7 @@ static const b64_case_t b64_cases[] = {
 static void test_base64_digests(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(b64_cases); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(b64_cases); i++) {
         const b64_case_t *k = &b64_cases[i];
         auth_checksum_t c;
         auth__checksum_init(&c, AUTH_CK_ALL);
@@ -92,7 +92,7 @@ static void test_base64_digests(void **state)
     auth_checksum_t c;
     auth__checksum_init(&c, AUTH_CK_CRC32);
     char out[64];
-    assert_int_equal(auth__checksum_b64(&c, AUTH_CK_SHA1, out), KUMO_EINVAL);
+    assert_int_equal(auth__checksum_b64(&c, AUTH_CK_SHA1, out), KYOKA_EINVAL);
     auth__checksum_destroy(&c);
 }
 

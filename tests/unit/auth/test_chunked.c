@@ -154,7 +154,7 @@ static void check_splits(const char *mode, const auth_result_t *res, const char 
     for (size_t k = 0; k < n; k++) {
         sink_init(&s);
         int rc = run(mode, res, body, k, NULL, 0, &s, NULL, 0);
-        if (rc != KUMO_EPARSE)
+        if (rc != KYOKA_EPARSE)
             fail_msg("truncated at %zu: rc %d", k, rc);
         buf_destroy(&s.out);
     }
@@ -171,7 +171,7 @@ static void test_aws_example(void **state)
     char *body = aws_example_body(&n, false, false);
     assert_int_equal(n, 66824); /* the example's Content-Length */
     size_t steps[] = {1, 7, 1000, 65536 + 87, n};
-    for (size_t si = 0; si < KUMO_ARRAY_LEN(steps); si++) {
+    for (size_t si = 0; si < KYOKA_ARRAY_LEN(steps); si++) {
         size_t ncuts = n / steps[si];
         size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
         for (size_t i = 0; i < ncuts; i++)
@@ -194,7 +194,7 @@ static void test_aws_example(void **state)
     sink_t s;
     sink_init(&s);
     char err[256];
-    assert_int_equal(run(SIGNED, &res, body, n, NULL, 0, &s, err, sizeof err), KUMO_EAUTH);
+    assert_int_equal(run(SIGNED, &res, body, n, NULL, 0, &s, err, sizeof err), KYOKA_EAUTH);
     assert_string_equal(err, "The request signature we calculated does not match the signature you provided. "
                              "Check your key and signing method.");
     buf_destroy(&s.out);
@@ -205,7 +205,7 @@ static void test_aws_example(void **state)
     memcpy(other.seed_signature, "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497", 64);
     body = aws_example_body(&n, false, false);
     sink_init(&s);
-    assert_int_equal(run(SIGNED, &other, body, n, NULL, 0, &s, NULL, 0), KUMO_EAUTH);
+    assert_int_equal(run(SIGNED, &other, body, n, NULL, 0, &s, NULL, 0), KYOKA_EAUTH);
     buf_destroy(&s.out);
     free(body);
 }
@@ -246,32 +246,32 @@ static void test_signed_errors(void **state)
     /* The final chunk dropped. */
     expect_fail(SIGNED, &res,
                 "6;chunk-signature=36a9919e5e855a54fc5e137c919e524764c71ade46792d228f7ebaade71602ab\r\nhello \r\n",
-                KUMO_EPARSE, "The request body terminated unexpectedly");
+                KYOKA_EPARSE, "The request body terminated unexpectedly");
     /* The last chunk cut off: its successor's signature does not chain. */
     expect_fail(SIGNED, &res,
                 "6;chunk-signature=36a9919e5e855a54fc5e137c919e524764c71ade46792d228f7ebaade71602ab\r\nhello \r\n"
                 "0;chunk-signature=ae13d294fc309f1858acb23b717c250dc572e78820dfd4bf5bae1dcb2055298f\r\n\r\n",
-                KUMO_EAUTH, NULL);
+                KYOKA_EAUTH, NULL);
     /* No signature on a chunk. */
-    expect_fail(SIGNED, &res, "6\r\nhello \r\n", KUMO_EPARSE, "The chunk signature is missing or malformed.");
+    expect_fail(SIGNED, &res, "6\r\nhello \r\n", KYOKA_EPARSE, "The chunk signature is missing or malformed.");
     /* Bad size. */
-    expect_fail(SIGNED, &res, "zz;chunk-signature=00\r\n", KUMO_EPARSE, NULL);
-    expect_fail(SIGNED, &res, "1234567890abcdef0;chunk-signature=00\r\n", KUMO_EPARSE, NULL);
+    expect_fail(SIGNED, &res, "zz;chunk-signature=00\r\n", KYOKA_EPARSE, NULL);
+    expect_fail(SIGNED, &res, "1234567890abcdef0;chunk-signature=00\r\n", KYOKA_EPARSE, NULL);
     /* Data longer than declared. */
     memcpy(body, small_signed, sizeof body);
     body[0] = '5';
-    expect_fail(SIGNED, &res, body, KUMO_EPARSE, "Chunk data is not followed by CRLF.");
+    expect_fail(SIGNED, &res, body, KYOKA_EPARSE, "Chunk data is not followed by CRLF.");
     /* LF without CR. */
     expect_fail(SIGNED, &res, "6;chunk-signature=36a9919e5e855a54fc5e137c919e524764c71ade46792d228f7ebaade71602ab\n",
-                KUMO_EPARSE, NULL);
+                KYOKA_EPARSE, NULL);
     /* Bytes after the end. */
     char longer[sizeof small_signed + 4];
     snprintf(longer, sizeof longer, "%sxx", small_signed);
-    expect_fail(SIGNED, &res, longer, KUMO_EPARSE, NULL);
+    expect_fail(SIGNED, &res, longer, KYOKA_EPARSE, NULL);
     /* Something other than the empty line after the final chunk. */
     snprintf(body, sizeof body, "%s", small_signed);
     body[sizeof small_signed - 3] = 'x';
-    expect_fail(SIGNED, &res, body, KUMO_EPARSE, NULL);
+    expect_fail(SIGNED, &res, body, KYOKA_EPARSE, NULL);
 }
 
 static void test_line_limit(void **state)
@@ -288,10 +288,10 @@ static void test_line_limit(void **state)
     int rc = 0;
     for (int i = 0; i < 5 && rc == 0; i++)
         rc = auth_chunked_feed(c, junk, sizeof junk);
-    assert_int_equal(rc, KUMO_EPARSE);
+    assert_int_equal(rc, KYOKA_EPARSE);
     /* The error is sticky. */
-    assert_int_equal(auth_chunked_feed(c, "0\r\n\r\n", 5), KUMO_EPARSE);
-    assert_int_equal(auth_chunked_finish(c), KUMO_EPARSE);
+    assert_int_equal(auth_chunked_feed(c, "0\r\n\r\n", 5), KYOKA_EPARSE);
+    assert_int_equal(auth_chunked_finish(c), KYOKA_EPARSE);
     auth_chunked_free(c);
 
     /* A trailer section past 16 KiB, in lines each under the line cap. */
@@ -302,7 +302,7 @@ static void test_line_limit(void **state)
     rc = 0;
     for (int i = 0; i < 20 && rc == 0; i++)
         rc = auth_chunked_feed(c, line, (size_t)n);
-    assert_int_equal(rc, KUMO_EPARSE);
+    assert_int_equal(rc, KYOKA_EPARSE);
     assert_string_equal(auth_chunked_error(c), "The request contained trailing data that was not well-formed or "
                                                 "did not conform to our published schema.");
     auth_chunked_free(c);
@@ -316,9 +316,9 @@ static void test_sink_error(void **state)
     aws_example_result(&res);
     sink_t s;
     sink_init(&s);
-    s.fail_with = KUMO_EIO;
+    s.fail_with = KYOKA_EIO;
     s.fail_at = 8;
-    assert_int_equal(run_whole(SIGNED, &res, small_signed, &s, NULL), KUMO_EIO);
+    assert_int_equal(run_whole(SIGNED, &res, small_signed, &s, NULL), KYOKA_EIO);
     buf_destroy(&s.out);
 }
 
@@ -388,7 +388,7 @@ static void test_signed_trailer(void **state)
     trailer_result(&res);
     check_splits(SIGNED_TRAILER, &res, small_trailer, "abc");
 
-    expect_fail(SIGNED_TRAILER, &res, small_trailer_bad_crc, KUMO_EINVAL,
+    expect_fail(SIGNED_TRAILER, &res, small_trailer_bad_crc, KYOKA_EINVAL,
                 "The CRC32C you specified did not match the calculated checksum.");
 
     /* The checksum altered without re-signing: the signature catches it first. */
@@ -396,19 +396,19 @@ static void test_signed_trailer(void **state)
     memcpy(body, small_trailer, sizeof body);
     char *v = strstr(body, "Nks/tw==");
     v[0] = 'M';
-    expect_fail(SIGNED_TRAILER, &res, body, KUMO_EAUTH, NULL);
+    expect_fail(SIGNED_TRAILER, &res, body, KYOKA_EAUTH, NULL);
 
     /* No trailer signature. */
     expect_fail(SIGNED_TRAILER, &res,
                 "3;chunk-signature=bd226594e2b2d0491a3aa9549729a39615dafb39000d4a5226f7c9f8098ea7e8\r\nabc\r\n"
                 "0;chunk-signature=91883fa449f815361b96f7e0db5c1c9dae11baf91adedddef5bb71b991a6f139\r\n"
                 "x-amz-checksum-crc32c:Nks/tw==\r\n\r\n",
-                KUMO_EAUTH, "The trailer signature x-amz-trailer-signature is missing.");
+                KYOKA_EAUTH, "The trailer signature x-amz-trailer-signature is missing.");
 
     /* A header after the signature. */
     char more[sizeof small_trailer + 32];
     snprintf(more, sizeof more, "%.*sx-amz-meta-a:b\r\n\r\n", (int)(sizeof small_trailer - 3), small_trailer);
-    expect_fail(SIGNED_TRAILER, &res, more, KUMO_EPARSE, NULL);
+    expect_fail(SIGNED_TRAILER, &res, more, KYOKA_EPARSE, NULL);
 
     /* Told to expect crc32c: fine. Told to expect sha256: missing. */
     sink_t s;
@@ -417,11 +417,11 @@ static void test_signed_trailer(void **state)
     assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-crc32c")), 0);
     assert_int_equal(auth_chunked_feed(c, small_trailer, strlen(small_trailer)), 0);
     assert_int_equal(auth_chunked_finish(c), 0);
-    assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-crc32c")), KUMO_EINVAL);
+    assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-crc32c")), KYOKA_EINVAL);
     auth_chunked_free(c);
     c = auth_chunked_create(SIGNED_TRAILER, &res, on_data, &s);
     assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-sha256")), 0);
-    assert_int_equal(auth_chunked_feed(c, small_trailer, strlen(small_trailer)), KUMO_EINVAL);
+    assert_int_equal(auth_chunked_feed(c, small_trailer, strlen(small_trailer)), KYOKA_EINVAL);
     auth_chunked_free(c);
     buf_destroy(&s.out);
 }
@@ -446,31 +446,31 @@ static void test_unsigned_trailer(void **state)
     /* Chunk extensions and upper-case hex. */
     check_splits(UNSIGNED_TRAILER, NULL, "B;ext=1\r\nhello world\r\n0\r\n\r\n", "hello world");
 
-    expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhh==\r\n\r\n", KUMO_EINVAL,
+    expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhh==\r\n\r\n", KYOKA_EINVAL,
                 "The CRC32 you specified did not match the calculated checksum.");
-    expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:\r\n\r\n", KUMO_EINVAL, NULL);
+    expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:\r\n\r\n", KYOKA_EINVAL, NULL);
     expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nx-amz-checksum-md5:XUFAKrxLKna5cZ2REBfFkg==\r\n\r\n",
-                KUMO_EINVAL, "Value for x-amz-checksum-md5 trailing header is invalid.");
-    expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nno colon here\r\n\r\n", KUMO_EPARSE, NULL);
+                KYOKA_EINVAL, "Value for x-amz-checksum-md5 trailing header is invalid.");
+    expect_fail(UNSIGNED_TRAILER, NULL, "5\r\nhello\r\n0\r\nno colon here\r\n\r\n", KYOKA_EPARSE, NULL);
     expect_fail(UNSIGNED_TRAILER, NULL,
                 "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n",
-                KUMO_EINVAL, NULL);
+                KYOKA_EINVAL, NULL);
 
     /* x-amz-trailer promised a CRC32 that never came. */
     sink_t s;
     sink_init(&s);
     auth_chunked_t *c = auth_chunked_create(UNSIGNED_TRAILER, NULL, on_data, &s);
     assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-crc32")), 0);
-    assert_int_equal(auth_chunked_feed(c, "5\r\nhello\r\n0\r\n\r\n", 16), KUMO_EINVAL);
+    assert_int_equal(auth_chunked_feed(c, "5\r\nhello\r\n0\r\n\r\n", 16), KYOKA_EINVAL);
     auth_chunked_free(c);
     c = auth_chunked_create(UNSIGNED_TRAILER, NULL, on_data, &s);
-    assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-md5")), KUMO_EINVAL);
+    assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-md5")), KYOKA_EINVAL);
     auth_chunked_free(c);
     /* Only CRC32 is computed now, so a SHA-256 trailer cannot be checked. */
     c = auth_chunked_create(UNSIGNED_TRAILER, NULL, on_data, &s);
     assert_int_equal(auth_chunked_expect_trailer(c, STRV_LIT("x-amz-checksum-crc32")), 0);
     const char *sha = "3\r\nabc\r\n0\r\nx-amz-checksum-sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=\r\n\r\n";
-    assert_int_equal(auth_chunked_feed(c, sha, strlen(sha)), KUMO_EINVAL);
+    assert_int_equal(auth_chunked_feed(c, sha, strlen(sha)), KYOKA_EINVAL);
     auth_chunked_free(c);
     buf_destroy(&s.out);
 }

@@ -1,7 +1,7 @@
 /*
  * SigV4 verification and signing.
  *
- * The known answers come from outside kumo: AWS's published SigV4 test
+ * The known answers come from outside kyoka: AWS's published SigV4 test
  * suite (https://docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html,
  * key AKIDEXAMPLE, 2015-08-30T12:36:00Z, us-east-1, service "service"),
  * and requests captured from botocore and the JS v3 signer (sdk_vectors.h).
@@ -132,7 +132,7 @@ static const char *const suite_no_sign[] = {"get-space"};
 
 static bool skip_sign(const char *name)
 {
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(suite_no_sign); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(suite_no_sign); i++)
         if (strcmp(name, suite_no_sign[i]) == 0)
             return true;
     return false;
@@ -142,7 +142,7 @@ static void test_suite_verify(void **state)
 {
     (void)state;
     auth_store_t *s = store_with(AKID, SECRET, NULL);
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(suite); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(suite); i++) {
         treq_t t;
         treq_from_vec(&t, &suite[i].req);
         treq_set(&t, "Authorization", suite[i].authz);
@@ -165,7 +165,7 @@ static void test_suite_verify(void **state)
 static void test_suite_sign(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(suite); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(suite); i++) {
         if (skip_sign(suite[i].req.name))
             continue;
         treq_t t;
@@ -261,21 +261,21 @@ static void check_vectors(const vec_req_t *vs, size_t n)
 static void test_botocore_vectors(void **state)
 {
     (void)state;
-    check_vectors(botocore_vectors, KUMO_ARRAY_LEN(botocore_vectors));
+    check_vectors(botocore_vectors, KYOKA_ARRAY_LEN(botocore_vectors));
 }
 
 static void test_js_vectors(void **state)
 {
     (void)state;
-    check_vectors(js_vectors, KUMO_ARRAY_LEN(js_vectors));
+    check_vectors(js_vectors, KYOKA_ARRAY_LEN(js_vectors));
 }
 
 static const vec_req_t *find_vec(const char *name)
 {
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(botocore_vectors); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(botocore_vectors); i++)
         if (strcmp(botocore_vectors[i].name, name) == 0)
             return &botocore_vectors[i];
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(js_vectors); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(js_vectors); i++)
         if (strcmp(js_vectors[i].name, name) == 0)
             return &js_vectors[i];
     fail_msg("no vector %s", name);
@@ -760,7 +760,7 @@ static void test_signing_key(void **state)
     unsigned char k[32];
     char hex[65];
     auth__signing_key_derive(STRV_LIT(SECRET), STRV_LIT("20120215"), STRV_LIT("us-east-1"), STRV_LIT("iam"), k);
-    kumo_hex(k, 32, hex);
+    kyoka_hex(k, 32, hex);
     assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 
     /* The cache returns the same key, and keys do not leak across scopes. */
@@ -795,7 +795,7 @@ static void test_limits(void **state)
     auth_store_t *s = store_with(AKID, SECRET, NULL);
     treq_t t;
     vanilla(&t, VANILLA);
-    size_t n = KUMO_HTTP_MAX_URL_BYTES + 1;
+    size_t n = KYOKA_HTTP_MAX_URL_BYTES + 1;
     char *big = malloc(n + 1);
     memset(big, 'a', n);
     big[0] = '/';

@@ -17,10 +17,10 @@ static void test_buf_limit_is_sticky(void **st)
     buf_init(&b, 8);
     assert_string_equal(b.data, "");
     assert_int_equal(buf_appends(&b, "hello"), 0);
-    assert_int_equal(buf_appends(&b, "world"), KUMO_ELIMIT);
+    assert_int_equal(buf_appends(&b, "world"), KYOKA_ELIMIT);
     /* Later appends that would fit are still refused: check once at the end. */
-    assert_int_equal(buf_appends(&b, "!"), KUMO_ELIMIT);
-    assert_int_equal(buf_err(&b), KUMO_ELIMIT);
+    assert_int_equal(buf_appends(&b, "!"), KYOKA_ELIMIT);
+    assert_int_equal(buf_err(&b), KYOKA_ELIMIT);
     assert_string_equal(b.data, "hello");
     buf_reset(&b);
     assert_int_equal(buf_appendf(&b, "%d-%s", 42, "x"), 0);
@@ -65,10 +65,10 @@ static void test_arena(void **st)
 
 static void test_clock_advance(void **st)
 {
-    int64_t before = kumo_clock_now_ms();
-    kumo_clock_advance_ms(3600 * 1000);
-    kumo_clock_advance_ms(-5000); /* ignored: time never runs backwards */
-    int64_t after = kumo_clock_now_ms();
+    int64_t before = kyoka_clock_now_ms();
+    kyoka_clock_advance_ms(3600 * 1000);
+    kyoka_clock_advance_ms(-5000); /* ignored: time never runs backwards */
+    int64_t after = kyoka_clock_now_ms();
     assert_true(after - before >= 3600 * 1000);
     assert_true(after - before < 3600 * 1000 + 5000);
 }
@@ -76,22 +76,22 @@ static void test_clock_advance(void **st)
 static void test_time_formats(void **st)
 {
     int64_t ms;
-    assert_int_equal(kumo_time_parse_amz(STRV_LIT("20150830T123600Z"), &ms), 0);
+    assert_int_equal(kyoka_time_parse_amz(STRV_LIT("20150830T123600Z"), &ms), 0);
     assert_int_equal(ms, 1440938160000LL);
-    assert_int_equal(kumo_time_parse_amz(STRV_LIT("20151330T123600Z"), &ms), KUMO_EPARSE);
-    assert_int_equal(kumo_time_parse_amz(STRV_LIT("2015-08-30T12:36:00Z"), &ms), KUMO_EPARSE);
+    assert_int_equal(kyoka_time_parse_amz(STRV_LIT("20151330T123600Z"), &ms), KYOKA_EPARSE);
+    assert_int_equal(kyoka_time_parse_amz(STRV_LIT("2015-08-30T12:36:00Z"), &ms), KYOKA_EPARSE);
     char out[64];
-    kumo_time_iso8601(1440938160123LL, out, true);
+    kyoka_time_iso8601(1440938160123LL, out, true);
     assert_string_equal(out, "2015-08-30T12:36:00.123Z");
-    kumo_time_iso8601(1440938160123LL, out, false);
+    kyoka_time_iso8601(1440938160123LL, out, false);
     assert_string_equal(out, "2015-08-30T12:36:00Z");
 }
 
 static void test_uuid(void **st)
 {
     char a[37], b[37];
-    kumo_uuid(a);
-    kumo_uuid(b);
+    kyoka_uuid(a);
+    kyoka_uuid(b);
     assert_int_equal(strlen(a), 36);
     assert_int_equal(a[14], '4');
     assert_true(strchr("89ab", a[19]) != NULL);
@@ -124,7 +124,7 @@ static void test_buf_recycle_keeps_small_buffers(void **st)
     assert_string_equal(b.data, "");
     buf_recycle(&b, 512); /* over the cap to keep: freed */
     assert_int_equal(b.cap, 0);
-    assert_int_equal(buf_reserve(&b, (1 << 20) + 1), KUMO_ELIMIT);
+    assert_int_equal(buf_reserve(&b, (1 << 20) + 1), KYOKA_ELIMIT);
     buf_destroy(&b);
 }
 
@@ -133,40 +133,40 @@ static void test_small_alloc_reuses_blocks_per_size(void **st)
     (void)st;
     /* Sizes on both sides of each 16-byte step and of the malloc cut-over. */
     static const size_t sizes[] = {1, 7, 8, 9, 24, 40, 100, 247, 248, 503, 504, 505, 4096};
-    void *p[KUMO_ARRAY_LEN(sizes)];
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(sizes); i++) {
-        p[i] = kumo_small_alloc(sizes[i]);
+    void *p[KYOKA_ARRAY_LEN(sizes)];
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(sizes); i++) {
+        p[i] = kyoka_small_alloc(sizes[i]);
         assert_true(((uintptr_t)p[i] & 7) == 0);
         memset(p[i], (int)i + 1, sizes[i]);
     }
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(sizes); i++) {
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(sizes); i++) {
         assert_int_equal(((unsigned char *)p[i])[sizes[i] - 1], i + 1);
-        kumo_small_free(p[i]);
+        kyoka_small_free(p[i]);
     }
     /* The last block freed of a size class is the next one handed out. */
-    void *a = kumo_small_alloc(100);
-    kumo_small_free(a);
-    assert_ptr_equal(kumo_small_alloc(104), a); /* same 16-byte class (with its 8-byte header) */
-    void *b = kumo_small_alloc(100);
+    void *a = kyoka_small_alloc(100);
+    kyoka_small_free(a);
+    assert_ptr_equal(kyoka_small_alloc(104), a); /* same 16-byte class (with its 8-byte header) */
+    void *b = kyoka_small_alloc(100);
     assert_ptr_not_equal(b, a);
-    kumo_small_free(a);
-    kumo_small_free(b);
-    kumo_small_free(NULL);
+    kyoka_small_free(a);
+    kyoka_small_free(b);
+    kyoka_small_free(NULL);
     /* A size that would wrap with the header is refused, not shrunk. */
-    assert_null(kumo_small_alloc(SIZE_MAX - 3));
+    assert_null(kyoka_small_alloc(SIZE_MAX - 3));
     /* Many live blocks span several chunks without overlapping. */
     enum { N = 20000 };
     uint32_t **live = malloc(N * sizeof *live);
     for (uint32_t i = 0; i < N; i++) {
-        live[i] = kumo_small_alloc(40);
+        live[i] = kyoka_small_alloc(40);
         *live[i] = i;
     }
     for (uint32_t i = 0; i < N; i++) {
         assert_int_equal(*live[i], i);
-        kumo_small_free(live[i]);
+        kyoka_small_free(live[i]);
     }
     free(live);
-    kumo_small_release_thread();
+    kyoka_small_release_thread();
 }
 
 int main(void)

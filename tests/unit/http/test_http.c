@@ -133,7 +133,7 @@ static void *client_main(void *arg)
 {
     fx_t *fx = arg;
     fx->client(fx);
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(fx->clis); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(fx->clis); i++)
         cli_close(fx->clis[i]);
     fx_stop(fx);
     return NULL;
@@ -452,7 +452,7 @@ static cli_t *cli_open(fx_t *fx)
         return NULL;
     }
     c->fx = fx;
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(fx->clis); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(fx->clis); i++)
         if (!fx->clis[i]) {
             fx->clis[i] = c;
             break;
@@ -464,7 +464,7 @@ static void cli_close(cli_t *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < KUMO_ARRAY_LEN(c->fx->clis); i++)
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(c->fx->clis); i++)
         if (c->fx->clis[i] == c)
             c->fx->clis[i] = NULL;
     close(c->fd);
@@ -873,7 +873,7 @@ static void client_limits(fx_t *fx)
     c = cli_open(fx);
     CHECK(fx, c);
     CHECK(fx, cli_sends(c, "GET /hello HTTP/1.1\r\n"));
-    for (int i = 0; i < KUMO_HTTP_MAX_HEADERS + 1; i++)
+    for (int i = 0; i < KYOKA_HTTP_MAX_HEADERS + 1; i++)
         CHECK(fx, cli_sends(c, "A: b\r\n"));
     CHECK(fx, cli_sends(c, "\r\n"));
     CHECK(fx, cli_response(c, &r, false) && r.status == 431);

@@ -1,7 +1,7 @@
 /* Shared helpers for the iam unit tests: parse-or-fail, parse-error text,
  * and small builders for requests and principals. */
-#ifndef KUMO_TEST_IAM_HELPERS_H
-#define KUMO_TEST_IAM_HELPERS_H
+#ifndef KYOKA_TEST_IAM_HELPERS_H
+#define KYOKA_TEST_IAM_HELPERS_H
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@ static inline iam_policy_t *policy_ok(iam_policy_kind_t kind, const char *doc)
 {
     char err[256];
     bool over = false;
-    iam_policy_t *p = iam_policy_parse(doc, strlen(doc), kind, KUMO_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, &over);
+    iam_policy_t *p = iam_policy_parse(doc, strlen(doc), kind, KYOKA_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, &over);
     if (!p)
         fail_msg("policy did not parse: %s\n%s", err, doc);
     return p;
@@ -33,7 +33,7 @@ static inline const char *policy_err(iam_policy_kind_t kind, const char *doc)
 {
     static char err[512];
     bool over = false;
-    iam_policy_t *p = iam_policy_parse(doc, strlen(doc), kind, KUMO_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, &over);
+    iam_policy_t *p = iam_policy_parse(doc, strlen(doc), kind, KYOKA_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, &over);
     if (p) {
         iam_policy_free(p);
         return "";

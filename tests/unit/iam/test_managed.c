@@ -16,7 +16,7 @@ static void test_all_parse(void **state)
         assert_true(desc[0] != '\0');
         assert_ptr_equal(iam_managed_policy_document(arn), doc);
         bool over;
-        iam_policy_t *p = iam_policy_parse(doc, strlen(doc), IAM_POLICY_IDENTITY, KUMO_IAM_MAX_MANAGED_POLICY_BYTES,
+        iam_policy_t *p = iam_policy_parse(doc, strlen(doc), IAM_POLICY_IDENTITY, KYOKA_IAM_MAX_MANAGED_POLICY_BYTES,
                                            err, sizeof err, &over);
         if (!p)
             fail_msg("%s: %s", name, err);

@@ -29,11 +29,11 @@ static void test_arn_parse(void **state)
     assert_true(strv_eq_cstr(a.resource, "bucket/key:with:colons"));
     assert_int_equal(iam_arn_parse(STRV_LIT("arn:aws:lambda:us-east-1:1:function:f:1"), &a), 0);
     assert_true(strv_eq_cstr(a.resource, "function:f:1"));
-    assert_int_equal(iam_arn_parse(STRV_LIT("arn:aws:s3:::"), &a), KUMO_EPARSE);
-    assert_int_equal(iam_arn_parse(STRV_LIT("arn:aws:s3"), &a), KUMO_EPARSE);
-    assert_int_equal(iam_arn_parse(STRV_LIT("nra:aws:s3:::b"), &a), KUMO_EPARSE);
-    assert_int_equal(iam_arn_parse(STRV_LIT("arn::s3:::b"), &a), KUMO_EPARSE);
-    assert_int_equal(iam_arn_parse(STRV_NULL, &a), KUMO_EPARSE);
+    assert_int_equal(iam_arn_parse(STRV_LIT("arn:aws:s3:::"), &a), KYOKA_EPARSE);
+    assert_int_equal(iam_arn_parse(STRV_LIT("arn:aws:s3"), &a), KYOKA_EPARSE);
+    assert_int_equal(iam_arn_parse(STRV_LIT("nra:aws:s3:::b"), &a), KYOKA_EPARSE);
+    assert_int_equal(iam_arn_parse(STRV_LIT("arn::s3:::b"), &a), KYOKA_EPARSE);
+    assert_int_equal(iam_arn_parse(STRV_NULL, &a), KYOKA_EPARSE);
 }
 
 static void test_actions(void **state)

@@ -37,7 +37,7 @@ static void test_form_parse_decodes_percent_and_plus(void **st)
     assert_true(strv_eq_cstr(ps[2].key, "Empty"));
     assert_int_equal(ps[2].value.len, 0);
     assert_true(strv_eq_cstr(ps[3].key, "Flag"));
-    assert_int_equal(form_parse(&a, strv_from("a=1&b=2&c=3"), &ps, 2), KUMO_ELIMIT);
+    assert_int_equal(form_parse(&a, strv_from("a=1&b=2&c=3"), &ps, 2), KYOKA_ELIMIT);
     arena_destroy(&a);
 }
 

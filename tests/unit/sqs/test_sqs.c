@@ -38,7 +38,7 @@ static void test_dq_order_move_remove(void **state)
     uv_loop_init(&loop);
     dq_t dq;
     dq_init(&dq, &loop);
-    int64_t now = kumo_clock_now_ms();
+    int64_t now = kyoka_clock_now_ms();
     item_t it[6];
     nfired = 0;
     for (int i = 0; i < 6; i++) {
@@ -58,7 +58,7 @@ static void test_dq_order_move_remove(void **state)
     uv_timer_t guard;
     uv_timer_init(&loop, &guard);
     uv_timer_start(&guard, on_noop, 100000, 0);
-    kumo_clock_advance_ms(200000);
+    kyoka_clock_advance_ms(200000);
     uv_run(&loop, UV_RUN_NOWAIT);       /* the check handle sees the jump */
     uv_run(&loop, UV_RUN_NOWAIT);       /* the timer runs them */
     uv_close((uv_handle_t *)&guard, NULL);
@@ -81,16 +81,16 @@ static void test_dq_timer_fires_in_real_time(void **state)
     dq_init(&dq, &loop);
     item_t a = {.e.cb = on_fire, .id = 7};
     nfired = 0;
-    dq_add(&dq, &a.e, kumo_clock_now_ms() + 20);
-    uint64_t t0 = kumo_mono_us();
+    dq_add(&dq, &a.e, kyoka_clock_now_ms() + 20);
+    uint64_t t0 = kyoka_mono_us();
     /* The dq's handles do not keep the loop alive; a reffed timer does. */
     uv_timer_t guard;
     uv_timer_init(&loop, &guard);
     uv_timer_start(&guard, on_noop, 1000, 0);
-    while (nfired == 0 && kumo_mono_us() - t0 < 2000000)
+    while (nfired == 0 && kyoka_mono_us() - t0 < 2000000)
         uv_run(&loop, UV_RUN_ONCE);
     assert_int_equal(nfired, 1);
-    assert_true(kumo_mono_us() - t0 >= 15000);
+    assert_true(kyoka_mono_us() - t0 >= 15000);
     uv_close((uv_handle_t *)&guard, NULL);
     dq_close(&dq, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -33,7 +33,7 @@ static void on_durable(void *data, int status)
 
 static char *temp_dir(void)
 {
-    char tmpl[] = "/tmp/kumo-store-XXXXXX";
+    char tmpl[] = "/tmp/kyoka-store-XXXXXX";
     char *d = mkdtemp(tmpl);
     assert_non_null(d);
     return strdup(d);
@@ -130,7 +130,7 @@ static void test_wal_starts_over_under_steady_writes(void **st)
     assert_int_equal(acks.last_status, 0);
     assert_true(store_wal_restarts(s) > 0);
     char wal[512];
-    snprintf(wal, sizeof wal, "%s/kumo.db-wal", dir);
+    snprintf(wal, sizeof wal, "%s/kyoka.db-wal", dir);
     struct stat sb;
     assert_int_equal(stat(wal, &sb), 0);
     /* Without restarts it would hold every commit: 2000+ frames, 8 MB. */
@@ -155,7 +155,7 @@ static void test_failed_commit_changes_nothing(void **st)
     store_when_durable(s, on_durable, &acks);
     while (acks.calls < 1)
         uv_run(&loop, UV_RUN_ONCE);
-    assert_int_equal(acks.last_status, KUMO_ESTORE);
+    assert_int_equal(acks.last_status, KYOKA_ESTORE);
     assert_int_equal(count_rows(s), 0);
     close_store(&loop, s);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -185,8 +185,8 @@ static void test_newer_schema_refused(void **st)
     assert_int_equal(store_migrate(s, "test", migrations, 2, err, sizeof err), 0);
     close_store(&loop, s);
     s = store_open(&loop, dir, err, sizeof err);
-    assert_int_equal(store_migrate(s, "test", migrations, 1, err, sizeof err), KUMO_ESTORE);
-    assert_non_null(strstr(err, "upgrade kumo"));
+    assert_int_equal(store_migrate(s, "test", migrations, 1, err, sizeof err), KYOKA_ESTORE);
+    assert_non_null(strstr(err, "upgrade kyoka"));
     close_store(&loop, s);
     assert_int_equal(uv_loop_close(&loop), 0);
     rm_dir(dir);
@@ -198,7 +198,7 @@ static void test_unusable_dir_says_what_to_do(void **st)
     uv_loop_t loop;
     uv_loop_init(&loop);
     char err[256];
-    assert_null(store_open(&loop, "/proc/kumo-cannot-exist", err, sizeof err));
+    assert_null(store_open(&loop, "/proc/kyoka-cannot-exist", err, sizeof err));
     assert_non_null(strstr(err, "--data-dir"));
     assert_int_equal(uv_loop_close(&loop), 0);
 }

@@ -1,14 +1,14 @@
-// Classifying a disagreement between kumo and the peer.
+// Classifying a disagreement between kyoka and the peer.
 //
-// Each known difference (known_differences.json) is a place where kumo
+// Each known difference (known_differences.json) is a place where kyoka
 // follows AWS's documentation and the peer does not. Here each one has two
 // pieces of code:
 //   applies(case)      does the case use the feature at all?
 //   neutralize(case)   the peer's input rewritten so that the peer computes
 //                      what the documentation says, for that feature only
-//                      (kumo's input is never touched).
+//                      (kyoka's input is never touched).
 // A disagreement is classified when, after neutralizing every difference
-// that applies, the peer gives kumo's answer. So a case that also disagrees
+// that applies, the peer gives kyoka's answer. So a case that also disagrees
 // for some other reason stays unclassified, and the test fails on it.
 
 const arr = (x) => (x === undefined ? [] : [x].flat())
@@ -37,7 +37,7 @@ const VAR = /\$\{([^}]*)\}/g
 const SPECIAL = new Set(['*', '?', '$'])
 // A value no request ever carries: what a variable with no value stands for
 // ("the value is effectively null. There is no equal or like value").
-const NULL_VALUE = '\u0000kumo-null\u0000'
+const NULL_VALUE = '\u0000kyoka-null\u0000'
 
 function varName(inner) {
   const comma = inner.indexOf(',')
@@ -118,7 +118,7 @@ function baseOperator(op) {
   return op.replace(/^For(All|Any)Values?:/, '').replace(/IfExists$/, '')
 }
 
-// ---- ARN patterns (kumo's documented reading, for the neutralizer) ----
+// ---- ARN patterns (kyoka's documented reading, for the neutralizer) ----
 
 function globRegex(p) {
   const re = p
@@ -198,7 +198,7 @@ export const DIFFERENCES = {
         const fix = (r) => {
           if (!hasWildcardInPrefix(r)) return r
           const resolved = p.Version === '2012-10-17' ? resolveVars(c, r) : r
-          return arnMatches(resolved, c.resource) ? c.resource : 'arn:aws:kumo-no-match:::nothing'
+          return arnMatches(resolved, c.resource) ? c.resource : 'arn:aws:kyoka-no-match:::nothing'
         }
         if (s.Resource !== undefined) s.Resource = Array.isArray(s.Resource) ? s.Resource.map(fix) : fix(s.Resource)
         if (s.NotResource !== undefined) s.NotResource = Array.isArray(s.NotResource) ? s.NotResource.map(fix) : fix(s.NotResource)
@@ -359,7 +359,7 @@ export function checkRegister(register) {
   const problems = []
   for (const d of register) {
     if (!DIFFERENCES[d.id]) problems.push(`known_differences.json: ${d.id} has no classifier in lib/classify.mjs`)
-    for (const f of ['id', 'title', 'aws_doc', 'kumo', 'peer'])
+    for (const f of ['id', 'title', 'aws_doc', 'kyoka', 'peer'])
       if (!d[f]) problems.push(`known_differences.json: ${d.id ?? '?'} lacks ${f}`)
   }
   for (const id of Object.keys(DIFFERENCES)) if (!ids.has(id)) problems.push(`lib/classify.mjs: ${id} is not in known_differences.json`)
@@ -367,21 +367,21 @@ export function checkRegister(register) {
 }
 
 // The ids of the known differences that explain a disagreement, or null.
-// peerDecide is the peer adapter; kumoDecision what kumo said.
-export async function classify(c, kumoDecision, peerDecide) {
+// peerDecide is the peer adapter; kyokaDecision what kyoka said.
+export async function classify(c, kyokaDecision, peerDecide) {
   const ids = Object.keys(DIFFERENCES).filter((id) => DIFFERENCES[id].applies(c))
   if (ids.length === 0) return null
   const n = clone(c)
   for (const id of ids) DIFFERENCES[id].neutralize(n)
   const p = await peerDecide(n)
-  if (p.error || p.decision !== kumoDecision) return null
+  if (p.error || p.decision !== kyokaDecision) return null
   // Report only the differences that were needed.
   const needed = []
   for (const id of ids) {
     const m = clone(c)
     for (const other of ids) if (other !== id) DIFFERENCES[other].neutralize(m)
     const q = await peerDecide(m)
-    if (q.error || q.decision !== kumoDecision) needed.push(id)
+    if (q.error || q.decision !== kyokaDecision) needed.push(id)
   }
   return needed.length ? needed : ids
 }

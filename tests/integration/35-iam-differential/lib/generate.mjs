@@ -1,4 +1,4 @@
-// Random IAM cases inside the grammar that kumo and @cloud-copilot/iam-simulate
+// Random IAM cases inside the grammar that kyoka and @cloud-copilot/iam-simulate
 // both support: Allow/Deny; Action and NotAction with wildcards; Resource and
 // NotResource ARNs with wildcards and ${aws:username}; conditions with the
 // string, ARN, numeric, Bool, IP and Null operators, IfExists and the
@@ -6,8 +6,8 @@
 // permissions boundaries; resource-based policies naming a user, a role, a
 // role session, an account, a service or "*"; same- and cross-account calls.
 //
-// A case is the line kumo_decide reads (see tests/unit/iam_differential/
-// kumo_decide.c). The request context holds every key the server would
+// A case is the line kyoka_decide reads (see tests/unit/iam_differential/
+// kyoka_decide.c). The request context holds every key the server would
 // derive for the caller (aws:PrincipalArn, aws:PrincipalAccount, ...), since
 // the peer derives none itself: both engines see the same request.
 //
@@ -378,7 +378,7 @@ function requestContext(r, caller) {
   ctx['aws:SecureTransport'] = r.pick(['true', 'false'])
   ctx['aws:ViaAWSService'] = 'false'
   ctx['aws:PrincipalIsAWSService'] = caller.service ? 'true' : 'false'
-  // kumo_decide evaluates at 1700000000000 ms (2023-11-14T22:13:20Z).
+  // kyoka_decide evaluates at 1700000000000 ms (2023-11-14T22:13:20Z).
   ctx['aws:CurrentTime'] = '2023-11-14T22:13:20Z'
   ctx['aws:EpochTime'] = '1700000000'
   if (caller.service) ctx['aws:PrincipalServiceName'] = caller.service

@@ -1,4 +1,4 @@
-// The peer: @cloud-copilot/iam-simulate, fed the same case kumo_decide reads.
+// The peer: @cloud-copilot/iam-simulate, fed the same case kyoka_decide reads.
 // Shared by the differential test and bench/iam_peer_bench.mjs.
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'

@@ -1,12 +1,12 @@
 // Shrink a disagreeing case to a small one that disagrees the same way:
 // drop policies, statements, conditions, values and context keys one at a
-// time while kumo's decision, the peer's decision and the classification
+// time while kyoka's decision, the peer's decision and the classification
 // stay the same. What is left is the regression case worth reading.
 import { classify } from './classify.mjs'
-import { kumoDecideAll } from './kumo.mjs'
+import { kyokaDecideAll } from './kyoka.mjs'
 
 // Keys the server derives for every request: removing one would make the
-// two engines see different requests (kumo derives it, the peer would not).
+// two engines see different requests (kyoka derives it, the peer would not).
 const DERIVED = new Set(
   [
     'aws:SecureTransport',
@@ -88,13 +88,13 @@ const sameClass = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? nu
 
 export async function shrink(bin, c, peerDecide, { maxRounds = 200 } = {}) {
   let cur = c
-  const [k0] = kumoDecideAll(bin, [cur])
+  const [k0] = kyokaDecideAll(bin, [cur])
   const p0 = await peerDecide(cur)
   const cls0 = await classify(cur, k0.decision, peerDecide)
   for (let round = 0; round < maxRounds; round++) {
     const cands = candidates(cur)
     if (cands.length === 0) break
-    const ks = kumoDecideAll(bin, cands)
+    const ks = kyokaDecideAll(bin, cands)
     let next = null
     for (let i = 0; i < cands.length && !next; i++) {
       if (ks[i].error || ks[i].decision !== k0.decision) continue

@@ -1,5 +1,5 @@
 /*
- * kumo_decide: kumo's side of the IAM differential test
+ * kyoka_decide: kyoka's side of the IAM differential test
  * (tests/integration/35-iam-differential/iam_differential.mjs).
  *
  * Reads one case per line on stdin, a JSON object:
@@ -19,7 +19,7 @@
  * flowchart reason and the matched statements, for classifying a
  * disagreement.
  *
- * The principal's type and the keys kumo derives from it (aws:PrincipalArn,
+ * The principal's type and the keys kyoka derives from it (aws:PrincipalArn,
  * aws:username, the role of a session) come from the ARN the way the server
  * fills iam_principal_t. Keys the server derives from the request itself
  * (aws:SecureTransport, aws:SourceIp, aws:RequestedRegion) are taken from the
@@ -85,7 +85,7 @@ static iam_policy_t *load_policy(json_t *doc, iam_policy_kind_t kind, char *err,
         return NULL;
     }
     bool over = false;
-    iam_policy_t *p = iam_policy_parse(text, strlen(text), kind, KUMO_RESOURCE_POLICY_MAX_BYTES, err, errcap, &over);
+    iam_policy_t *p = iam_policy_parse(text, strlen(text), kind, KYOKA_RESOURCE_POLICY_MAX_BYTES, err, errcap, &over);
     free(text);
     return p;
 }
