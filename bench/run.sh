@@ -5,14 +5,14 @@
 #   2. start-up to first answered request, and idle RSS, vs moto
 #   3. SQS workloads (bench/sqs_bench) vs moto, when built
 #   4. IAM policy decisions (bench/iam_bench) vs @cloud-copilot/iam-simulate
+#   5. Lambda cold and warm invokes, idle memory (bench/lambda_bench.py) vs lambda-local
 set -e
 KYOKA="$(readlink -f "${1:-build/kyoka}")"
 BUILD_DIR="$(dirname "$KYOKA")"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DUR="${BENCH_SECONDS:-10}"
 TMP="$(mktemp -d)"
-PORT=45660
-MOTO_PORT=45661
+MOTO_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PY=/usr/bin/python3
 MOTO_PY=""
 for p in python3 /usr/bin/python3; do
@@ -36,8 +36,15 @@ wait_port() {
 }
 
 echo "== kyoka bench ($(nproc) cores, ${DUR}s per load) =="
-"$KYOKA" serve --port $PORT --data-dir "$TMP/data" --quiet > "$TMP/kyoka.log" 2>&1 &
+# kyoka picks its own free port and writes it down: a fixed port may be busy.
+"$KYOKA" serve --port 0 --port-file "$TMP/port" --data-dir "$TMP/data" --quiet > "$TMP/kyoka.log" 2>&1 &
 KPID=$!
+for i in $(seq 1 200); do
+  [ -s "$TMP/port" ] && break
+  kill -0 "$KPID" 2>/dev/null || { echo "bench: kyoka exited at start:" >&2; cat "$TMP/kyoka.log" >&2; exit 1; }
+  sleep 0.05
+done
+PORT=$(cat "$TMP/port")
 wait_port $PORT /_kyoka/health
 
 echo "-- 1. signed sts:GetCallerIdentity (SigV4 verified on every request), wrk -t2 -c64"
@@ -81,4 +88,10 @@ if [ -x "$BUILD_DIR/iam_bench" ]; then
   node "$HERE/iam_peer_bench.mjs" "$HERE/iam_scenarios.json" 2 || echo "iam-simulate (peer): failed"
 else
   echo "-- 4. IAM: bench/iam_bench not built"
+fi
+
+if [ -x "$BUILD_DIR/lambda_load" ] && [ -x "$BUILD_DIR/lambda_bootstrap" ]; then
+  $PY "$HERE/lambda_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "$DUR" || echo "kyoka: lambda bench failed"
+else
+  echo "-- 5. Lambda: bench/lambda_load not built"
 fi

@@ -58,6 +58,21 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A port nobody listens on now: the kernel's pick for port 0. (A run used
+ * to compute one, found it busy and waited out its time limit.) */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -80,7 +95,11 @@ int main(int argc, char **argv)
     if (runs > 64)
         runs = 64;
     for (int r = 0; r < runs; r++) {
-        int p = port ? port : 20000 + (getpid() + r * 7) % 20000;
+        int p = port ? port : free_port();
+        if (p <= 0) {
+            fprintf(stderr, "startup_bench: no free port on 127.0.0.1\n");
+            return 1;
+        }
         char portarg[16];
         snprintf(portarg, sizeof portarg, "%d", p);
         /* posix_spawn (vfork underneath) as launchers and Python's
@@ -102,6 +121,12 @@ int main(int argc, char **argv)
         posix_spawn_file_actions_destroy(&fa);
         free(argvp);
         while (!health_ok(p, path)) {
+            int status;
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                fprintf(stderr, "startup_bench: the server exited at once (status %d) before answering on port %d\n",
+                        WIFEXITED(status) ? WEXITSTATUS(status) : -1, p);
+                return 1;
+            }
             if (kyoka_mono_us() - t0 > 30000000u) {
                 fprintf(stderr, "startup_bench: no answer within 30 s\n");
                 kill(pid, SIGKILL);

@@ -4,16 +4,20 @@
 # clone) needs nothing installed by hand. Reasons for each package are in
 # docs/dependencies.md.
 set -e
-BUILD_PKGS="cmake make gcc pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev libjansson-dev libexpat1-dev libyaml-dev libzip-dev"
+BUILD_PKGS="cmake make gcc pkg-config libuv1-dev node-llhttp libssl-dev libsqlite3-dev libjansson-dev libexpat1-dev libyaml-dev libzip-dev zlib1g-dev"
+# What functions run with: the sandbox, the interpreters, and the SDKs that
+# AWS's runtimes provide without packaging (boto3 for python; the JavaScript
+# SDK v3 for node comes from npm below).
+RUN_PKGS="bubblewrap python3 python3-boto3 nodejs npm"
 TEST_PKGS="libcmocka-dev awscli python3-boto3 python3-botocore nodejs npm curl"
 BENCH_PKGS="wrk"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 
-want="$BUILD_PKGS"
+want="$BUILD_PKGS $RUN_PKGS"
 case "$1" in
-  test) want="$BUILD_PKGS $TEST_PKGS" ;;
-  bench) want="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS" ;;
-  fuzz) want="$BUILD_PKGS $TEST_PKGS $FUZZ_PKGS" ;;
+  test) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS" ;;
+  bench) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $BENCH_PKGS" ;;
+  fuzz) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $FUZZ_PKGS" ;;
 esac
 
 missing=""
@@ -36,12 +40,25 @@ if [ -n "$(echo $missing)" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# The JavaScript SDK v3 that node functions import without packaging it,
+# pinned by the committed package-lock.json (kyoka mounts it at
+# /var/runtime/node_modules, as AWS's nodejs runtimes have it).
+if [ ! -d tools/lambda-sdk/node_modules/@aws-sdk/client-sts ] || [ tools/lambda-sdk/package-lock.json -nt tools/lambda-sdk/node_modules/.package-lock.json ]; then
+  echo "kyoka: installing the SDK for node functions (tools/lambda-sdk)" >&2
+  (cd tools/lambda-sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # JavaScript SDK v3 clients for the integration tests, pinned by the
 # committed package-lock.json.
 if [ "$1" = "test" ] || [ "$1" = "bench" ] || [ "$1" = "fuzz" ]; then
   if [ ! -d tests/js/node_modules/@aws-sdk/client-sqs ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
     echo "kyoka: installing npm test clients (tests/js)" >&2
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  # make bench's Lambda peer (lambda-local).
+  if [ "$1" = "bench" ] && { [ ! -d bench/peers/node_modules/lambda-local ] || [ bench/peers/package-lock.json -nt bench/peers/node_modules/.package-lock.json ]; }; then
+    echo "kyoka: installing the bench peers (bench/peers)" >&2
+    (cd bench/peers && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "kyoka: bench peers not installed; the bench says so" >&2
   fi
   # The IAM differential test's peer, also used by make bench's IAM figures.
   if [ ! -d tests/integration/35-iam-differential/node_modules/@cloud-copilot/iam-simulate ] || [ tests/integration/35-iam-differential/package-lock.json -nt tests/integration/35-iam-differential/node_modules/.package-lock.json ]; then

@@ -142,6 +142,8 @@ int auth_sigv4_sign(const auth_request_t *req, const char *akid, const char *sec
 
 /* Hex SHA-256 of data (65 bytes incl NUL). */
 void auth_sha256_hex(const void *data, size_t n, char out[65]);
+/* The raw SHA-256 digest (Lambda reports CodeSha256 as its base64). */
+void auth_sha256(const void *data, size_t n, unsigned char out[32]);
 
 /* ---- incremental payload hash, for streamed bodies with a hex
  * x-amz-content-sha256 ---- */

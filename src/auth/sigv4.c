@@ -114,13 +114,18 @@ bool auth__is_hex64(strv_t s)
     return true;
 }
 
+void auth_sha256(const void *data, size_t n, unsigned char out[32])
+{
+    unsigned int len = 0;
+    static const unsigned char empty[1];
+    if (EVP_Digest(n ? data : empty, n, out, &len, EVP_sha256(), NULL) != 1)
+        auth__crypto_fail("SHA-256");
+}
+
 void auth_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[32];
-    unsigned int len = 0;
-    static const unsigned char empty[1];
-    if (EVP_Digest(n ? data : empty, n, md, &len, EVP_sha256(), NULL) != 1)
-        auth__crypto_fail("SHA-256");
+    auth_sha256(data, n, md);
     kyoka_hex(md, 32, out);
 }
 

@@ -16,6 +16,8 @@ static void usage(FILE *f)
             "usage: kyoka serve [--host H] [--port N] [--data-dir DIR | --ephemeral] [--auth sigv4|open]\n"
             "                  [--account-id ID] [--region R] [--access-key K --secret-key S]\n"
             "                  [--log-format text|json] [--quiet] [--port-file PATH]\n"
+            "                  [--lambda-concurrency N] [--lambda-idle-seconds N] [--sandbox auto|bwrap|none]\n"
+            "                  [--node-sdk-dir DIR]\n"
             "       kyoka clock advance SECONDS [--endpoint URL]\n"
             "       kyoka clock show [--endpoint URL]\n"
             "       kyoka iam explain DECISION_ID [--endpoint URL]\n"
@@ -109,6 +111,30 @@ static int cmd_serve(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--quiet") == 0) {
             cfg.log_requests = false;
+        } else if (strcmp(a, "--lambda-concurrency") == 0 || strcmp(a, "--lambda-idle-seconds") == 0) {
+            NEED_VALUE();
+            char *end;
+            long n = strtol(v, &end, 10);
+            bool conc = strcmp(a, "--lambda-concurrency") == 0;
+            if (*end || n < (conc ? 1 : 0) || n > 1000000)
+                return bad_flag(conc ? "--lambda-concurrency needs a number from 1, got"
+                                     : "--lambda-idle-seconds needs a number of seconds, got",
+                                v);
+            if (conc)
+                cfg.lambda_concurrency = (int)n;
+            else
+                cfg.lambda_idle_s = (int)n;
+            i++;
+        } else if (strcmp(a, "--sandbox") == 0) {
+            NEED_VALUE();
+            if (strcmp(v, "auto") != 0 && strcmp(v, "bwrap") != 0 && strcmp(v, "none") != 0)
+                return bad_flag("--sandbox must be auto, bwrap or none, got", v);
+            cfg.sandbox = v;
+            i++;
+        } else if (strcmp(a, "--node-sdk-dir") == 0) {
+            NEED_VALUE();
+            cfg.node_sdk_dir = v;
+            i++;
         } else if (strcmp(a, "--port-file") == 0) {
             NEED_VALUE();
             cfg.port_file = v;

@@ -1,6 +1,9 @@
 /* Allocation wrappers: out of memory is not a recoverable condition for a
  * local server, so we abort with the call site instead of threading NULL
  * checks through every caller. */
+#include <ftw.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include "core.h"
 
 #include <stdio.h>
@@ -45,6 +48,31 @@ char *kyoka__xstrndup(const char *s, size_t n, const char *file, int line)
     p[n] = '\0';
     return p;
 }
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fprintf(stderr, "kyoka: out of memory in xasprintf\n");
+        abort();
+    }
+    return s;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)sb;
+    (void)flag;
+    (void)f;
+    remove(path);
+    return 0;
+}
+
+void kyoka_remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 const char *kyoka_err_name(int err)
 {

@@ -70,6 +70,11 @@ void *kyoka__xmalloc(size_t n, const char *file, int line);
 void *kyoka__xcalloc(size_t n, size_t size, const char *file, int line);
 void *kyoka__xrealloc(void *p, size_t n, const char *file, int line);
 char *kyoka__xstrndup(const char *s, size_t n, const char *file, int line);
+/* printf into a new malloc'd string (aborts when out of memory). */
+char *xasprintf(const char *fmt, ...) KYOKA_PRINTF(1, 2);
+/* Remove a directory tree, not following links. Blocking: for start-up,
+ * shutdown and the thread pool. */
+void kyoka_remove_tree(const char *path);
 
 /* ---- strv_t: a borrowed view, never owns its bytes, not NUL-terminated ---- */
 typedef struct strv {

@@ -13,8 +13,9 @@
 #define KYOKA_HTTP_MAX_URL_BYTES (16 * 1024)
 /* Buffered (non-streamed) request bodies. Query/JSON APIs: the largest is an
  * SQS SendMessageBatch of 10 x 1 MiB plus encoding overhead (form encoding can
- * triple the size), so 40 MiB. */
-#define KYOKA_HTTP_MAX_BODY_BYTES (40 * 1024 * 1024)
+ * triple the size), so 40 MiB; Lambda's CreateFunction carries a 50 MB zip as
+ * base64 in JSON (4/3 of that, 67 MiB), so 72 MiB. */
+#define KYOKA_HTTP_MAX_BODY_BYTES (72 * 1024 * 1024)
 #define KYOKA_HTTP_HEADER_TIMEOUT_MS 10000 /* whole header must arrive in 10 s */
 #define KYOKA_HTTP_IDLE_TIMEOUT_MS 60000   /* keep-alive idle connections */
 #define KYOKA_HTTP_BODY_TIMEOUT_MS 60000   /* no body bytes for 60 s: give up */
@@ -41,5 +42,20 @@
 #define KYOKA_SQS_MAX_MESSAGE_BYTES 1048576
 #define KYOKA_SQS_MAX_BATCH_ENTRIES 10
 #define KYOKA_SQS_MAX_QUEUE_NAME 80
+
+/* Lambda (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
+ * synchronous request and response payloads 6 MB each (6,291,456 bytes),
+ * asynchronous events 1 MB (raised from 256 KB in 2025); a zip uploaded in the request 50 MB (the
+ * base64 in CreateFunction's JSON is 4/3 of that); code and layers 250 MB
+ * unzipped; environment variables 4 KB in all; init phase 10 s. */
+#define KYOKA_LAMBDA_MAX_SYNC_PAYLOAD 6291456
+#define KYOKA_LAMBDA_MAX_SYNC_RESPONSE 6291456
+#define KYOKA_LAMBDA_MAX_ASYNC_PAYLOAD 1048576
+#define KYOKA_LAMBDA_MAX_ZIP_BYTES (50 * 1024 * 1024)
+#define KYOKA_LAMBDA_MAX_UNZIPPED_BYTES 262144000
+#define KYOKA_LAMBDA_MAX_ENV_BYTES 4096
+#define KYOKA_LAMBDA_INIT_TIMEOUT_MS 10000
+/* LogType=Tail returns the last 4 KB of the invocation's log. */
+#define KYOKA_LAMBDA_LOG_TAIL_BYTES 4096
 
 #endif

@@ -7,8 +7,12 @@
  *   POST /_kyoka/clock/advance?seconds=N  move the server clock forward
  *   GET  /_kyoka/iam/decisions[?limit=N]  recent authorization decisions
  *   GET  /_kyoka/iam/decisions/ID         one decision, explained
+ *   GET  /_kyoka/lambda                   execution environments and their state
+ *   GET  /_kyoka/lambda/code/SHA.zip      a function's code (GetFunction Code.Location)
  */
 #include "internal.h"
+
+#include "core/limits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,7 @@ void kyoka__clock_save(kyoka_server_t *s)
 }
 
 #define DECISION_PREFIX "/_kyoka/iam/decisions/"
+#define LAMBDA_CODE_PREFIX "/_kyoka/lambda/code/"
 
 bool kyoka__is_admin(const http_request_t *req) { return strv_starts_with(req->path, "/_kyoka/"); }
 
@@ -127,6 +132,40 @@ static void health(kyoka_server_t *s, http_request_t *req)
     kyoka__respond_json(req, 200, j);
 }
 
+/* GetFunction's Code.Location: the zip as uploaded, by its digest. The
+ * name is checked to be 64 hex digits, so it cannot leave the zips folder. */
+static void lambda_code(kyoka_server_t *s, http_request_t *req, strv_t name)
+{
+    static const char suffix[] = ".zip";
+    bool ok = name.len == 64 + sizeof suffix - 1 && memcmp(name.p + 64, suffix, 4) == 0;
+    for (size_t i = 0; ok && i < 64; i++)
+        ok = kyoka_hexval(name.p[i]) >= 0;
+    svc_slot_t *slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
+    const char *root = slot ? lambda_code_root(slot->state) : NULL;
+    if (!ok || !root) {
+        kyoka__respond_json(req, 404, error_json("NotFound", "no such code"));
+        return;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/zips/%.*s", root, (int)name.len, name.p);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        kyoka__respond_json(req, 404, error_json("NotFound", "no such code"));
+        return;
+    }
+    buf_t body;
+    buf_init(&body, (size_t)KYOKA_LAMBDA_MAX_ZIP_BYTES + 1);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&body, chunk, n) != 0)
+            break;
+    fclose(f);
+    http_header_t h[] = {{STRV_LIT("Content-Type"), STRV_LIT("application/zip")}};
+    http_respond(req, buf_err(&body) ? 500 : 200, h, 1, &body);
+    buf_destroy(&body);
+}
+
 void kyoka__admin(kyoka_server_t *s, http_request_t *req)
 {
     strv_t path = req->path;
@@ -152,6 +191,12 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
         kyoka_clock_advance_ms((int64_t)(v * 1000));
         kyoka__clock_save(s);
         store_when_durable(s->ctx.store, on_clock_durable, req);
+    } else if (strv_starts_with(path, LAMBDA_CODE_PREFIX) && get) {
+        const size_t skip = sizeof LAMBDA_CODE_PREFIX - 1;
+        lambda_code(s, req, (strv_t){path.p + skip, path.len - skip});
+    } else if (strv_eq_cstr(path, "/_kyoka/lambda") && get) {
+        kyoka__respond_json(req, 200, json_pack("{s:o}", "environments",
+                                                s->runtime ? rt_environments(s->runtime) : json_array()));
     } else if (strv_eq_cstr(path, "/_kyoka/iam/decisions") && get) {
         const char *lim = query_param(req, "limit");
         long n = lim ? strtol(lim, NULL, 10) : 50;
@@ -169,6 +214,6 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
     } else {
         kyoka__respond_json(req, 404, error_json("NotFound",
                                                 "unknown admin endpoint; see README: /_kyoka/health, /_kyoka/reset, "
-                                                "/_kyoka/clock, /_kyoka/clock/advance, /_kyoka/iam/decisions"));
+                                                "/_kyoka/clock, /_kyoka/clock/advance, /_kyoka/iam/decisions, /_kyoka/lambda"));
     }
 }

@@ -23,7 +23,7 @@ typedef struct call_priv {
     svc_slot_t *slot;
     buf_t body;
     int status;
-    http_header_t headers[4];
+    http_header_t headers[16];
     size_t nheaders;
     bool waiting_durable;
     bool aborted;
@@ -108,6 +108,8 @@ static void send_response(svc_call_t *c)
 
 static const char *content_type(const svc_call_t *c)
 {
+    if (c->proto == PROTO_REST_JSON)
+        return "application/json";
     if (c->proto != PROTO_JSON)
         return "text/xml";
     const model_service_t *m = c->model;
@@ -120,6 +122,15 @@ static int encode_error(svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
     p->status = c->error.status ? c->error.status : 400;
+    if (c->proto == PROTO_REST_JSON) {
+        /* The authorization step names AWS's query-style code; REST-JSON
+         * services spell it as an exception. */
+        if (c->error.code && strcmp(c->error.code, "AccessDenied") == 0)
+            c->error.code = "AccessDeniedException";
+        add_header(p, "x-amzn-ErrorType", c->error.code);
+        add_header(p, "Content-Type", "application/json");
+        return proto_rest_json_encode_error(&c->error, &p->body);
+    }
     if (c->proto != PROTO_JSON)
         return proto_query_encode_error(c->model, &c->error, c->request_id, &p->body);
     const char *qe = NULL;
@@ -127,6 +138,30 @@ static int encode_error(svc_call_t *c)
     if (qe)
         add_header(p, "x-amzn-query-error", qe);
     return rc;
+}
+
+/* REST-JSON: status, headers and body all come from the output tree. */
+static int encode_rest_json(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    proto_header_t hs[8];
+    size_t nh = 0;
+    const char *ctype = NULL;
+    int status = 200;
+    int rc = proto_rest_json_encode(c->model, c->mop, c->output, c->arena, &status, hs, &nh, KYOKA_ARRAY_LEN(hs),
+                                    &ctype, &p->body);
+    if (rc != 0)
+        return rc;
+    p->status = status;
+    for (size_t i = 0; i < nh; i++)
+        if (p->nheaders < KYOKA_ARRAY_LEN(p->headers))
+            p->headers[p->nheaders++] = (http_header_t){hs[i].name, hs[i].value};
+    /* Lambda labels Invoke's raw answer as JSON: it is the function's JSON. */
+    if (ctype && strcmp(ctype, "application/octet-stream") == 0)
+        ctype = "application/json";
+    if (ctype)
+        add_header(p, "Content-Type", ctype);
+    return 0;
 }
 
 static void on_durable(void *data, int status)
@@ -161,10 +196,13 @@ static void finish_call(svc_call_t *c)
     add_header(p, "x-amzn-RequestId", c->request_id);
     if (c->decision_id)
         add_header(p, "x-kyoka-decision-id", c->decision_id);
-    add_header(p, "Content-Type", content_type(c));
+    if (c->proto != PROTO_REST_JSON)
+        add_header(p, "Content-Type", content_type(c));
     int rc;
     if (c->error.code) {
         rc = encode_error(c);
+    } else if (c->proto == PROTO_REST_JSON) {
+        rc = encode_rest_json(c);
     } else {
         p->status = 200;
         rc = c->proto == PROTO_JSON ? proto_json_encode(c->output, &p->body)
@@ -247,7 +285,7 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
         return true;
     }
     auth_error_map_t m = auth_error_for(res->status);
-    const char *code = c->proto == PROTO_JSON ? m.json_code : m.query_code;
+    const char *code = c->proto == PROTO_JSON || c->proto == PROTO_REST_JSON ? m.json_code : m.query_code;
     const char *msg = res->message[0] ? res->message
                                       : res->status == AUTH_ANONYMOUS ? "Request is missing Authentication Token"
                                                                       : "Access denied";
@@ -381,6 +419,49 @@ static bool decode_json(svc_call_t *c)
     return true;
 }
 
+static bool decode_rest_json(svc_call_t *c)
+{
+    http_request_t *req = c->req;
+    proto_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
+    for (size_t i = 0; i < req->nheaders; i++)
+        hs[i] = (proto_header_t){req->headers[i].name, req->headers[i].value};
+    c->input = proto_rest_json_decode(c->model, c->mop, req->path, req->query, hs, req->nheaders,
+                                      buf_view(&req->body), c->arena, &c->error);
+    if (!c->input && !c->error.code)
+        svc_error(c, "InternalFailure", 500, "could not decode the request");
+    return c->input != NULL && !c->error.code;
+}
+
+/* A REST service whose URI templates match the request: the one the
+ * credential scope names first, else any (unsigned requests). */
+static svc_slot_t *route_rest(kyoka_server_t *s, svc_call_t *c, const char *scope, strv_t *opname)
+{
+    http_request_t *req = c->req;
+    if (req->path.len < 2 || req->path.p[1] < '0' || req->path.p[1] > '9')
+        return NULL; /* every REST template kyoka serves starts with a date */
+    for (size_t i = 0; i < s->nservices; i++) {
+        const model_service_t *m = s->services[i].model;
+        if (m->kind != PROTO_REST_JSON)
+            continue;
+        if (scope[0] && m->signing_name && strcmp(scope, m->signing_name) != 0)
+            continue;
+        const model_op_t *op = proto_rest_match(m, req->method, req->path, req->query);
+        c->proto = PROTO_REST_JSON;
+        if (op) {
+            *opname = strv_from(op->name);
+            return &s->services[i];
+        }
+        if (scope[0]) {
+            /* The service is right, the path is not one of its operations. */
+            svc_error(c, "UnknownOperationException", 404, "Unknown operation %.*s %.*s", (int)req->method.len,
+                      req->method.p, (int)req->path.len, req->path.p);
+            return &s->services[i];
+        }
+    }
+    c->proto = PROTO_NONE;
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- pipeline */
 
 static const svc_op_t *find_op(const svc_def_t *def, const char *name)
@@ -416,6 +497,11 @@ static svc_slot_t *route(kyoka_server_t *s, svc_call_t *c, form_param_t **params
         c->proto = PROTO_JSON;
         return service_by_target(s, target, opname);
     }
+    char scope_svc[64] = "", scope_region[64];
+    auth_sigv4_peek_scope(auth_view(c), scope_svc, scope_region);
+    svc_slot_t *rest = route_rest(s, c, scope_svc, opname);
+    if (rest)
+        return rest;
     /* Query protocol: form body on POST, the URL's query string on GET. */
     strv_t form = strv_eq_cstr(req->method, "GET") ? req->query : buf_view(&req->body);
     int n = form_parse(c->arena, form, params, DISPATCH_MAX_FORM_PARAMS);
@@ -516,6 +602,10 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
         return;
     }
     describe_principal(c);
+    if (c->error.code) {
+        finish_call(c);
+        return;
+    }
     if (!opname.p || opname.len == 0) {
         if (c->proto == PROTO_JSON)
             svc_error(c, "UnknownOperationException", 400, "Missing operation in X-Amz-Target.");
@@ -541,7 +631,9 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
         finish_call(c);
         return;
     }
-    bool ok = c->proto == PROTO_JSON ? decode_json(c) : decode_query(c, params, nparams);
+    bool ok = c->proto == PROTO_JSON        ? decode_json(c)
+              : c->proto == PROTO_REST_JSON ? decode_rest_json(c)
+                                            : decode_query(c, params, nparams);
     if (!ok || !proto_validate_input(c->model, c->mop, c->input, &c->error)) {
         finish_call(c);
         return;

@@ -2,6 +2,7 @@
 #ifndef KYOKA_SERVER_INTERNAL_H
 #define KYOKA_SERVER_INTERNAL_H
 
+#include "runtime/runtime.h"
 #include "server.h"
 #include "services/service.h"
 
@@ -27,6 +28,8 @@ struct kyoka_server {
     buf_t log_buf;
     bool stopping;
     char endpoint[128];
+    char fn_endpoint[128];  /* what functions use to reach kyoka (always an IP) */
+    rt_t *runtime;
     uint64_t requests;
 };
 

@@ -23,6 +23,12 @@ void kyoka_config_defaults(kyoka_config_t *cfg)
         .access_key = "test",
         .secret_key = "test",
         .log_requests = true,
+        .lambda_concurrency = 1000,
+        .lambda_idle_s = 300,
+        .sandbox = "auto",
+#ifdef KYOKA_NODE_SDK_DIR
+        .node_sdk_dir = KYOKA_NODE_SDK_DIR,
+#endif
     };
 }
 
@@ -97,6 +103,42 @@ static void free_services(kyoka_server_t *s)
     s->nservices = 0;
 }
 
+/* The runtime starts once the port is known: functions are told it. */
+static int start_runtime(kyoka_server_t *s, int port)
+{
+    const kyoka_config_t *cfg = &s->cfg;
+    snprintf(s->fn_endpoint, sizeof s->fn_endpoint, "http://%s:%d",
+             strcmp(cfg->host, "0.0.0.0") == 0 || strcmp(cfg->host, "localhost") == 0 ? "127.0.0.1" : cfg->host,
+             port);
+    char scratch[4096];
+    if (cfg->data_dir)
+        snprintf(scratch, sizeof scratch, "%s/lambda/run", cfg->data_dir);
+    else
+        snprintf(scratch, sizeof scratch, "/tmp/kyoka-run-%d", (int)getpid());
+    rt_config_t rc = {
+        .account_concurrency = cfg->lambda_concurrency,
+        .idle_s = cfg->lambda_idle_s,
+        .sandbox = strcmp(cfg->sandbox, "bwrap") == 0  ? RT_SANDBOX_BWRAP
+                   : strcmp(cfg->sandbox, "none") == 0 ? RT_SANDBOX_NONE
+                                                        : RT_SANDBOX_AUTO,
+        .endpoint = s->fn_endpoint,
+        .scratch_dir = scratch,
+        .node_sdk_dir = cfg->node_sdk_dir,
+    };
+    char err[512] = "";
+    s->runtime = rt_create(s->loop, &rc, err, sizeof err);
+    if (!s->runtime) {
+        fprintf(stderr, "kyoka: cannot start the Lambda runtime: %s\n", err);
+        return -1;
+    }
+    svc_slot_t *slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
+    if (slot) {
+        lambda_set_invoker(slot->state, rt_invoker(s->runtime));
+        lambda_set_account_concurrency(slot->state, cfg->lambda_concurrency);
+    }
+    return 0;
+}
+
 static void add_root(kyoka_server_t *s)
 {
     char arn[128];
@@ -158,6 +200,7 @@ int kyoka_server_run(const kyoka_config_t *cfg)
         .account_id = cfg->account_id,
         .region = cfg->region,
         .endpoint = s->endpoint,
+        .data_dir = cfg->data_dir,
         .finish = kyoka__call_finish,
         .authorize = kyoka__authorize,
         .service_state = service_state,
@@ -190,6 +233,9 @@ int kyoka_server_run(const kyoka_config_t *cfg)
                  strcmp(cfg->host, "127.0.0.1") == 0 ? "localhost" : cfg->host, port);
     }
 
+    if (start_runtime(s, port) != 0)
+        goto out_services;
+
     uv_signal_init(s->loop, &s->sigint);
     uv_signal_init(s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;
@@ -205,10 +251,10 @@ int kyoka_server_run(const kyoka_config_t *cfg)
         snprintf(services + l, sizeof services - l, "%s%s", i ? "," : "", s->services[i].def->name);
     }
     printf("kyoka %s listening on http://%s:%d | data: %s | auth: %s | account %s | region %s | services: %s | "
-           "ready in %.1f ms\n",
+           "lambda: %s | ready in %.1f ms\n",
            KYOKA_VERSION, cfg->host, port, cfg->data_dir ? cfg->data_dir : "ephemeral (in memory)",
            cfg->auth_open ? "open (any key is root)" : "sigv4", cfg->account_id, cfg->region, services,
-           (double)(kyoka_mono_us() - s->started_us) / 1000.0);
+           rt_describe(s->runtime), (double)(kyoka_mono_us() - s->started_us) / 1000.0);
     fflush(stdout);
     if (cfg->port_file)
         write_port_file(cfg->port_file, port);
@@ -222,6 +268,11 @@ int kyoka_server_run(const kyoka_config_t *cfg)
     log_info("stopped after %llu requests", (unsigned long long)s->requests);
 
 out_services:
+    if (s->runtime) {
+        rt_stop(s->runtime, NULL, NULL);
+        s->runtime = NULL;
+        uv_run(s->loop, UV_RUN_DEFAULT);
+    }
     free_services(s);
     if (s->http) {
         http_server_stop(s->http, 0, on_stopped, s);

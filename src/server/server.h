@@ -22,6 +22,10 @@ typedef struct kyoka_config {
     bool log_json;
     bool log_requests;      /* one line per request */
     const char *port_file;  /* write the bound port here once listening (tests) */
+    int lambda_concurrency; /* the account's concurrent executions (AWS default 1000) */
+    int lambda_idle_s;      /* reap idle execution environments after this long */
+    const char *sandbox;    /* "auto", "bwrap" or "none" */
+    const char *node_sdk_dir; /* the @aws-sdk clients for node functions (default: the build's) */
 } kyoka_config_t;
 
 void kyoka_config_defaults(kyoka_config_t *cfg);

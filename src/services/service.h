@@ -42,6 +42,7 @@ struct kyoka_ctx {
     const char *account_id;  /* the account kyoka serves: "000000000000" */
     const char *region;      /* default region: "us-east-1" */
     const char *endpoint;    /* "http://localhost:4566": base for queue URLs */
+    const char *data_dir;    /* durable state's directory, NULL when ephemeral */
     /* Finish a parked call (see svc_call_finish). */
     void (*finish)(svc_call_t *c);
     /* Authorize an extra action/resource for the call's principal (batch

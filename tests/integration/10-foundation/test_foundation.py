@@ -122,15 +122,21 @@ class Routing(KyokaTestCase):
             self.assertEqual(e.exception.code, 501)
             self.assertIn("<Code>NotImplemented</Code>", e.exception.read().decode())
 
-    def test_lambda_paths(self):
+    def test_lambda_operation_not_built_yet(self):
+        # Lambda is served; an operation of its model that kyoka has not
+        # built answers AWS's NotImplemented in Lambda's REST-JSON shape.
         with self.assertRaises(botocore.exceptions.ClientError) as e:
-            self.kyoka.client("lambda").list_functions()
+            self.kyoka.client("lambda").list_event_source_mappings()
         self.assertEqual(e.exception.response["Error"]["Code"], "NotImplemented")
+        self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 501)
+        self.assertIn("ListEventSourceMappings", e.exception.response["Error"]["Message"])
+
+    def test_lambda_paths_unsigned(self):
         req = urllib.request.Request(self.kyoka.endpoint + "/2015-03-31/functions/")
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(req)
-        self.assertEqual(e.exception.code, 501)
-        self.assertEqual(e.exception.headers["x-amzn-ErrorType"], "NotImplemented")
+        self.assertEqual(e.exception.code, 403)
+        self.assertEqual(e.exception.headers["x-amzn-ErrorType"], "MissingAuthenticationTokenException")
 
 
 class Admin(KyokaTestCase):

@@ -1,0 +1,532 @@
+/*
+ * One execution environment: its process tree, its Runtime API listener,
+ * its output pipes and its one timer.
+ *
+ * Life: spawn (STARTING) -> the bootstrap's first GET /next (IDLE, or BUSY
+ * at once when an invocation waits) -> POST .../response or .../error
+ * (answer delivered, back to waiting for /next) ... -> killed or exited
+ * (DEAD) -> every handle closed -> freed. The timer is the init deadline
+ * while STARTING, the function's timeout while BUSY and the idle reaper's
+ * deadline while IDLE, so an environment never holds more than one.
+ *
+ * Errors are AWS's documents: a timeout answers "Task timed out after N.NN
+ * seconds", a process that exits mid-invocation Runtime.ExitError, one the
+ * memory limit killed Runtime.OutOfMemory, a failed init the runtime's own
+ * /init/error document.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "protocol/protocol.h"
+
+#include "core/banned.h"
+
+#define RT_API_MAX_BODY (KYOKA_LAMBDA_MAX_SYNC_RESPONSE + (1 << 20))
+/* The log kept per invocation: the tail is what LogType=Tail returns, so
+ * keep a few times that and drop the oldest half when full. */
+#define RT_LOG_KEEP (4 * KYOKA_LAMBDA_LOG_TAIL_BYTES)
+
+static void on_api_request(http_request_t *req, void *ctx);
+static void on_api_abort(http_request_t *req, void *ctx);
+
+/* ==== logs ==== */
+
+static void log_append(rt_inv_t *inv, const char *p, size_t n)
+{
+    if (!inv || !inv->tail_log)
+        return;
+    buf_t *b = &inv->log;
+    if (n >= RT_LOG_KEEP) {
+        p += n - RT_LOG_KEEP / 2;
+        n = RT_LOG_KEEP / 2;
+    }
+    if (b->len + n > RT_LOG_KEEP) {
+        size_t drop = b->len + n - RT_LOG_KEEP / 2;
+        if (drop > b->len)
+            drop = b->len;
+        memmove(b->data, b->data + drop, b->len - drop);
+        b->len -= drop;
+        b->data[b->len] = '\0';
+    }
+    if (buf_append(b, p, n) != 0)
+        buf_reset(b);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    static char scratch[64 * 1024]; /* loop thread only; consumed before the next read */
+    (void)h;
+    (void)suggested;
+    *out = uv_buf_init(scratch, sizeof scratch);
+}
+
+static void on_output(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    rt_env_t *env = s->data;
+    if (n > 0) {
+        log_append(env->inv, b->base, (size_t)n);
+        log_debug("lambda %s env %u: %.*s", env->pool->spec.function_name, env->id, (int)(n > 0 && b->base[n - 1] == '\n' ? n - 1 : n), b->base);
+    } else if (n < 0) {
+        uv_read_stop(s);
+    }
+}
+
+/* The function printed its last lines just before answering: those bytes
+ * may still sit in the pipe when the answer arrives, so read what is there
+ * now, without waiting, before the log tail is cut. */
+static void drain_pipe(rt_env_t *env, uv_pipe_t *p)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)p, &fd) != 0)
+        return;
+    char tmp[16384];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n <= 0)
+            break;
+        log_append(env->inv, tmp, (size_t)n);
+    }
+}
+
+/* ==== closing ==== */
+
+static void env_free(rt_env_t *env)
+{
+    rt_t *rt = env->rt;
+    rt__cgroup_remove(env);
+    if (env->dir)
+        rt__remove_tree(rt, env->dir); /* takes the path */
+    free(env->init_error);
+    free(env->init_error_type);
+    rt__env_gone(env);
+    free(env);
+    rt->live_envs--;
+    if (rt->stopping && rt->live_envs == 0 && rt->stop_done)
+        rt->stop_done(rt->stop_data);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    rt_env_t *env = h->data;
+    if (--env->open_handles == 0)
+        env_free(env);
+}
+
+static void on_api_stopped(void *data)
+{
+    rt_env_t *env = data;
+    env->api = NULL;
+    if (--env->open_handles == 0)
+        env_free(env);
+}
+
+/* Close every handle once the process has exited. */
+static void env_close(rt_env_t *env)
+{
+    uv_close((uv_handle_t *)&env->proc, on_handle_closed);
+    uv_close((uv_handle_t *)&env->out, on_handle_closed);
+    uv_close((uv_handle_t *)&env->err, on_handle_closed);
+    uv_close((uv_handle_t *)&env->timer, on_handle_closed);
+    if (env->api) {
+        env->open_handles++;
+        http_server_stop(env->api, 0, on_api_stopped, env);
+    }
+}
+
+/* ==== answering the pending invocation with an error document ==== */
+
+static void answer_error(rt_env_t *env, const char *type, const char *message_fmt_arg)
+{
+    rt_inv_t *inv = env->inv;
+    if (!inv)
+        return;
+    env->inv = NULL;
+    json_t *doc = type ? json_pack("{s:s,s:s}", "errorType", type, "errorMessage", message_fmt_arg)
+                       : json_pack("{s:s}", "errorMessage", message_fmt_arg);
+    char *text = proto_json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    lambda_invoke_result_t res = {.status = LAMBDA_RUN_OK, .payload = text, .len = strlen(text),
+                                  .function_error = "Unhandled"};
+    rt__inv_complete(inv, &res);
+    free(text);
+}
+
+/* The runtime reported an init error and the invocation waiting for the
+ * environment gets that document, as on AWS. */
+static void answer_init_error(rt_env_t *env)
+{
+    rt_inv_t *inv = env->inv;
+    if (!inv)
+        return;
+    env->inv = NULL;
+    lambda_invoke_result_t res = {.status = LAMBDA_RUN_OK, .payload = env->init_error,
+                                  .len = env->init_error_len, .function_error = "Unhandled"};
+    rt__inv_complete(inv, &res);
+}
+
+static void on_env_exit(uv_process_t *p, int64_t status, int sig)
+{
+    rt_env_t *env = container_of(p, rt_env_t, proc);
+    env->exited = true;
+    env->exit_status = status;
+    env->term_signal = sig;
+    env->state = ENV_DEAD;
+    uv_timer_stop(&env->timer);
+    if (env->next_req) {
+        http_respond(env->next_req, 500, NULL, 0, NULL);
+        env->next_req = NULL;
+    }
+    if (env->inv) {
+        drain_pipe(env, &env->out);
+        drain_pipe(env, &env->err);
+        const char *rid = env->inv->request_id;
+        char msg[256];
+        if (env->death && strcmp(env->death, "timeout") == 0) {
+            double secs = env->pool->spec.timeout_s;
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Task timed out after %.2f seconds", rid, secs);
+            answer_error(env, "Sandbox.Timedout", msg);
+        } else if (env->death && strcmp(env->death, "init-timeout") == 0) {
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Task timed out after %.2f seconds", rid,
+                     KYOKA_LAMBDA_INIT_TIMEOUT_MS / 1000.0);
+            answer_error(env, "Sandbox.Timedout", msg);
+        } else if (env->init_error) {
+            answer_init_error(env);
+        } else if (rt__cgroup_oom(env)) {
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: signal: killed", rid);
+            answer_error(env, "Runtime.OutOfMemory", msg);
+        } else if (sig) {
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: signal: %s", rid,
+                     sig == SIGKILL ? "killed" : sig == SIGSEGV ? "segmentation fault" : sig == SIGABRT ? "aborted" : "terminated");
+            answer_error(env, "Runtime.ExitError", msg);
+        } else {
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited %s: exit status %" PRId64, rid,
+                     status ? "with error" : "without providing a reason", status);
+            answer_error(env, "Runtime.ExitError", msg);
+        }
+    }
+    env_close(env);
+}
+
+void rt__env_kill(rt_env_t *env, const char *why)
+{
+    if (env->state == ENV_DEAD || env->exited)
+        return;
+    if (!env->death)
+        env->death = why;
+    /* The bootstrap runs in its own session (UV_PROCESS_DETACHED), so the
+     * negative pid reaches every process it started. */
+    kill(-env->proc.pid, SIGKILL);
+    kill(env->proc.pid, SIGKILL);
+}
+
+/* ==== timers ==== */
+
+static void on_timer(uv_timer_t *t)
+{
+    rt_env_t *env = t->data;
+    switch (env->state) {
+    case ENV_STARTING:
+        rt__env_kill(env, "init-timeout");
+        break;
+    case ENV_BUSY:
+        rt__env_kill(env, "timeout");
+        break;
+    case ENV_IDLE:
+        if (!env->provisioned)
+            rt__env_kill(env, "idle");
+        break;
+    case ENV_DEAD:
+        break;
+    }
+}
+
+/* ==== handing over an invocation ==== */
+
+static void add_hdr(http_header_t *h, size_t *n, const char *name, const char *value)
+{
+    if (value)
+        h[(*n)++] = (http_header_t){strv_from(name), strv_from(value)};
+}
+
+/* Answer the parked GET /next with env->inv. */
+static void deliver(rt_env_t *env)
+{
+    rt_inv_t *inv = env->inv;
+    http_request_t *req = env->next_req;
+    env->next_req = NULL;
+    env->state = ENV_BUSY;
+    inv->delivered_us = kyoka_mono_us();
+    const lambda_run_spec_t *sp = &env->pool->spec;
+    int64_t deadline = kyoka_wall_ms() + (int64_t)sp->timeout_s * 1000;
+    char dl[32];
+    snprintf(dl, sizeof dl, "%" PRId64, deadline);
+    if (inv->tail_log)
+        buf_appendf(&inv->log, "START RequestId: %s Version: %s\n", inv->request_id, sp->version);
+    http_header_t h[8];
+    size_t n = 0;
+    add_hdr(h, &n, "Content-Type", "application/json");
+    add_hdr(h, &n, "Lambda-Runtime-Aws-Request-Id", inv->request_id);
+    add_hdr(h, &n, "Lambda-Runtime-Deadline-Ms", dl);
+    add_hdr(h, &n, "Lambda-Runtime-Invoked-Function-Arn", inv->invoked_arn);
+    add_hdr(h, &n, "Lambda-Runtime-Trace-Id", inv->trace_id);
+    add_hdr(h, &n, "Lambda-Runtime-Client-Context", inv->client_context);
+    buf_t body;
+    http_response_buffer(req, &body, RT_API_MAX_BODY);
+    if (buf_append(&body, inv->payload, inv->len) != 0)
+        buf_reset(&body);
+    http_respond(req, 200, h, n, &body);
+    buf_destroy(&body);
+    uv_timer_start(&env->timer, on_timer, (uint64_t)sp->timeout_s * 1000, 0);
+}
+
+void rt__env_assign(rt_env_t *env, rt_inv_t *inv)
+{
+    env->inv = inv;
+    inv->env = env;
+    if (env->state == ENV_IDLE && env->next_req)
+        deliver(env);
+}
+
+/* ==== the Runtime API ==== */
+
+static void api_reply(http_request_t *req, int status, const char *json)
+{
+    http_header_t h[1] = {{STRV_LIT("Content-Type"), STRV_LIT("application/json")}};
+    buf_t body;
+    http_response_buffer(req, &body, 4096);
+    if (buf_appends(&body, json) != 0)
+        buf_reset(&body);
+    http_respond(req, status, h, 1, &body);
+    buf_destroy(&body);
+}
+
+static void report_line(rt_env_t *env, rt_inv_t *inv)
+{
+    const lambda_run_spec_t *sp = &env->pool->spec;
+    double ms = (double)(kyoka_mono_us() - inv->delivered_us) / 1000.0;
+    long billed = (long)ms + 1;
+    int peak = rt__cgroup_peak_mb(env);
+    buf_appendf(&inv->log, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %ld ms\t"
+                           "Memory Size: %d MB\tMax Memory Used: %d MB\t",
+                inv->request_id, inv->request_id, ms, billed, sp->memory_mb, peak);
+    if (!env->init_reported) {
+        env->init_reported = true;
+        buf_appendf(&inv->log, "Init Duration: %.2f ms\t", env->init_ms);
+    }
+    buf_appends(&inv->log, "\n");
+}
+
+/* POST .../response or .../error for the invocation in hand. */
+static void on_answer(rt_env_t *env, http_request_t *req, strv_t id, bool is_error)
+{
+    rt_inv_t *inv = env->inv;
+    if (!inv || env->state != ENV_BUSY || !strv_eq_cstr(id, inv->request_id)) {
+        api_reply(req, 400, "{\"errorMessage\":\"InvalidRequestID\",\"errorType\":\"InvalidRequestID\"}");
+        return;
+    }
+    strv_t body = buf_view(&req->body);
+    uv_timer_stop(&env->timer);
+    /* The log lines are only read when the caller asked for the tail:
+     * draining the pipes and reading the cgroup's peak cost four system
+     * calls per invoke otherwise spent for nothing. */
+    if (inv->tail_log) {
+        drain_pipe(env, &env->out);
+        drain_pipe(env, &env->err);
+        report_line(env, inv);
+    }
+    env->inv = NULL;
+    if (!is_error && body.len > KYOKA_LAMBDA_MAX_SYNC_RESPONSE) {
+        api_reply(req, 413, "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
+                            "\"errorType\":\"RequestEntityTooLarge\"}");
+        char msg[128];
+        snprintf(msg, sizeof msg, "Response payload size exceeded maximum allowed payload size (%d bytes).",
+                 KYOKA_LAMBDA_MAX_SYNC_RESPONSE);
+        json_t *doc = json_pack("{s:s,s:s}", "errorMessage", msg, "errorType", "Function.ResponseSizeTooLarge");
+        char *text = proto_json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        lambda_invoke_result_t res = {.status = LAMBDA_RUN_OK, .payload = text, .len = strlen(text),
+                                      .function_error = "Unhandled"};
+        rt__inv_complete(inv, &res);
+        free(text);
+    } else {
+        api_reply(req, 202, "{\"status\":\"OK\"}");
+        lambda_invoke_result_t res = {.status = LAMBDA_RUN_OK, .payload = body.p ? body.p : "", .len = body.len,
+                                      .function_error = is_error ? "Unhandled" : NULL};
+        rt__inv_complete(inv, &res);
+    }
+    /* Until the next GET /next the environment is neither busy nor idle;
+     * it counts as busy, which is what AWS's concurrency counts too. */
+}
+
+static void on_next(rt_env_t *env, http_request_t *req)
+{
+    if (env->next_req) {
+        api_reply(req, 400, "{\"errorMessage\":\"a /next request is already waiting\",\"errorType\":\"InvalidRequest\"}");
+        return;
+    }
+    env->next_req = req;
+    if (!env->initialised) {
+        env->initialised = true;
+        env->init_ms = (double)(kyoka_mono_us() - env->spawned_us) / 1000.0;
+    }
+    uv_timer_stop(&env->timer);
+    env->state = ENV_IDLE;
+    if (env->inv) {
+        deliver(env);
+        return;
+    }
+    env->idle_since_us = kyoka_mono_us();
+    rt__env_ready(env);
+    if (env->state == ENV_IDLE && !env->provisioned && env->rt->cfg.idle_s > 0)
+        uv_timer_start(&env->timer, on_timer, (uint64_t)env->rt->cfg.idle_s * 1000, 0);
+}
+
+static void on_init_error(rt_env_t *env, http_request_t *req)
+{
+    strv_t body = buf_view(&req->body);
+    if (!env->init_error) {
+        size_t n = body.len > 65536 ? 65536 : body.len;
+        env->init_error = xstrndup(body.p ? body.p : "", n);
+        env->init_error_len = n;
+        strv_t t = http_request_header(req, "lambda-runtime-function-error-type");
+        env->init_error_type = t.p ? xstrndup(t.p, t.len) : NULL;
+    }
+    api_reply(req, 202, "{\"status\":\"OK\"}");
+    /* The runtime exits after reporting; if it does not, end it, so the
+     * next invocation gets a fresh environment as on AWS. */
+    if (env->inv && env->state == ENV_STARTING)
+        answer_init_error(env);
+    rt__env_kill(env, "init-error");
+}
+
+static void on_api_request(http_request_t *req, void *ctx)
+{
+    rt_env_t *env = ctx;
+    strv_t id = STRV_NULL;
+    rt_api_kind_t k = rt_api_parse(req->method, req->path, &id);
+    if (env->state == ENV_DEAD) {
+        api_reply(req, 500, "{\"errorMessage\":\"environment is shutting down\",\"errorType\":\"ServiceException\"}");
+        return;
+    }
+    switch (k) {
+    case RT_API_NEXT:
+        on_next(env, req);
+        break;
+    case RT_API_RESPONSE:
+        on_answer(env, req, id, false);
+        break;
+    case RT_API_ERROR:
+        on_answer(env, req, id, true);
+        break;
+    case RT_API_INIT_ERROR:
+        on_init_error(env, req);
+        break;
+    default:
+        api_reply(req, 404, "{\"errorMessage\":\"Unknown Runtime API path\",\"errorType\":\"InvalidRequest\"}");
+    }
+}
+
+static void on_api_abort(http_request_t *req, void *ctx)
+{
+    rt_env_t *env = ctx;
+    if (env->next_req == req)
+        env->next_req = NULL;
+}
+
+/* ==== spawning ==== */
+
+static void env_release_new(rt_env_t *env)
+{
+    free(env->dir);
+    free(env);
+}
+
+rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, size_t errcap)
+{
+    rt_env_t *env = xcalloc(1, sizeof *env);
+    env->rt = rt;
+    env->pool = pool;
+    env->id = ++rt->next_env_id;
+    env->provisioned = provisioned;
+    env->state = ENV_STARTING;
+    env->creds_expire_ms = pool->spec.creds_expire_ms;
+    env->dir = xasprintf("%s/env-%u", rt->scratch, env->id);
+    if (mkdir(env->dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", env->dir, strerror(errno));
+        env_release_new(env);
+        return NULL;
+    }
+    http_config_t hc;
+    http_config_defaults(&hc);
+    hc.host = "127.0.0.1";
+    hc.port = 0;
+    hc.max_body_bytes = RT_API_MAX_BODY;
+    hc.idle_timeout_ms = 24ull * 3600 * 1000;
+    hc.body_timeout_ms = 600000;
+    hc.max_connections = 8;
+    http_handler_t hh = {.on_request = on_api_request, .on_abort = on_api_abort, .ctx = env};
+    int rc = http_server_start(rt->loop, &hc, &hh, &env->api);
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot open the Runtime API listener: %s", uv_strerror(rc));
+        env_release_new(env);
+        return NULL;
+    }
+    env->api_port = http_server_port(env->api);
+    rt__cgroup_create(env, pool->spec.memory_mb);
+    char **argv = NULL, **envp = NULL;
+    if (rt__sandbox_command(env, &argv, &envp, err, errcap) != 0) {
+        rt__cgroup_remove(env);
+        http_server_stop(env->api, 0, NULL, NULL);
+        env_release_new(env);
+        return NULL;
+    }
+    uv_pipe_init(rt->loop, &env->out, 0);
+    uv_pipe_init(rt->loop, &env->err, 0);
+    env->out.data = env->err.data = env;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&env->out},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&env->err},
+    };
+    uv_process_options_t po = {
+        .exit_cb = on_env_exit,
+        .file = argv[0],
+        .args = argv,
+        .env = envp,
+        .cwd = env->dir,
+        .flags = UV_PROCESS_DETACHED,
+        .stdio_count = 3,
+        .stdio = stdio,
+    };
+    env->spawned_us = kyoka_mono_us();
+    rc = uv_spawn(rt->loop, &env->proc, &po);
+    rt__strv_free(argv);
+    rt__strv_free(envp);
+    uv_timer_init(rt->loop, &env->timer);
+    env->timer.data = env;
+    env->proc.data = env;
+    env->open_handles = 4; /* proc, out, err, timer; +1 for the API server when stopped */
+    rt->live_envs++;
+    env->next = pool->envs;
+    pool->envs = env;
+    if (rc != 0) {
+        snprintf(err, errcap, "cannot start the function's runtime: %s", uv_strerror(rc));
+        env->state = ENV_DEAD;
+        env->exited = true;
+        env_close(env);
+        return NULL;
+    }
+    uv_read_start((uv_stream_t *)&env->out, on_alloc, on_output);
+    uv_read_start((uv_stream_t *)&env->err, on_alloc, on_output);
+    uv_timer_start(&env->timer, on_timer, KYOKA_LAMBDA_INIT_TIMEOUT_MS, 0);
+    return env;
+}

@@ -1,0 +1,226 @@
+/* Shared inside the Lambda service: functions, versions, aliases, layers,
+ * code storage and persistence. */
+#ifndef KYOKA_SVC_LAMBDA_INTERNAL_H
+#define KYOKA_SVC_LAMBDA_INTERNAL_H
+
+#include "lambda.h"
+#include "services/iam/iam_svc.h"
+#include "services/service.h"
+
+#include <jansson.h>
+
+typedef struct lambda_state lambda_state_t;
+typedef struct lambda_fn lambda_fn_t;
+typedef struct lambda_version lambda_version_t;
+typedef struct lambda_alias lambda_alias_t;
+typedef struct lambda_layer lambda_layer_t;
+
+/* One version of a function ($LATEST is versions[0]). config is the
+ * FunctionConfiguration exactly as AWS returns it; generation changes with
+ * every change of code or configuration, so environments started from an
+ * older one are never reused. */
+struct lambda_version {
+    char *version;
+    json_t *config;
+    uint64_t generation;
+    json_t *provisioned; /* ProvisionedConcurrencyConfig, or NULL */
+};
+
+/* An alias: AliasConfiguration as AWS returns it. */
+struct lambda_alias {
+    char *name;
+    json_t *config;
+    json_t *provisioned;
+};
+
+/* A resource-based policy of one qualifier ("" for the function itself). */
+typedef struct lambda_policy {
+    char *qualifier;
+    json_t *doc;          /* {"Version","Id","Statement":[...]} */
+    iam_policy_t *compiled;
+    char *revision;       /* RevisionId of the policy */
+} lambda_policy_t;
+
+struct lambda_fn {
+    char *region;
+    char *name;
+    char *arn;            /* unqualified */
+    lambda_version_t **versions;
+    size_t nversions;
+    int64_t last_version; /* highest number published (numbers never reused) */
+    lambda_alias_t **aliases;
+    size_t naliases;
+    lambda_policy_t *policies;
+    size_t npolicies;
+    int reserved;         /* ReservedConcurrentExecutions, -1 unset */
+    json_t *tags;         /* object */
+    /* The execution role's current session (not persisted: sessions are,
+     * by the IAM service, but these are just the cache of one). */
+    char *role_arn, *akid, *secret, *token;
+    int64_t creds_expire_ms;
+    lambda_fn_t *next;
+};
+
+struct lambda_layer {
+    char *region;
+    char *name;
+    int64_t version;
+    json_t *info;         /* GetLayerVersion's response without Content.Location */
+    char *code_sha_hex;
+    lambda_policy_t policy; /* qualifier unused */
+    lambda_layer_t *next;
+};
+
+struct lambda_state {
+    kyoka_ctx_t *ctx;
+    store_t *store;
+    char *code_root;      /* <data>/lambda: code/<sha>/, zips/<sha>.zip, opt/<key>/ */
+    bool code_root_temp;  /* made for --ephemeral: removed at exit */
+    lambda_fn_t *fns;
+    lambda_layer_t *layers;
+    lambda_invoker_t invoker;
+    bool has_invoker;
+    int account_concurrency;
+    uint64_t next_generation;
+};
+
+/* ==== names (function.c) ==== */
+
+/* A function reference as a request gives it: a name, a partial ARN
+ * (123456789012:function:name) or an ARN, each optionally with
+ * ":qualifier", plus the separate Qualifier parameter. */
+typedef struct lambda_ref {
+    const char *region, *account, *name, *qualifier; /* arena strings; qualifier NULL when none */
+} lambda_ref_t;
+
+/* Parse FunctionName (+ Qualifier). On a malformed value sets AWS's error
+ * and returns false. */
+bool lambda__ref_parse(svc_call_t *c, const char *function_name, const char *qualifier, lambda_ref_t *out);
+/* The ARN the call acts on: function, or function:qualifier. */
+const char *lambda__ref_arn(svc_call_t *c, const lambda_ref_t *r);
+
+lambda_fn_t *lambda__fn_lookup(lambda_state_t *st, const char *region, const char *name);
+/* Look up with ResourceNotFoundException set when missing. */
+lambda_fn_t *lambda__fn_get_or_fail(svc_call_t *c, const lambda_ref_t *r);
+lambda_version_t *lambda__version_lookup(lambda_fn_t *fn, const char *version);
+lambda_alias_t *lambda__alias_lookup(lambda_fn_t *fn, const char *name);
+/* The version a qualifier names (alias: its primary version), or NULL with
+ * ResourceNotFoundException. */
+lambda_version_t *lambda__resolve_or_fail(svc_call_t *c, lambda_fn_t *fn, const char *qualifier);
+void lambda__fn_free(lambda_fn_t *fn);
+void lambda__version_free(lambda_version_t *v);
+void lambda__alias_free(lambda_alias_t *a);
+
+/* "2024-01-02T03:04:05.678+0000", as Lambda writes LastModified. */
+void lambda__timestamp(char out[32]);
+/* A new RevisionId (uuid). */
+void lambda__revision(char out[37]);
+const char *lambda__call_region(svc_call_t *c);
+const char *lambda__call_account(svc_call_t *c);
+
+/* The pool key of a version: environments of older generations are never
+ * handed new invocations. */
+char *lambda__pool_key(arena_t *a, const lambda_fn_t *fn, const lambda_version_t *v);
+char *lambda__pool_prefix(arena_t *a, const lambda_fn_t *fn);
+/* Tell the runtime a function's environments are stale. */
+void lambda__retire(lambda_state_t *st, svc_call_t *c, const lambda_fn_t *fn);
+
+/* ==== code (code.c) ==== */
+
+typedef struct lambda_code {
+    char sha_b64[48];     /* CodeSha256 as AWS reports it */
+    char sha_hex[65];
+    int64_t size;         /* CodeSize: the zip's bytes */
+} lambda_code_t;
+
+/* Decode ZipFile (base64), check it, and store it content-addressed:
+ * zips/<sha>.zip and code/<sha>/ extracted, both fsynced, on the thread
+ * pool; check_only (DryRun) stores nothing. done runs on the loop with
+ * ctx and 0, or with an error that it has already set on the call. A
+ * missing handler file or bootstrap is not refused here: as on AWS, a layer
+ * may supply it, and the invoke reports Runtime.ImportModuleError. */
+typedef void (*lambda_code_done_fn)(svc_call_t *c, int status, const lambda_code_t *code, void *ctx);
+int lambda__code_ingest(lambda_state_t *st, svc_call_t *c, const char *zip_b64, bool check_only,
+                        lambda_code_done_fn done, void *ctx);
+/* Paths of stored code. */
+char *lambda__code_dir(arena_t *a, lambda_state_t *st, const char *sha_hex);
+char *lambda__code_zip(arena_t *a, lambda_state_t *st, const char *sha_hex);
+/* The merged /opt of a list of layer version ARNs, made on first use, or
+ * NULL when there are none. */
+const char *lambda__opt_dir(lambda_state_t *st, arena_t *a, json_t *layers);
+
+/* Publish $LATEST as the next version; returns its view (new ref). */
+json_t *lambda__publish(lambda_fn_t *fn, lambda_version_t *latest, const char *description);
+
+/* ==== configuration (config.c) ==== */
+
+/* Check and apply the configuration members of CreateFunction or
+ * UpdateFunctionConfiguration onto cfg. Sets AWS's error and returns false
+ * on bad input (cfg may then be partly changed: callers work on a copy). */
+bool lambda__config_apply(svc_call_t *c, json_t *cfg, bool creating);
+/* The role must exist and trust lambda.amazonaws.com; the caller must be
+ * allowed iam:PassRole on it. */
+bool lambda__role_check(svc_call_t *c, const char *role_arn);
+/* Build the run spec for a version (strings in the call's arena), with a
+ * fresh session of the execution role. */
+bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda_version_t *v,
+                      lambda_run_spec_t *spec);
+/* The FunctionConfiguration to return: config plus live fields. New ref. */
+json_t *lambda__config_view(lambda_state_t *st, const lambda_fn_t *fn, const lambda_version_t *v);
+int lambda__unreserved(lambda_state_t *st);
+
+/* ==== policies (policy.c) ==== */
+lambda_policy_t *lambda__policy_lookup(lambda_fn_t *fn, const char *qualifier);
+void lambda__policy_free(lambda_policy_t *p);
+bool lambda__policy_compile(lambda_policy_t *p);
+
+/* ==== persistence (persist.c) ==== */
+int lambda__store_migrate(lambda_state_t *st, char *err, size_t errcap);
+int lambda__store_load(lambda_state_t *st, char *err, size_t errcap);
+void lambda__fn_save(lambda_state_t *st, const lambda_fn_t *fn);
+void lambda__fn_delete_row(lambda_state_t *st, const lambda_fn_t *fn);
+void lambda__layer_save(lambda_state_t *st, const lambda_layer_t *l);
+void lambda__layer_delete_row(lambda_state_t *st, const lambda_layer_t *l);
+void lambda__store_wipe(lambda_state_t *st);
+
+/* ==== handlers ==== */
+int lambda_create_function(svc_call_t *c);
+int lambda_get_function(svc_call_t *c);
+int lambda_get_function_configuration(svc_call_t *c);
+int lambda_list_functions(svc_call_t *c);
+int lambda_update_function_code(svc_call_t *c);
+int lambda_update_function_configuration(svc_call_t *c);
+int lambda_delete_function(svc_call_t *c);
+int lambda_invoke(svc_call_t *c);
+int lambda_add_permission(svc_call_t *c);
+int lambda_remove_permission(svc_call_t *c);
+int lambda_get_policy(svc_call_t *c);
+int lambda_publish_version(svc_call_t *c);
+int lambda_list_versions_by_function(svc_call_t *c);
+int lambda_create_alias(svc_call_t *c);
+int lambda_get_alias(svc_call_t *c);
+int lambda_update_alias(svc_call_t *c);
+int lambda_delete_alias(svc_call_t *c);
+int lambda_list_aliases(svc_call_t *c);
+int lambda_put_function_concurrency(svc_call_t *c);
+int lambda_get_function_concurrency(svc_call_t *c);
+int lambda_delete_function_concurrency(svc_call_t *c);
+int lambda_put_provisioned_concurrency_config(svc_call_t *c);
+int lambda_get_provisioned_concurrency_config(svc_call_t *c);
+int lambda_delete_provisioned_concurrency_config(svc_call_t *c);
+int lambda_list_provisioned_concurrency_configs(svc_call_t *c);
+int lambda_get_account_settings(svc_call_t *c);
+int lambda_tag_resource(svc_call_t *c);
+int lambda_untag_resource(svc_call_t *c);
+int lambda_list_tags(svc_call_t *c);
+int lambda_publish_layer_version(svc_call_t *c);
+int lambda_get_layer_version(svc_call_t *c);
+int lambda_get_layer_version_by_arn(svc_call_t *c);
+int lambda_list_layers(svc_call_t *c);
+int lambda_list_layer_versions(svc_call_t *c);
+int lambda_delete_layer_version(svc_call_t *c);
+int lambda_add_layer_version_permission(svc_call_t *c);
+int lambda_remove_layer_version_permission(svc_call_t *c);
+int lambda_get_layer_version_policy(svc_call_t *c);
+
+#endif
