@@ -865,11 +865,46 @@ static int rx_exec(const rx_t *r, int start, const char *s, size_t len, size_t f
 
 /* Does s match pattern as a whole? 1 yes, 0 no, -1 cannot tell (the pattern
  * is outside the subset): callers accept the value. r is scratch space. */
+/* Compiled patterns, by the model's (static) pattern string: compiling
+ * costs more than matching, and the same few patterns are checked on every
+ * request. Loop thread only; entries live until exit (still reachable). */
+#define RX_CACHE_SLOTS 512
+static struct {
+    const char *pattern;
+    rx_t *rx; /* NULL: outside the supported subset */
+} rx_cache[RX_CACHE_SLOTS];
+
+static const rx_t *rx_cached(rx_t *scratch, const char *pattern, bool *known)
+{
+    size_t h = ((uintptr_t)pattern >> 3) % RX_CACHE_SLOTS;
+    for (size_t i = 0; i < RX_CACHE_SLOTS; i++, h = (h + 1) % RX_CACHE_SLOTS) {
+        if (rx_cache[h].pattern == pattern) {
+            *known = rx_cache[h].rx != NULL;
+            return rx_cache[h].rx;
+        }
+        if (!rx_cache[h].pattern) {
+            rx_cache[h].pattern = pattern;
+            if (rx_compile(scratch, pattern)) {
+                rx_cache[h].rx = xmalloc(sizeof *scratch);
+                memcpy(rx_cache[h].rx, scratch, sizeof *scratch);
+            }
+            *known = rx_cache[h].rx != NULL;
+            return rx_cache[h].rx;
+        }
+    }
+    /* The table is full (more distinct patterns than any model has):
+     * compile into the scratch space every time. */
+    *known = rx_compile(scratch, pattern);
+    return *known ? scratch : NULL;
+}
+
 static int pattern_matches(rx_t *r, const char *pattern, const char *s, size_t len)
 {
-    if (!rx_compile(r, pattern))
+    bool known;
+    const rx_t *c = rx_cached(r, pattern, &known);
+    if (!known)
         return -1;
-    return rx_exec(r, 0, s, len, 0, len, false, 0);
+    return rx_exec(c, 0, s, len, 0, len, false, 0);
 }
 
 /* ---- AWS-style validation ---- */

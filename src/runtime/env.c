@@ -525,6 +525,7 @@ rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, 
         env_close(env);
         return NULL;
     }
+    rt__cgroup_join(env);
     uv_read_start((uv_stream_t *)&env->out, on_alloc, on_output);
     uv_read_start((uv_stream_t *)&env->err, on_alloc, on_output);
     uv_timer_start(&env->timer, on_timer, KYOKA_LAMBDA_INIT_TIMEOUT_MS, 0);

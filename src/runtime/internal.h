@@ -139,6 +139,8 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
 void rt__strv_free(char **v);
 /* Create the environment's memory cgroup (env->cgroup) with its limit. */
 void rt__cgroup_create(rt_env_t *env, int memory_mb);
+/* Move the environment's process tree into its cgroup, on the pool. */
+void rt__cgroup_join(rt_env_t *env);
 /* After the process is gone: was the limit hit, and the peak in MB. */
 bool rt__cgroup_oom(const rt_env_t *env);
 int rt__cgroup_peak_mb(const rt_env_t *env);

@@ -15,8 +15,8 @@
  * same variables in a private directory of its own, and says so.
  *
  * The memory limit is a cgroup (v2 where kyoka's cgroup delegates the
- * memory controller, else v1's memory hierarchy) that the process joins
- * before it execs the bootstrap, so every child is inside from the start.
+ * memory controller, else v1's memory hierarchy) that the environment's
+ * process tree is moved into right after it starts (rt__cgroup_join).
  */
 #include "internal.h"
 
@@ -246,6 +246,82 @@ int rt__cgroup_peak_mb(const rt_env_t *env)
     return (int)((b + (1 << 20) - 1) >> 20);
 }
 
+/* Moving a process into a cgroup v1 hierarchy waits for an RCU grace
+ * period (20 ms and more here), which would be most of a cold start if the
+ * process waited for it before exec. So the environment starts at once and
+ * a pool thread moves its process tree in behind it: the sandbox's own
+ * processes (bwrap, its init, the bootstrap) are found through /proc's
+ * children lists, a few passes so that a fork in between is caught. The
+ * limit then holds from a few milliseconds into the environment's life. */
+typedef struct cg_job {
+    uv_work_t w;
+    int pid;
+    char procs[400];
+} cg_job_t;
+
+static int children_of(int pid, int *out, int cap)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
+    if (!read_text(path, text, sizeof text))
+        return 0;
+    int n = 0;
+    for (char *p = text; *p && n < cap;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        out[n++] = (int)v;
+        p = end;
+    }
+    return n;
+}
+
+static void cg_work(uv_work_t *w)
+{
+    cg_job_t *j = container_of(w, cg_job_t, w);
+    enum { MAX_TREE = 32 };
+    int moved[MAX_TREE], nmoved = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        int tree[MAX_TREE], n = 0;
+        tree[n++] = j->pid;
+        for (int i = 0; i < n && n < MAX_TREE; i++)
+            n += children_of(tree[i], tree + n, MAX_TREE - n);
+        bool any = false;
+        for (int i = 0; i < n; i++) {
+            bool done = false;
+            for (int k = 0; k < nmoved && !done; k++)
+                done = moved[k] == tree[i];
+            if (done || nmoved == MAX_TREE)
+                continue;
+            char pid[16];
+            snprintf(pid, sizeof pid, "%d", tree[i]);
+            if (write_text(j->procs, pid))
+                moved[nmoved++] = tree[i];
+            any = true;
+        }
+        if (!any && pass > 0)
+            break;
+    }
+}
+
+static void cg_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(container_of(w, cg_job_t, w));
+}
+
+void rt__cgroup_join(rt_env_t *env)
+{
+    if (!env->cgroup[0])
+        return;
+    cg_job_t *j = xcalloc(1, sizeof *j);
+    j->pid = env->proc.pid;
+    snprintf(j->procs, sizeof j->procs, "%s/cgroup.procs", env->cgroup);
+    if (uv_queue_work(env->rt->loop, &j->w, cg_work, cg_done) != 0)
+        free(j);
+}
+
 void rt__cgroup_remove(rt_env_t *env)
 {
     if (env->cgroup[0])
@@ -344,14 +420,6 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
     }
 
     strvec_t a = {0};
-    if (env->cgroup[0]) {
-        /* Join the cgroup first, then become the sandbox: nothing the
-         * function starts can escape the limit. */
-        sv_add(&a, "/bin/sh");
-        sv_add(&a, "-c");
-        sv_add(&a, "echo $$ > \"$0\" && exec \"$@\"");
-        sv_addf(&a, "%s/cgroup.procs", env->cgroup);
-    }
     if (sandboxed) {
         sv_add(&a, BWRAP);
         sv_add(&a, "--die-with-parent");
