@@ -103,6 +103,49 @@ static void print_json(json_t *j)
     }
 }
 
+/* `kyoka lambda ls`: each function with its environments, for a person. */
+static void print_lambda(json_t *j)
+{
+    json_t *fns = json_object_get(j, "functions"), *envs = json_object_get(j, "environments");
+    printf("%s\n", json_string_value(json_object_get(j, "runtime")));
+    if (!json_array_size(fns)) {
+        printf("no functions\n");
+        return;
+    }
+    printf("%-32s %-14s %-16s %6s %8s %5s %5s %8s\n", "FUNCTION", "REGION", "RUNTIME", "MEMORY", "VERSIONS", "BUSY",
+           "IDLE", "STARTING");
+    size_t i, k;
+    json_t *f, *e;
+    json_array_foreach(fns, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        int busy = 0, idle = 0, starting = 0;
+        json_array_foreach(envs, k, e)
+        {
+            if (strcmp(json_string_value(json_object_get(e, "function")), name) != 0)
+                continue;
+            const char *st = json_string_value(json_object_get(e, "state"));
+            busy += strcmp(st, "busy") == 0;
+            idle += strcmp(st, "idle") == 0;
+            starting += strcmp(st, "starting") == 0;
+        }
+        printf("%-32s %-14s %-16s %6lld %8lld %5d %5d %8d\n", name, json_string_value(json_object_get(f, "region")),
+               json_string_value(json_object_get(f, "runtime")) ? json_string_value(json_object_get(f, "runtime")) : "-",
+               (long long)json_integer_value(json_object_get(f, "memory")),
+               (long long)json_integer_value(json_object_get(f, "versions")), busy, idle, starting);
+        json_array_foreach(envs, k, e)
+        {
+            if (strcmp(json_string_value(json_object_get(e, "function")), name) != 0)
+                continue;
+            printf("    env %-5lld %-10s %-9s pid %-8lld up %.1fs%s\n", (long long)json_integer_value(json_object_get(e, "id")),
+                   json_string_value(json_object_get(e, "version")), json_string_value(json_object_get(e, "state")),
+                   (long long)json_integer_value(json_object_get(e, "pid")),
+                   json_real_value(json_object_get(e, "age_s")),
+                   json_is_true(json_object_get(e, "provisioned")) ? " (provisioned)" : "");
+        }
+    }
+}
+
 int kyoka_cli_admin(int argc, char **argv)
 {
     const char *endpoint = getenv("KYOKA_ENDPOINT");
@@ -133,13 +176,21 @@ int kyoka_cli_admin(int argc, char **argv)
         snprintf(path, sizeof path, "/_kyoka/iam/decisions/%s", args[2]);
     } else if (nargs == 2 && strcmp(args[0], "iam") == 0 && strcmp(args[1], "decisions") == 0) {
         snprintf(path, sizeof path, "/_kyoka/iam/decisions?limit=20");
+    } else if (nargs >= 1 && strcmp(args[0], "lambda") == 0 && (nargs == 1 || strcmp(args[1], "ls") == 0)) {
+        snprintf(path, sizeof path, "/_kyoka/lambda");
     } else {
-        fprintf(stderr, "usage: kyoka clock advance SECONDS | kyoka clock show | kyoka iam explain ID | kyoka iam decisions\n");
+        fprintf(stderr, "usage: kyoka clock advance SECONDS | kyoka clock show | kyoka iam explain ID | kyoka iam "
+                        "decisions | kyoka lambda ls [--json]\n");
         return 2;
     }
+    bool as_json = false;
+    for (int i = 0; i < nargs; i++)
+        as_json = as_json || strcmp(args[i], "--json") == 0;
     json_t *j = NULL;
     int rc = admin_call(endpoint, method, path, &j);
-    if (rc == 0 && j)
+    if (rc == 0 && j && strcmp(args[0], "lambda") == 0 && !as_json)
+        print_lambda(j);
+    else if (rc == 0 && j)
         print_json(j);
     json_decref(j);
     return rc;

@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "       kyoka clock show [--endpoint URL]\n"
             "       kyoka iam explain DECISION_ID [--endpoint URL]\n"
             "       kyoka iam decisions [--endpoint URL]\n"
+            "       kyoka lambda ls [--json] [--endpoint URL]\n"
             "       kyoka version\n");
 }
 
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "iam") == 0)
+    if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "iam") == 0 || strcmp(argv[1], "lambda") == 0)
         return kyoka_cli_admin(argc - 1, argv + 1);
     fprintf(stderr, "kyoka: unknown command %s\n", argv[1]);
     usage(stderr);

@@ -7,7 +7,7 @@
  *   POST /_kyoka/clock/advance?seconds=N  move the server clock forward
  *   GET  /_kyoka/iam/decisions[?limit=N]  recent authorization decisions
  *   GET  /_kyoka/iam/decisions/ID         one decision, explained
- *   GET  /_kyoka/lambda                   execution environments and their state
+ *   GET  /_kyoka/lambda                   functions, execution environments and their state
  *   GET  /_kyoka/lambda/code/SHA.zip      a function's code (GetFunction Code.Location)
  */
 #include "internal.h"
@@ -195,8 +195,12 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
         const size_t skip = sizeof LAMBDA_CODE_PREFIX - 1;
         lambda_code(s, req, (strv_t){path.p + skip, path.len - skip});
     } else if (strv_eq_cstr(path, "/_kyoka/lambda") && get) {
-        kyoka__respond_json(req, 200, json_pack("{s:o}", "environments",
-                                                s->runtime ? rt_environments(s->runtime) : json_array()));
+        svc_slot_t *slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
+        kyoka__respond_json(req, 200,
+                            json_pack("{s:o,s:o,s:s}", "functions",
+                                      slot ? lambda_functions_summary(slot->state) : json_array(), "environments",
+                                      s->runtime ? rt_environments(s->runtime) : json_array(), "runtime",
+                                      s->runtime ? rt_describe(s->runtime) : "not running"));
     } else if (strv_eq_cstr(path, "/_kyoka/iam/decisions") && get) {
         const char *lim = query_param(req, "limit");
         long n = lim ? strtol(lim, NULL, 10) : 50;

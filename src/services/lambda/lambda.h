@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Everything the runtime needs to start an execution environment for one
  * function version. Strings are borrowed for the duration of the call: the
  * runtime copies what it keeps. */
@@ -106,6 +108,9 @@ typedef struct lambda_invoker {
 void lambda_set_invoker(void *lambda_state, const lambda_invoker_t *inv);
 /* Where code zips live: <root>/zips/<sha>.zip. */
 const char *lambda_code_root(void *lambda_state);
+/* Every function, for `kyoka lambda ls`: [{name, region, runtime, memory,
+ * versions, reserved}] (new reference). */
+json_t *lambda_functions_summary(void *lambda_state);
 /* The account's concurrency limit (--lambda-concurrency). */
 void lambda_set_account_concurrency(void *lambda_state, int n);
 

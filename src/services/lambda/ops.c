@@ -180,6 +180,22 @@ const char *lambda_code_root(void *state)
     return st ? st->code_root : NULL;
 }
 
+json_t *lambda_functions_summary(void *state)
+{
+    lambda_state_t *st = state;
+    json_t *a = json_array();
+    for (lambda_fn_t *f = st ? st->fns : NULL; f; f = f->next) {
+        json_t *cfg = f->versions[0]->config;
+        json_t *o = json_pack("{s:s,s:s,s:O,s:O,s:I}", "name", f->name, "region", f->region, "runtime",
+                              json_object_get(cfg, "Runtime"), "memory", json_object_get(cfg, "MemorySize"),
+                              "versions", (json_int_t)(f->nversions - 1));
+        if (f->reserved >= 0)
+            json_object_set_new(o, "reserved", json_integer(f->reserved));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 void lambda_set_account_concurrency(void *state, int n)
 {
     lambda_state_t *st = state;
