@@ -269,8 +269,17 @@ static void deliver(rt_env_t *env)
     int64_t deadline = kyoka_wall_ms() + (int64_t)sp->timeout_s * 1000;
     char dl[32];
     snprintf(dl, sizeof dl, "%" PRId64, deadline);
-    if (inv->tail_log)
+    if (inv->tail_log) {
+        /* Without a sandbox the function can see the whole machine: its log
+         * says so on its first invocation, as the start banner does. */
+        if (!env->rt->bwrap && !env->init_reported)
+            buf_appends(&inv->log, env->rt->sandbox_failed
+                                       ? "kyoka: no sandbox: bubblewrap cannot create namespaces here, so this "
+                                         "function runs as a plain process in its own directory\n"
+                                       : "kyoka: no sandbox (--sandbox none): this function runs as a plain process "
+                                         "in its own directory\n");
         buf_appendf(&inv->log, "START RequestId: %s Version: %s\n", inv->request_id, sp->version);
+    }
     http_header_t h[8];
     size_t n = 0;
     add_hdr(h, &n, "Content-Type", "application/json");

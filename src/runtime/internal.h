@@ -93,6 +93,9 @@ struct rt {
     char *endpoint;
     char *node_sdk;
     bool bwrap;                /* sandbox in use */
+    bool sandbox_failed;       /* bubblewrap is there but may not sandbox here */
+    uv_process_t *helpers[2];  /* background processes (sandbox probe, python
+                                  precompile) still running; closed by rt_stop */
     int cgroup_version;        /* 1, 2, or 0 for none */
     char cgroup_root[256];     /* where environment cgroups are made */
     char describe[160];
@@ -129,6 +132,12 @@ void rt__env_gone(rt_env_t *env);
 char *rt__sprintf(const char *fmt, ...) KYOKA_PRINTF(1, 2);
 /* Remove a directory tree on the thread pool; takes path. */
 void rt__remove_tree(rt_t *rt, char *path);
+
+/* A background helper process of the runtime's own: tracked so that
+ * rt_stop can end it, unref'd so that it never keeps the loop alive. p->data
+ * must be rt. _done closes and frees it. */
+void rt__helper_started(rt_t *rt, uv_process_t *p);
+void rt__helper_done(rt_t *rt, uv_process_t *p);
 
 /* ---- sandbox.c ---- */
 /* Probe bubblewrap and the memory controller; fills rt->bwrap, cgroup_*. */

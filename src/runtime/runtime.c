@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,54 @@ static int write_assets(rt_t *rt, char *err, size_t errcap)
     return 0;
 }
 
+/* Python never caches the module it runs as a script, and /var/runtime is
+ * read-only in the sandbox, so the bootstrap's modules are compiled here,
+ * once, in the background: each python cold start then loads them from
+ * .pyc. Hash-based pycs stay valid although the files are rewritten at every
+ * start. Nothing waits for this; a cold start before it ends compiles in
+ * memory, as it would without it. */
+void rt__helper_started(rt_t *rt, uv_process_t *p)
+{
+    uv_unref((uv_handle_t *)p);
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(rt->helpers); i++) {
+        if (!rt->helpers[i]) {
+            rt->helpers[i] = p;
+            return;
+        }
+    }
+}
+
+void rt__helper_done(rt_t *rt, uv_process_t *p)
+{
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(rt->helpers); i++)
+        if (rt->helpers[i] == p)
+            rt->helpers[i] = NULL;
+    uv_close((uv_handle_t *)p, (uv_close_cb)free);
+}
+
+static void on_compiled(uv_process_t *p, int64_t status, int sig)
+{
+    (void)status;
+    (void)sig;
+    rt__helper_done(p->data, p);
+}
+
+static void precompile_python(rt_t *rt)
+{
+    if (access("/usr/bin/python3", X_OK) != 0)
+        return;
+    uv_process_t *p = xcalloc(1, sizeof *p);
+    p->data = rt;
+    char *args[] = {"/usr/bin/python3", "-m", "compileall", "-q", "-l", "--invalidation-mode", "unchecked-hash",
+                    rt->runtime_dir, NULL};
+    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
+    uv_process_options_t po = {.exit_cb = on_compiled, .file = args[0], .args = args, .stdio_count = 3, .stdio = stdio};
+    if (uv_spawn(rt->loop, p, &po) != 0)
+        uv_close((uv_handle_t *)p, (uv_close_cb)free);
+    else
+        rt__helper_started(rt, p);
+}
+
 rt_t *rt_create(uv_loop_t *loop, const rt_config_t *cfg, char *err, size_t errcap)
 {
     rt_t *rt = xcalloc(1, sizeof *rt);
@@ -652,7 +701,7 @@ rt_t *rt_create(uv_loop_t *loop, const rt_config_t *cfg, char *err, size_t errca
     rt->cfg.node_sdk_dir = rt->node_sdk;
     rt->runtime_dir = xasprintf("%s/runtime", rt->scratch);
     rt__sandbox_probe(rt);
-    if (cfg->sandbox == RT_SANDBOX_BWRAP && !rt->bwrap) {
+    if (cfg->sandbox == RT_SANDBOX_BWRAP && access("/usr/bin/bwrap", X_OK) != 0) {
         snprintf(err, errcap, "--sandbox bwrap: bubblewrap cannot make a sandbox here (install bubblewrap, or use "
                               "--sandbox none)");
         goto fail;
@@ -663,6 +712,7 @@ rt_t *rt_create(uv_loop_t *loop, const rt_config_t *cfg, char *err, size_t errca
     }
     if (write_assets(rt, err, errcap) != 0)
         goto fail;
+    precompile_python(rt);
     snprintf(rt->describe, sizeof rt->describe, "sandbox %s, memory limit %s",
              rt->bwrap ? "bubblewrap" : "none (functions run as plain processes)",
              rt->cgroup_version == 2 ? "cgroup v2" : rt->cgroup_version == 1 ? "cgroup v1" : "none (no cgroup here)");
@@ -690,6 +740,8 @@ const char *rt_describe(const rt_t *rt) { return rt->describe; }
 
 static void rt_free(rt_t *rt)
 {
+    if (rt->cgroup_root[0])
+        rmdir(rt->cgroup_root);
     while (rt->pools) {
         rt_pool_t *p = rt->pools;
         rt->pools = p->next;
@@ -725,6 +777,12 @@ void rt_stop(rt_t *rt, void (*done)(void *), void *data)
         if (done)
             done(data);
         return;
+    }
+    for (size_t i = 0; i < KYOKA_ARRAY_LEN(rt->helpers); i++) {
+        if (rt->helpers[i]) {
+            uv_process_kill(rt->helpers[i], SIGKILL);
+            rt__helper_done(rt, rt->helpers[i]);
+        }
     }
     stop_ctx_t *sc = xcalloc(1, sizeof *sc);
     *sc = (stop_ctx_t){rt, done, data};

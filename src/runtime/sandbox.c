@@ -331,9 +331,49 @@ void rt__cgroup_remove(rt_env_t *env)
 
 /* ==== probing ==== */
 
+/* bubblewrap being installed does not mean it may make namespaces here (a
+ * container without user namespaces, a kernel that forbids them). Asking it
+ * costs a few milliseconds, more than kyoka's whole start-up, so the answer
+ * comes in the background: until then environments assume it works, and if
+ * it does not, kyoka says so once and runs functions as plain processes. */
+static void on_probe_exit(uv_process_t *p, int64_t status, int sig)
+{
+    rt_t *rt = p->data;
+    if (rt && (status != 0 || sig != 0) && rt->bwrap) {
+        rt->bwrap = false;
+        rt->sandbox_failed = true;
+        snprintf(rt->describe, sizeof rt->describe,
+                 "sandbox none (bubblewrap cannot create namespaces here: functions run as plain processes), "
+                 "memory limit %s",
+                 rt->cgroup_version == 2 ? "cgroup v2" : rt->cgroup_version == 1 ? "cgroup v1" : "none");
+        log_warn("lambda: bubblewrap cannot make a sandbox here (exit %lld); functions run as plain processes in "
+                 "their own directories. Allow user namespaces, or pass --sandbox none to silence this.",
+                 (long long)status);
+    }
+    rt__helper_done(rt, p);
+}
+
+static void probe_bwrap(rt_t *rt)
+{
+    uv_process_t *p = xcalloc(1, sizeof *p);
+    p->data = rt;
+    char *args[] = {BWRAP, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--ro-bind", "/usr", "/usr",
+                    "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/true", NULL};
+    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
+    uv_process_options_t po = {.exit_cb = on_probe_exit, .file = args[0], .args = args, .stdio_count = 3, .stdio = stdio};
+    if (uv_spawn(rt->loop, p, &po) != 0) {
+        uv_close((uv_handle_t *)p, (uv_close_cb)free);
+        rt->bwrap = false;
+        return;
+    }
+    rt__helper_started(rt, p);
+}
+
 void rt__sandbox_probe(rt_t *rt)
 {
     rt->bwrap = rt->cfg.sandbox != RT_SANDBOX_NONE && access(BWRAP, X_OK) == 0;
+    if (rt->bwrap)
+        probe_bwrap(rt);
     probe_cgroups(rt);
 }
 
