@@ -18,18 +18,11 @@
 
 #define LAMBDA_MIN_UNRESERVED 100
 
-static lambda_fn_t *fn_of(svc_call_t *c, lambda_ref_t *r, bool with_qualifier)
-{
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), with_qualifier ? svc_in_str(c, "Qualifier") : NULL, r))
-        return NULL;
-    return lambda__fn_get_or_fail(c, r);
-}
-
 int lambda_put_function_concurrency(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, false);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     int want = (int)json_integer_value(svc_in(c, "ReservedConcurrentExecutions"));
@@ -50,7 +43,7 @@ int lambda_put_function_concurrency(svc_call_t *c)
 int lambda_get_function_concurrency(svc_call_t *c)
 {
     lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, false);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     json_t *out = svc_output(c);
@@ -63,7 +56,7 @@ int lambda_delete_function_concurrency(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, false);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     fn->reserved = -1;
@@ -121,7 +114,7 @@ int lambda_put_provisioned_concurrency_config(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, true);
+    lambda_fn_t *fn = lambda__fn_from_input(c, true, &r);
     if (!fn)
         return 0;
     lambda_version_t *v;
@@ -155,46 +148,41 @@ int lambda_put_provisioned_concurrency_config(svc_call_t *c)
     return 0;
 }
 
-int lambda_get_provisioned_concurrency_config(svc_call_t *c)
+/* The qualifier's existing config: NULL with AWS's not-found error. */
+static json_t **provisioned_or_fail(svc_call_t *c, lambda_fn_t **fn, lambda_version_t **v)
 {
-    lambda_state_t *st = c->state;
     lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, true);
-    if (!fn)
-        return 0;
-    lambda_version_t *v;
-    json_t **slot = provisioned_slot(c, fn, r.qualifier, &v);
-    if (!slot)
-        return 0;
-    if (!*slot) {
+    *fn = lambda__fn_from_input(c, true, &r);
+    json_t **slot = *fn ? provisioned_slot(c, *fn, r.qualifier, v) : NULL;
+    if (slot && !*slot) {
         svc_error(c, "ProvisionedConcurrencyConfigNotFoundException", 404,
                   "No Provisioned Concurrency Config found for this function");
-        return 0;
+        return NULL;
     }
-    c->output = provisioned_view(st, c, fn, v, *slot);
+    return slot;
+}
+
+int lambda_get_provisioned_concurrency_config(svc_call_t *c)
+{
+    lambda_fn_t *fn;
+    lambda_version_t *v;
+    json_t **slot = provisioned_or_fail(c, &fn, &v);
+    if (slot)
+        c->output = provisioned_view(c->state, c, fn, v, *slot);
     return 0;
 }
 
 int lambda_delete_provisioned_concurrency_config(svc_call_t *c)
 {
-    lambda_state_t *st = c->state;
-    lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, true);
-    if (!fn)
-        return 0;
+    lambda_fn_t *fn;
     lambda_version_t *v;
-    json_t **slot = provisioned_slot(c, fn, r.qualifier, &v);
+    json_t **slot = provisioned_or_fail(c, &fn, &v);
     if (!slot)
         return 0;
-    if (!*slot) {
-        svc_error(c, "ProvisionedConcurrencyConfigNotFoundException", 404,
-                  "No Provisioned Concurrency Config found for this function");
-        return 0;
-    }
     json_decref(*slot);
     *slot = NULL;
-    lambda__fn_save(st, fn);
-    provision(st, c, fn, v, 0);
+    lambda__fn_save(c->state, fn);
+    provision(c->state, c, fn, v, 0);
     return 0;
 }
 
@@ -202,7 +190,7 @@ int lambda_list_provisioned_concurrency_configs(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    lambda_fn_t *fn = fn_of(c, &r, false);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     json_t *list = json_array();

@@ -172,6 +172,26 @@ lambda_fn_t *lambda__fn_get_or_fail(svc_call_t *c, const lambda_ref_t *r)
     return fn;
 }
 
+lambda_fn_t *lambda__fn_from_input(svc_call_t *c, bool with_qualifier, lambda_ref_t *r)
+{
+    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), with_qualifier ? svc_in_str(c, "Qualifier") : NULL, r))
+        return NULL;
+    return lambda__fn_get_or_fail(c, r);
+}
+
+bool lambda__revision_check(svc_call_t *c, json_t *cfg, const char *given)
+{
+    if (!given || !*given)
+        return true;
+    const char *have = json_string_value(json_object_get(cfg, "RevisionId"));
+    if (have && strcmp(have, given) == 0)
+        return true;
+    svc_error(c, "PreconditionFailedException", 412,
+              "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to "
+              "retrieve the latest Revision Id");
+    return false;
+}
+
 lambda_version_t *lambda__version_lookup(lambda_fn_t *fn, const char *version)
 {
     for (size_t i = 0; i < fn->nversions; i++)
@@ -422,9 +442,7 @@ int lambda_create_function(svc_call_t *c)
 int lambda_get_function_configuration(svc_call_t *c)
 {
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), svc_in_str(c, "Qualifier"), &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, true, &r);
     lambda_version_t *v = fn ? lambda__resolve_or_fail(c, fn, r.qualifier) : NULL;
     if (!v)
         return 0;
@@ -436,9 +454,7 @@ int lambda_get_function(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), svc_in_str(c, "Qualifier"), &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, true, &r);
     lambda_version_t *v = fn ? lambda__resolve_or_fail(c, fn, r.qualifier) : NULL;
     if (!v)
         return 0;
@@ -518,19 +534,6 @@ typedef struct update_code_ctx {
     char *revision;
 } update_code_ctx_t;
 
-static bool revision_matches(svc_call_t *c, json_t *cfg, const char *given)
-{
-    if (!given || !*given)
-        return true;
-    const char *have = json_string_value(json_object_get(cfg, "RevisionId"));
-    if (have && strcmp(have, given) == 0)
-        return true;
-    svc_error(c, "PreconditionFailedException", 412,
-              "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to "
-              "retrieve the latest Revision Id");
-    return false;
-}
-
 static void on_update_code(svc_call_t *c, int status, const lambda_code_t *code, void *ctx)
 {
     lambda_state_t *st = c->state;
@@ -575,12 +578,10 @@ int lambda_update_function_code(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
-    if (!revision_matches(c, fn->versions[0]->config, svc_in_str(c, "RevisionId")))
+    if (!lambda__revision_check(c, fn->versions[0]->config, svc_in_str(c, "RevisionId")))
         return 0;
     const char *zip = svc_in_str(c, "ZipFile");
     if (!zip && svc_in_str(c, "S3Bucket")) {
@@ -608,13 +609,11 @@ int lambda_update_function_configuration(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     lambda_version_t *latest = fn->versions[0];
-    if (!revision_matches(c, latest->config, svc_in_str(c, "RevisionId")))
+    if (!lambda__revision_check(c, latest->config, svc_in_str(c, "RevisionId")))
         return 0;
     json_t *cfg = json_deep_copy(latest->config);
     if (!lambda__config_apply(c, cfg, false)) {
@@ -650,9 +649,7 @@ int lambda_delete_function(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), svc_in_str(c, "Qualifier"), &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, true, &r);
     if (!fn)
         return 0;
     if (r.qualifier && strcmp(r.qualifier, "$LATEST") == 0) {

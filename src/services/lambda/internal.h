@@ -102,6 +102,12 @@ const char *lambda__ref_arn(svc_call_t *c, const lambda_ref_t *r);
 lambda_fn_t *lambda__fn_lookup(lambda_state_t *st, const char *region, const char *name);
 /* Look up with ResourceNotFoundException set when missing. */
 lambda_fn_t *lambda__fn_get_or_fail(svc_call_t *c, const lambda_ref_t *r);
+/* FunctionName (and Qualifier when with_qualifier) from the input, looked
+ * up: NULL with the error set when malformed or missing. */
+lambda_fn_t *lambda__fn_from_input(svc_call_t *c, bool with_qualifier, lambda_ref_t *r);
+/* RevisionId given (may be NULL) against cfg's: PreconditionFailedException
+ * and false when they differ. */
+bool lambda__revision_check(svc_call_t *c, json_t *cfg, const char *given);
 lambda_version_t *lambda__version_lookup(lambda_fn_t *fn, const char *version);
 lambda_alias_t *lambda__alias_lookup(lambda_fn_t *fn, const char *name);
 /* The version a qualifier names (alias: its primary version), or NULL with
@@ -173,6 +179,13 @@ int lambda__unreserved(lambda_state_t *st);
 lambda_policy_t *lambda__policy_lookup(lambda_fn_t *fn, const char *qualifier);
 void lambda__policy_free(lambda_policy_t *p);
 bool lambda__policy_compile(lambda_policy_t *p);
+/* Statements by Sid in a policy document {"Statement": [...]}: the index
+ * or -1; _new_or_fail sets ResourceConflictException when the Sid is taken;
+ * _or_fail sets ResourceNotFoundException when it is not there (doc may be
+ * NULL). */
+ssize_t lambda__statement_index(json_t *doc, const char *sid);
+bool lambda__statement_new_or_fail(svc_call_t *c, json_t *doc, const char *sid);
+ssize_t lambda__statement_or_fail(svc_call_t *c, json_t *doc, const char *sid);
 
 /* ==== persistence (persist.c) ==== */
 int lambda__store_migrate(lambda_state_t *st, char *err, size_t errcap);
@@ -182,6 +195,9 @@ void lambda__fn_delete_row(lambda_state_t *st, const lambda_fn_t *fn);
 void lambda__layer_save(lambda_state_t *st, const lambda_layer_t *l);
 void lambda__layer_delete_row(lambda_state_t *st, const lambda_layer_t *l);
 void lambda__store_wipe(lambda_state_t *st);
+/* The highest version number a layer name has had (0 for a new name). */
+int64_t lambda__layer_last(lambda_state_t *st, const char *region, const char *name);
+void lambda__layer_set_last(lambda_state_t *st, const char *region, const char *name, int64_t last);
 
 /* ==== handlers ==== */
 int lambda_create_function(svc_call_t *c);

@@ -104,9 +104,7 @@ int lambda_invoke(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), svc_in_str(c, "Qualifier"), &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, true, &r);
     if (!fn)
         return 0;
     lambda_version_t *v;

@@ -71,9 +71,9 @@ static void on_layer_code(svc_call_t *c, int status, const lambda_code_t *code, 
         return;
     }
     const char *region = lambda__call_region(c);
-    /* The layer's highest number is kept even after deletes, in the
-     * "_last" of any remaining version; a fresh name starts at 1. */
-    int64_t version = layer_last(st, region, pc->name) + 1;
+    /* Numbers are never reused, even after the newest version is deleted. */
+    int64_t version = lambda__layer_last(st, region, pc->name) + 1;
+    lambda__layer_set_last(st, region, pc->name, version);
     lambda_layer_t *l = xcalloc(1, sizeof *l);
     l->region = xstrdup(region);
     l->name = xstrdup(pc->name);
@@ -157,25 +157,20 @@ int lambda_get_layer_version_by_arn(svc_call_t *c)
     return 0;
 }
 
+/* No filter, or the filter's value is in the layer's list. */
+static bool listed(lambda_layer_t *l, const char *list, const char *want)
+{
+    if (!want)
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(l->info, list), i, v) if (strcmp(json_string_value(v), want) == 0) return true;
+    return false;
+}
+
 static bool compatible(lambda_layer_t *l, const char *runtime, const char *arch)
 {
-    if (runtime) {
-        bool ok = false;
-        size_t i;
-        json_t *r;
-        json_array_foreach(json_object_get(l->info, "CompatibleRuntimes"), i, r) ok = ok || strcmp(json_string_value(r), runtime) == 0;
-        if (!ok)
-            return false;
-    }
-    if (arch) {
-        bool ok = false;
-        size_t i;
-        json_t *r;
-        json_array_foreach(json_object_get(l->info, "CompatibleArchitectures"), i, r) ok = ok || strcmp(json_string_value(r), arch) == 0;
-        if (!ok)
-            return false;
-    }
-    return true;
+    return listed(l, "CompatibleRuntimes", runtime) && listed(l, "CompatibleArchitectures", arch);
 }
 
 int lambda_list_layer_versions(svc_call_t *c)
@@ -256,20 +251,9 @@ int lambda_add_layer_version_permission(svc_call_t *c)
     const char *principal = svc_in_str(c, "Principal");
     if (!l->policy.doc)
         l->policy.doc = json_pack("{s:s,s:s,s:[]}", "Version", "2012-10-17", "Id", "default", "Statement");
+    if (!lambda__statement_new_or_fail(c, l->policy.doc, sid))
+        return 0;
     json_t *stmts = json_object_get(l->policy.doc, "Statement");
-    size_t i;
-    json_t *s;
-    json_array_foreach(stmts, i, s)
-    {
-        const char *have = json_string_value(json_object_get(s, "Sid"));
-        if (have && strcmp(have, sid) == 0) {
-            svc_error(c, "ResourceConflictException", 409,
-                      "The statement id (%s) provided already exists. Please provide a new statement id, or remove "
-                      "the existing statement.",
-                      sid);
-            return 0;
-        }
-    }
     json_t *stmt = json_pack("{s:s,s:s,s:o,s:s,s:O}", "Sid", sid, "Effect", "Allow", "Principal",
                              strcmp(principal, "*") == 0 ? json_string("*")
                                                          : json_pack("{s:s}", "AWS", arena_sprintf(c->arena, "arn:aws:iam::%s:root", principal)),
@@ -300,19 +284,11 @@ int lambda_remove_layer_version_permission(svc_call_t *c)
     if (!l)
         return 0;
     const char *sid = svc_in_str(c, "StatementId");
-    json_t *stmts = json_object_get(l->policy.doc, "Statement");
-    size_t i;
-    json_t *s;
-    json_array_foreach(stmts, i, s)
-    {
-        const char *have = json_string_value(json_object_get(s, "Sid"));
-        if (have && strcmp(have, sid) == 0) {
-            json_array_remove(stmts, i);
-            lambda__layer_save(st, l);
-            return 0;
-        }
-    }
-    svc_error(c, "ResourceNotFoundException", 404, "Statement %s is not found in resource policy.", sid);
+    ssize_t at = lambda__statement_or_fail(c, l->policy.doc, sid);
+    if (at < 0)
+        return 0;
+    json_array_remove(json_object_get(l->policy.doc, "Statement"), (size_t)at);
+    lambda__layer_save(st, l);
     return 0;
 }
 

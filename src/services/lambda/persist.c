@@ -28,7 +28,39 @@ static const char *const migrations[] = {
     "  version INTEGER NOT NULL,"
     "  doc TEXT NOT NULL,"
     "  PRIMARY KEY (region, name, version)) WITHOUT ROWID;",
+    /* A layer's version numbers are never reused, even after its newest
+     * version is deleted: the highest one given out, per name. */
+    "CREATE TABLE lambda_layer_names ("
+    "  region TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  last INTEGER NOT NULL,"
+    "  PRIMARY KEY (region, name)) WITHOUT ROWID;",
 };
+
+int64_t lambda__layer_last(lambda_state_t *st, const char *region, const char *name)
+{
+    sqlite3_stmt *s = store_stmt(st->store, "SELECT last FROM lambda_layer_names WHERE region = ? AND name = ?");
+    sqlite3_bind_text(s, 1, region, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    int64_t last = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return last;
+}
+
+void lambda__layer_set_last(lambda_state_t *st, const char *region, const char *name, int64_t last)
+{
+    store_write_begin(st->store);
+    sqlite3_stmt *s = store_stmt(st->store, "INSERT OR REPLACE INTO lambda_layer_names(region, name, last) VALUES(?,?,?)");
+    sqlite3_bind_text(s, 1, region, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, last);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        log_error("lambda: store write failed: %s", sqlite3_errmsg(store_db(st->store)));
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
 
 int lambda__store_migrate(lambda_state_t *st, char *err, size_t errcap)
 {
@@ -222,6 +254,6 @@ int lambda__store_load(lambda_state_t *st, char *err, size_t errcap)
 void lambda__store_wipe(lambda_state_t *st)
 {
     store_write_begin(st->store);
-    if (store_exec(st->store, "DELETE FROM lambda_functions; DELETE FROM lambda_layers;") != 0)
+    if (store_exec(st->store, "DELETE FROM lambda_functions; DELETE FROM lambda_layers; DELETE FROM lambda_layer_names;") != 0)
         log_error("lambda: could not wipe the store");
 }

@@ -55,6 +55,38 @@ bool lambda__policy_compile(lambda_policy_t *p)
     return p->compiled != NULL;
 }
 
+ssize_t lambda__statement_index(json_t *doc, const char *sid)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(doc, "Statement"), i, s)
+    {
+        const char *have = json_string_value(json_object_get(s, "Sid"));
+        if (have && sid && strcmp(have, sid) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+bool lambda__statement_new_or_fail(svc_call_t *c, json_t *doc, const char *sid)
+{
+    if (lambda__statement_index(doc, sid) < 0)
+        return true;
+    svc_error(c, "ResourceConflictException", 409,
+              "The statement id (%s) provided already exists. Please provide a new statement id, or remove the "
+              "existing statement.",
+              sid);
+    return false;
+}
+
+ssize_t lambda__statement_or_fail(svc_call_t *c, json_t *doc, const char *sid)
+{
+    ssize_t i = doc ? lambda__statement_index(doc, sid) : -1;
+    if (i < 0)
+        svc_error(c, "ResourceNotFoundException", 404, "Statement %s is not found in resource policy.", sid);
+    return i;
+}
+
 static json_t *principal_of(const char *p)
 {
     if (strcmp(p, "*") == 0)
@@ -140,21 +172,8 @@ int lambda_add_permission(svc_call_t *c)
             return 0;
         }
     }
-    if (p) {
-        size_t i;
-        json_t *s;
-        json_array_foreach(json_object_get(p->doc, "Statement"), i, s)
-        {
-            const char *have = json_string_value(json_object_get(s, "Sid"));
-            if (have && strcmp(have, sid) == 0) {
-                svc_error(c, "ResourceConflictException", 409,
-                          "The statement id (%s) provided already exists. Please provide a new statement id, or "
-                          "remove the existing statement.",
-                          sid);
-                return 0;
-            }
-        }
-    }
+    if (p && !lambda__statement_new_or_fail(c, p->doc, sid))
+        return 0;
     json_t *stmt = json_pack("{s:s,s:s,s:o,s:s,s:s}", "Sid", sid, "Effect", "Allow", "Principal",
                              principal_of(principal), "Action", action, "Resource", lambda__ref_arn(c, &r));
     add_condition(stmt, "StringEquals", "AWS:SourceAccount", svc_in_str(c, "SourceAccount"));
@@ -207,27 +226,20 @@ int lambda_remove_permission(svc_call_t *c)
         return 0;
     const char *sid = svc_in_str(c, "StatementId");
     lambda_policy_t *p = lambda__policy_lookup(fn, r.qualifier);
-    json_t *stmts = p ? json_object_get(p->doc, "Statement") : NULL;
-    size_t i;
-    json_t *s;
-    json_array_foreach(stmts, i, s)
-    {
-        const char *have = json_string_value(json_object_get(s, "Sid"));
-        if (have && strcmp(have, sid) == 0) {
-            json_array_remove(stmts, i);
-            if (json_array_size(stmts) == 0) {
-                size_t idx = (size_t)(p - fn->policies);
-                lambda__policy_free(p);
-                memmove(&fn->policies[idx], &fn->policies[idx + 1], (fn->npolicies - idx - 1) * sizeof *fn->policies);
-                fn->npolicies--;
-            } else {
-                lambda__policy_compile(p);
-            }
-            lambda__fn_save(st, fn);
-            return 0;
-        }
+    ssize_t at = lambda__statement_or_fail(c, p ? p->doc : NULL, sid);
+    if (at < 0)
+        return 0;
+    json_t *stmts = json_object_get(p->doc, "Statement");
+    json_array_remove(stmts, (size_t)at);
+    if (json_array_size(stmts) == 0) {
+        size_t idx = (size_t)(p - fn->policies);
+        lambda__policy_free(p);
+        memmove(&fn->policies[idx], &fn->policies[idx + 1], (fn->npolicies - idx - 1) * sizeof *fn->policies);
+        fn->npolicies--;
+    } else {
+        lambda__policy_compile(p);
     }
-    svc_error(c, "ResourceNotFoundException", 404, "Statement %s is not found in resource policy.", sid);
+    lambda__fn_save(st, fn);
     return 0;
 }
 

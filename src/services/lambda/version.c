@@ -16,19 +16,6 @@
 
 #include "core/banned.h"
 
-static bool check_revision(svc_call_t *c, json_t *cfg, const char *given)
-{
-    if (!given || !*given)
-        return true;
-    const char *have = json_string_value(json_object_get(cfg, "RevisionId"));
-    if (have && strcmp(have, given) == 0)
-        return true;
-    svc_error(c, "PreconditionFailedException", 412,
-              "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to "
-              "retrieve the latest Revision Id");
-    return false;
-}
-
 static json_t *view_of(lambda_version_t *v)
 {
     json_t *o = json_deep_copy(v->config);
@@ -44,9 +31,7 @@ int lambda_publish_version(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     lambda_version_t *latest = fn->versions[0];
@@ -59,7 +44,7 @@ int lambda_publish_version(svc_call_t *c)
                   sha, have);
         return 0;
     }
-    if (!check_revision(c, latest->config, svc_in_str(c, "RevisionId")))
+    if (!lambda__revision_check(c, latest->config, svc_in_str(c, "RevisionId")))
         return 0;
     /* Nothing changed since the newest version: AWS returns it again. */
     if (fn->nversions > 1) {
@@ -98,9 +83,7 @@ static bool page(svc_call_t *c, size_t n, size_t *start, size_t *max)
 int lambda_list_versions_by_function(svc_call_t *c)
 {
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     size_t start, max;
     if (!fn || !page(c, fn->nversions, &start, &max))
         return 0;
@@ -199,9 +182,7 @@ int lambda_create_alias(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     const char *name = svc_in_str(c, "Name");
     const char *version = svc_in_str(c, "FunctionVersion");
     json_t *routing = svc_in(c, "RoutingConfig");
@@ -230,9 +211,7 @@ int lambda_create_alias(svc_call_t *c)
 int lambda_get_alias(svc_call_t *c)
 {
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     lambda_alias_t *a = fn ? alias_get_or_fail(c, fn, svc_in_str(c, "Name")) : NULL;
     if (a)
         c->output = json_deep_copy(a->config);
@@ -243,11 +222,9 @@ int lambda_update_alias(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     lambda_alias_t *a = fn ? alias_get_or_fail(c, fn, svc_in_str(c, "Name")) : NULL;
-    if (!a || !check_revision(c, a->config, svc_in_str(c, "RevisionId")))
+    if (!a || !lambda__revision_check(c, a->config, svc_in_str(c, "RevisionId")))
         return 0;
     const char *version = svc_in_str(c, "FunctionVersion");
     json_t *routing = svc_in(c, "RoutingConfig");
@@ -277,9 +254,7 @@ int lambda_delete_alias(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     const char *name = svc_in_str(c, "Name");
@@ -299,9 +274,7 @@ int lambda_delete_alias(svc_call_t *c)
 int lambda_list_aliases(svc_call_t *c)
 {
     lambda_ref_t r;
-    if (!lambda__ref_parse(c, svc_in_str(c, "FunctionName"), NULL, &r))
-        return 0;
-    lambda_fn_t *fn = lambda__fn_get_or_fail(c, &r);
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     size_t start, max;
     if (!fn || !page(c, fn->naliases, &start, &max))
         return 0;
