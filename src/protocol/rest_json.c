@@ -702,9 +702,16 @@ static json_t *decode_query_member(dctx_t *d, const model_shape_t *in, const mod
                 obj = json_object();
             if (vs->type == SHAPE_LIST) {
                 json_t *arr = json_object_get(obj, k);
+                /* jansson refuses a key that is not UTF-8 (a percent-decoded
+                 * key may be any bytes) and frees the value it was given:
+                 * such a parameter is dropped, never appended to a freed
+                 * array. */
                 if (!arr) {
                     arr = json_array();
-                    json_object_set_new(obj, k, arr);
+                    if (json_object_set_new(obj, k, arr) != 0) {
+                        json_decref(j);
+                        continue;
+                    }
                 }
                 json_array_append_new(arr, j);
             } else if (!json_object_get(obj, k)) {
