@@ -30,7 +30,10 @@
 
 #include "core/banned.h"
 
-#define RT_API_MAX_BODY (KYOKA_LAMBDA_MAX_SYNC_RESPONSE + (1 << 20))
+/* Larger than the response limit, so an oversized answer still arrives and
+ * is reported as Function.ResponseSizeTooLarge instead of being cut off by
+ * the HTTP layer; a bound all the same. */
+#define RT_API_MAX_BODY (KYOKA_LAMBDA_MAX_SYNC_RESPONSE * 4)
 /* The log kept per invocation: the tail is what LogType=Tail returns, so
  * keep a few times that and drop the oldest half when full. */
 #define RT_LOG_KEEP (4 * KYOKA_LAMBDA_LOG_TAIL_BYTES)
@@ -303,6 +306,10 @@ void rt__env_assign(rt_env_t *env, rt_inv_t *inv)
     inv->env = env;
     if (env->state == ENV_IDLE && env->next_req)
         deliver(env);
+    else if (env->state == ENV_BUSY)
+        /* It answered its last event and has not asked for the next one:
+         * if it never does, the function's timeout ends it. */
+        uv_timer_start(&env->timer, on_timer, (uint64_t)env->pool->spec.timeout_s * 1000, 0);
 }
 
 /* ==== the Runtime API ==== */
@@ -356,10 +363,10 @@ static void on_answer(rt_env_t *env, http_request_t *req, strv_t id, bool is_err
     if (!is_error && body.len > KYOKA_LAMBDA_MAX_SYNC_RESPONSE) {
         api_reply(req, 413, "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
                             "\"errorType\":\"RequestEntityTooLarge\"}");
-        char msg[128];
-        snprintf(msg, sizeof msg, "Response payload size exceeded maximum allowed payload size (%d bytes).",
-                 KYOKA_LAMBDA_MAX_SYNC_RESPONSE);
-        json_t *doc = json_pack("{s:s,s:s}", "errorMessage", msg, "errorType", "Function.ResponseSizeTooLarge");
+        /* AWS's message names 6291556 bytes, not the documented 6 MB. */
+        json_t *doc = json_pack("{s:s,s:s}", "errorMessage",
+                                "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+                                "errorType", "Function.ResponseSizeTooLarge");
         char *text = proto_json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         lambda_invoke_result_t res = {.status = LAMBDA_RUN_OK, .payload = text, .len = strlen(text),
@@ -380,6 +387,15 @@ static void on_next(rt_env_t *env, http_request_t *req)
 {
     if (env->next_req) {
         api_reply(req, 400, "{\"errorMessage\":\"a /next request is already waiting\",\"errorType\":\"InvalidRequest\"}");
+        return;
+    }
+    if (env->state == ENV_BUSY && env->inv && env->inv->delivered_us) {
+        /* It asks for the next event without answering the one it has: a
+         * runtime that lost track. End it, so the caller gets an error and
+         * the next invoke a fresh environment, instead of running the same
+         * event again. */
+        api_reply(req, 500, "{\"errorMessage\":\"the current invocation was not answered\",\"errorType\":\"InvalidStateTransition\"}");
+        rt__env_kill(env, "protocol");
         return;
     }
     env->next_req = req;

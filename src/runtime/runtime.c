@@ -246,9 +246,13 @@ static bool creds_fresh(const rt_env_t *e)
 }
 
 /* A warm environment ready now, or one warming up with nothing assigned. */
+/* A warm environment ready now; else one that has just answered and is
+ * about to ask for its next event (a caller sending its next request at
+ * once must find the environment it just used, not start a second one);
+ * else one warming up with nothing assigned. */
 static rt_env_t *free_env(rt_pool_t *p, bool *warm)
 {
-    rt_env_t *starting = NULL;
+    rt_env_t *starting = NULL, *answered = NULL;
     for (rt_env_t *e = p->envs; e; e = e->next) {
         if (e->retire || e->inv || e->state == ENV_DEAD || !creds_fresh(e))
             continue;
@@ -256,11 +260,13 @@ static rt_env_t *free_env(rt_pool_t *p, bool *warm)
             *warm = true;
             return e;
         }
+        if (e->state == ENV_BUSY && !answered)
+            answered = e;
         if (e->state == ENV_STARTING && !starting)
             starting = e;
     }
-    *warm = false;
-    return starting;
+    *warm = answered != NULL;
+    return answered ? answered : starting;
 }
 
 /* ==== invocations ==== */
@@ -740,6 +746,8 @@ const char *rt_describe(const rt_t *rt) { return rt->describe; }
 
 static void rt_free(rt_t *rt)
 {
+    if (rt->cfg.scratch_is_temp)
+        kyoka_remove_tree(rt->scratch);
     if (rt->cgroup_root[0])
         rmdir(rt->cgroup_root);
     while (rt->pools) {

@@ -43,6 +43,7 @@ typedef struct rt_config {
     rt_sandbox_mode_t sandbox;
     const char *endpoint;     /* kyoka's own endpoint, for the SDK in functions */
     const char *scratch_dir;  /* where environments get private directories */
+    bool scratch_is_temp;     /* remove scratch_dir when the runtime stops (--ephemeral) */
     const char *node_sdk_dir; /* node_modules with the @aws-sdk clients, or NULL */
 } rt_config_t;
 

@@ -33,6 +33,9 @@
 #include "core/banned.h"
 
 #define BWRAP "/usr/bin/bwrap"
+/* The user AWS's sandboxes run code as (sbx_user1051). */
+#define LAMBDA_SANDBOX_UID "993"
+#define LAMBDA_SANDBOX_GID "990"
 
 /* ==== growing string vectors ==== */
 
@@ -331,56 +334,6 @@ void rt__cgroup_remove(rt_env_t *env)
 
 /* ==== probing ==== */
 
-/* bubblewrap being installed does not mean it may make namespaces here (a
- * container without user namespaces, a kernel that forbids them). Asking it
- * costs a few milliseconds, more than kyoka's whole start-up, so the answer
- * comes in the background: until then environments assume it works, and if
- * it does not, kyoka says so once and runs functions as plain processes. */
-static void on_probe_exit(uv_process_t *p, int64_t status, int sig)
-{
-    rt_t *rt = p->data;
-    if (rt && (status != 0 || sig != 0) && rt->bwrap) {
-        rt->bwrap = false;
-        rt->sandbox_failed = true;
-        snprintf(rt->describe, sizeof rt->describe,
-                 "sandbox none (bubblewrap cannot create namespaces here: functions run as plain processes), "
-                 "memory limit %s",
-                 rt->cgroup_version == 2 ? "cgroup v2" : rt->cgroup_version == 1 ? "cgroup v1" : "none");
-        log_warn("lambda: bubblewrap cannot make a sandbox here (exit %lld); functions run as plain processes in "
-                 "their own directories. Allow user namespaces, or pass --sandbox none to silence this.",
-                 (long long)status);
-    }
-    rt__helper_done(rt, p);
-}
-
-static void probe_bwrap(rt_t *rt)
-{
-    uv_process_t *p = xcalloc(1, sizeof *p);
-    p->data = rt;
-    char *args[] = {BWRAP, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--ro-bind", "/usr", "/usr",
-                    "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/true", NULL};
-    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
-    uv_process_options_t po = {.exit_cb = on_probe_exit, .file = args[0], .args = args, .stdio_count = 3, .stdio = stdio};
-    if (uv_spawn(rt->loop, p, &po) != 0) {
-        uv_close((uv_handle_t *)p, (uv_close_cb)free);
-        rt->bwrap = false;
-        return;
-    }
-    rt__helper_started(rt, p);
-}
-
-void rt__sandbox_probe(rt_t *rt)
-{
-    rt->bwrap = rt->cfg.sandbox != RT_SANDBOX_NONE && access(BWRAP, X_OK) == 0;
-    if (rt->bwrap)
-        probe_bwrap(rt);
-    probe_cgroups(rt);
-}
-
-/* ==== the command ==== */
-
-static bool is_runtime(const char *rt_name, const char *prefix) { return strncmp(rt_name, prefix, strlen(prefix)) == 0; }
-
 /* The host's top-level system paths, as the sandbox needs them: Debian
  * links /lib and /bin into /usr, so links stay links. */
 static void bind_system(strvec_t *a)
@@ -412,6 +365,70 @@ static void bind_system(strvec_t *a)
     sv_add(a, "/etc");
     sv_add(a, "/etc");
 }
+
+/* bubblewrap being installed does not mean it may make namespaces here (a
+ * container without user namespaces, a kernel that forbids them). Asking it
+ * costs a few milliseconds, more than kyoka's whole start-up, so the answer
+ * comes in the background: until then environments assume it works, and if
+ * it does not, kyoka says so once and runs functions as plain processes. */
+static void on_probe_exit(uv_process_t *p, int64_t status, int sig)
+{
+    rt_t *rt = p->data;
+    if (rt && (status != 0 || sig != 0) && rt->bwrap) {
+        rt->bwrap = false;
+        rt->sandbox_failed = true;
+        snprintf(rt->describe, sizeof rt->describe,
+                 "sandbox none (bubblewrap cannot create namespaces here: functions run as plain processes), "
+                 "memory limit %s",
+                 rt->cgroup_version == 2 ? "cgroup v2" : rt->cgroup_version == 1 ? "cgroup v1" : "none");
+        log_warn("lambda: bubblewrap cannot make a sandbox here (exit %lld); functions run as plain processes in "
+                 "their own directories. Allow user namespaces, or pass --sandbox none to silence this.",
+                 (long long)status);
+    }
+    rt__helper_done(rt, p);
+}
+
+static void probe_bwrap(rt_t *rt)
+{
+    uv_process_t *p = xcalloc(1, sizeof *p);
+    p->data = rt;
+    /* The same system view the environments get, so the probe's true runs
+     * exactly where a bootstrap would. */
+    strvec_t a = {0};
+    sv_add(&a, BWRAP);
+    sv_add(&a, "--unshare-pid");
+    sv_add(&a, "--unshare-ipc");
+    sv_add(&a, "--unshare-uts");
+    bind_system(&a);
+    sv_add(&a, "--proc");
+    sv_add(&a, "/proc");
+    sv_add(&a, "--dev");
+    sv_add(&a, "/dev");
+    sv_add(&a, "--");
+    sv_add(&a, "/usr/bin/true");
+    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
+    uv_process_options_t po = {.exit_cb = on_probe_exit, .file = a.v[0], .args = a.v, .stdio_count = 3, .stdio = stdio};
+    int rc = uv_spawn(rt->loop, p, &po);
+    rt__strv_free(a.v);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)p, (uv_close_cb)free);
+        rt->bwrap = false;
+        return;
+    }
+    rt__helper_started(rt, p);
+}
+
+void rt__sandbox_probe(rt_t *rt)
+{
+    rt->bwrap = rt->cfg.sandbox != RT_SANDBOX_NONE && access(BWRAP, X_OK) == 0;
+    if (rt->bwrap)
+        probe_bwrap(rt);
+    probe_cgroups(rt);
+}
+
+/* ==== the command ==== */
+
+static bool is_runtime(const char *rt_name, const char *prefix) { return strncmp(rt_name, prefix, strlen(prefix)) == 0; }
 
 static void log_stream_name(const rt_env_t *env, char *out, size_t cap)
 {
@@ -476,8 +493,16 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
         sv_add(&a, "/dev");
         sv_add(&a, "--size");
         sv_addf(&a, "%" PRIu64, (uint64_t)(sp->ephemeral_mb > 0 ? sp->ephemeral_mb : 512) << 20);
+        sv_add(&a, "--perms");
+        sv_add(&a, "1777");
         sv_add(&a, "--tmpfs");
         sv_add(&a, "/tmp");
+        /* Parents bubblewrap makes on its own are 0700: code running as
+         * the sandbox user could not reach /var/task through them. */
+        sv_add(&a, "--perms");
+        sv_add(&a, "0755");
+        sv_add(&a, "--dir");
+        sv_add(&a, "/var");
         sv_add(&a, "--ro-bind");
         sv_add(&a, sp->code_dir);
         sv_add(&a, "/var/task");
@@ -501,12 +526,28 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
             sv_add(&a, sp->opt_dir);
             sv_add(&a, "/opt");
         } else {
+            sv_add(&a, "--perms");
+            sv_add(&a, "0755");
             sv_add(&a, "--dir");
             sv_add(&a, "/opt");
         }
         sv_add(&a, "--chdir");
         sv_add(&a, "/var/task");
         sv_add(&a, "--");
+        if (geteuid() == 0) {
+            /* AWS runs function code as an unprivileged user (sbx_user1051,
+             * uid 993): no capabilities, no way back to root, so the host's
+             * root-only files (/etc/shadow) stay closed and the shared
+             * network namespace cannot be reconfigured. */
+            sv_add(&a, "/usr/bin/setpriv");
+            sv_add(&a, "--reuid=" LAMBDA_SANDBOX_UID);
+            sv_add(&a, "--regid=" LAMBDA_SANDBOX_GID);
+            sv_add(&a, "--clear-groups");
+            sv_add(&a, "--inh-caps=-all");
+            sv_add(&a, "--bounding-set=-all");
+            sv_add(&a, "--no-new-privs");
+            sv_add(&a, "--");
+        }
     }
     for (size_t i = 0; i < cmd.n; i++)
         sv_add(&a, cmd.v[i]);

@@ -123,6 +123,7 @@ static int start_runtime(kyoka_server_t *s, int port)
                                                         : RT_SANDBOX_AUTO,
         .endpoint = s->fn_endpoint,
         .scratch_dir = scratch,
+        .scratch_is_temp = cfg->data_dir == NULL,
         .node_sdk_dir = cfg->node_sdk_dir,
     };
     char err[512] = "";

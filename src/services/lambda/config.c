@@ -51,10 +51,17 @@ static bool check_runtime(svc_call_t *c, const char *runtime)
     if (in_list(runnable, runtime))
         return true;
     if (in_list(deprecated, runtime)) {
+        /* AWS names the newest runtime of the same language. */
+        const char *now = strncmp(runtime, "python", 6) == 0 ? "python3.13"
+                          : strncmp(runtime, "nodejs", 6) == 0 ? "nodejs22.x"
+                          : strncmp(runtime, "dotnet", 6) == 0 ? "dotnet8"
+                          : strncmp(runtime, "ruby", 4) == 0   ? "ruby3.3"
+                          : strncmp(runtime, "java", 4) == 0   ? "java21"
+                                                               : "provided.al2023";
         svc_error(c, "InvalidParameterValueException", 400,
                   "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda "
-                  "functions. We recommend you use a supported runtime while creating or updating functions.",
-                  runtime);
+                  "functions. We recommend you use the new runtime (%s) while creating or updating functions.",
+                  runtime, now);
         return false;
     }
     svc_error(c, "InvalidParameterValueException", 400,
@@ -104,17 +111,18 @@ static bool check_environment(svc_call_t *c, json_t *vars)
             return false;
         }
     }
-    /* AWS measures the variables as their JSON text. */
-    char *text = proto_json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS);
+    /* AWS measures the variables as their JSON text, and quotes it. */
+    char *text = proto_json_dumps(vars, JSON_COMPACT);
     size_t n = text ? strlen(text) : 0;
-    free(text);
     if (n > KYOKA_LAMBDA_MAX_ENV_BYTES) {
         svc_error(c, "InvalidParameterValueException", 400,
                   "Lambda was unable to configure your environment variables because the environment variables "
-                  "you have provided exceeded the 4KB limit. String measured: %zu bytes",
-                  n);
+                  "you have provided exceeded the 4KB limit. String measured: %.900s%s",
+                  text, n > 900 ? "..." : "");
+        free(text);
         return false;
     }
+    free(text);
     return true;
 }
 

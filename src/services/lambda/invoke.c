@@ -94,6 +94,22 @@ static void on_invoked(void *data, const lambda_invoke_result_t *res)
     svc_call_finish(c);
 }
 
+/* Lambda refuses an event that is not JSON before running anything
+ * (any JSON value will do: an object, a string, a number). */
+static bool payload_is_json(svc_call_t *c, const char *p, size_t n)
+{
+    json_error_t je;
+    json_t *j = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (j) {
+        json_decref(j);
+        return true;
+    }
+    svc_error(c, "InvalidRequestContentException", 400,
+              "Could not parse request body into json: Could not parse payload into json: %s: line %d, column %d",
+              je.text, je.line, je.column);
+    return false;
+}
+
 static void on_event_done(void *data, const lambda_invoke_result_t *res)
 {
     (void)data;
@@ -127,6 +143,8 @@ int lambda_invoke(svc_call_t *c)
     if (len == 0) {
         body = "{}";
         len = 2;
+    } else if (!payload_is_json(c, body, len)) {
+        return 0;
     }
     if (dry) {
         json_object_set_new(svc_output(c), "StatusCode", json_integer(204));

@@ -89,8 +89,13 @@ int lambda_list_versions_by_function(svc_call_t *c)
         return 0;
     json_t *list = json_array();
     size_t i = start;
-    for (; i < fn->nversions && i - start < max; i++)
-        json_array_append_new(list, view_of(fn->versions[i]));
+    for (; i < fn->nversions && i - start < max; i++) {
+        json_t *v = view_of(fn->versions[i]);
+        /* Here $LATEST is named by its qualified ARN, as AWS lists it. */
+        if (i == 0)
+            json_object_set_new(v, "FunctionArn", json_string(arena_sprintf(c->arena, "%s:$LATEST", fn->arn)));
+        json_array_append_new(list, v);
+    }
     json_t *out = svc_output(c);
     json_object_set_new(out, "Versions", list);
     if (i < fn->nversions)
