@@ -9,7 +9,9 @@ BUILD_PKGS="cmake make gcc pkg-config libuv1-dev node-llhttp libssl-dev libsqlit
 # AWS's runtimes provide without packaging (boto3 for python; the JavaScript
 # SDK v3 for node comes from npm below).
 RUN_PKGS="bubblewrap python3 python3-boto3 nodejs npm"
-TEST_PKGS="libcmocka-dev awscli python3-boto3 python3-botocore nodejs npm curl"
+# g++ and xz-utils build AWS's Lambda runtime interface client (aws-lambda-ric,
+# a native addon) that the Lambda tests run as a bootstrap.
+TEST_PKGS="libcmocka-dev awscli python3-boto3 python3-botocore nodejs npm curl g++ xz-utils"
 BENCH_PKGS="wrk"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 
@@ -54,6 +56,12 @@ if [ "$1" = "test" ] || [ "$1" = "bench" ] || [ "$1" = "fuzz" ]; then
   if [ ! -d tests/js/node_modules/@aws-sdk/client-sqs ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
     echo "kyoka: installing npm test clients (tests/js)" >&2
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  # AWS's own runtime interface client, which a Lambda test runs unchanged
+  # as a provided bootstrap. Building its addon takes a minute or two once.
+  if [ ! -f tests/integration/50-lambda/ric/node_modules/aws-lambda-ric/package.json ] || [ tests/integration/50-lambda/ric/package-lock.json -nt tests/integration/50-lambda/ric/node_modules/.package-lock.json ]; then
+    echo "kyoka: installing AWS's Lambda runtime interface client (tests/integration/50-lambda/ric; builds a native addon)" >&2
+    (cd tests/integration/50-lambda/ric && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "kyoka: aws-lambda-ric did not install; its test says so and skips" >&2
   fi
   # make bench's Lambda peer (lambda-local).
   if [ "$1" = "bench" ] && { [ ! -d bench/peers/node_modules/lambda-local ] || [ bench/peers/package-lock.json -nt bench/peers/node_modules/.package-lock.json ]; }; then

@@ -82,7 +82,7 @@ int proto_json_encode_error(const model_service_t *svc, const aws_error_t *err, 
     char type[256];
     snprintf(type, sizeof type, "%s%s", prefix, err->code);
     json_object_set_new(o, "__type", json_string(type));
-    json_object_set_new(o, "message", json_string(err->message));
+    json_object_set_new(o, "message", json_string(aws_error_text(err)));
     int rc = proto_json_encode(o, out);
     json_decref(o);
     *query_error_header = NULL;
@@ -239,7 +239,7 @@ bool proto_validate_input(const model_service_t *svc, const model_op_t *op, json
 
 int proto_rest_json_encode_error(const aws_error_t *err, buf_t *out)
 {
-    json_t *o = json_pack("{s:s,s:s}", "Type", err->sender ? "User" : "Service", "message", err->message);
+    json_t *o = json_pack("{s:s,s:s}", "Type", err->sender ? "User" : "Service", "message", aws_error_text(err));
     if (err->reason)
         json_object_set_new(o, "Reason", json_string(err->reason));
     int rc = proto_json_encode(o, out);

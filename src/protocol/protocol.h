@@ -147,6 +147,10 @@ typedef struct aws_error {
     char message[1024];
     int status;        /* HTTP status */
     bool sender;       /* Sender (client) vs Receiver (server) fault */
+    const char *long_message; /* when set, the whole message (message holds its
+                                 first bytes): AWS quotes long input back, as
+                                 Lambda's 4 KB environment error does. Owned by
+                                 the request's arena. */
     const char *reason; /* static string: Lambda's TooManyRequestsException
                            "Reason" member, rendered by REST-JSON; or NULL */
 } aws_error_t;
@@ -365,6 +369,12 @@ int proto_rest_json_encode(const model_service_t *svc, const model_op_t *op, jso
  * into '?' (in place), so an error message echoing input stays a valid JSON
  * string. */
 void proto__utf8_scrub(char *s);
+
+/* The message to render: the long one when there is one. */
+static inline const char *aws_error_text(const aws_error_t *err)
+{
+    return err->long_message ? err->long_message : err->message;
+}
 
 /* XML text escaping into b. */
 void xml_escape(buf_t *b, const char *s, size_t n);

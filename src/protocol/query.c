@@ -489,7 +489,7 @@ int proto_query_encode_error(const model_service_t *svc, const aws_error_t *err,
                 svc && svc->xml_namespace ? svc->xml_namespace : "", err->sender ? "Sender" : "Receiver");
     xml_escape(out, code, strlen(code));
     buf_appends(out, "</Code><Message>");
-    xml_escape(out, err->message, strlen(err->message));
+    xml_escape(out, aws_error_text(err), strlen(aws_error_text(err)));
     buf_appendf(out, "</Message><Detail/></Error><RequestId>%s</RequestId></ErrorResponse>", request_id);
     return buf_err(out);
 }
@@ -499,7 +499,7 @@ int proto_rest_xml_encode_error(const aws_error_t *err, const char *request_id, 
     buf_appends(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
     xml_escape(out, err->code, strlen(err->code));
     buf_appends(out, "</Code><Message>");
-    xml_escape(out, err->message, strlen(err->message));
+    xml_escape(out, aws_error_text(err), strlen(aws_error_text(err)));
     buf_appendf(out, "</Message><RequestId>%s</RequestId></Error>", request_id);
     return buf_err(out);
 }

@@ -602,6 +602,10 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
                 rtdir, task);
     if (!sandboxed)
         sv_addf(&e, "TMPDIR=%s", env->dir);
+    else if (geteuid() == 0)
+        /* The sandbox user has no passwd entry here; without HOME, node's
+         * os.homedir() throws and the SDK's config loading with it. */
+        sv_add(&e, "HOME=/home/sbx_user1051");
     *argv_out = a.v;
     *envp_out = e.v;
     return 0;

@@ -29,6 +29,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 typedef struct svc_call svc_call_t;
 typedef struct svc_def svc_def_t;
@@ -150,6 +151,17 @@ static inline void svc_error(svc_call_t *c, const char *code, int status, const 
     va_start(ap, fmt);
     vsnprintf(c->error.message, sizeof c->error.message, fmt, ap);
     va_end(ap);
+}
+
+/* svc_error for a message that may be longer than the error's buffer (it
+ * quotes input back): text is copied into the request's arena. */
+static inline void svc_error_long(svc_call_t *c, const char *code, int status, const char *text)
+{
+    if (c->error.code)
+        return;
+    svc_error(c, code, status, "%s", text);
+    if (strlen(text) >= sizeof c->error.message && c->arena)
+        c->error.long_message = arena_strdup(c->arena, text);
 }
 
 static inline bool svc_failed(const svc_call_t *c) { return c->error.code != NULL; }

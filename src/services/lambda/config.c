@@ -115,10 +115,12 @@ static bool check_environment(svc_call_t *c, json_t *vars)
     char *text = proto_json_dumps(vars, JSON_COMPACT);
     size_t n = text ? strlen(text) : 0;
     if (n > KYOKA_LAMBDA_MAX_ENV_BYTES) {
-        svc_error(c, "InvalidParameterValueException", 400,
-                  "Lambda was unable to configure your environment variables because the environment variables "
-                  "you have provided exceeded the 4KB limit. String measured: %.900s%s",
-                  text, n > 900 ? "..." : "");
+        svc_error_long(c, "InvalidParameterValueException", 400,
+                       arena_sprintf(c->arena,
+                                     "Lambda was unable to configure your environment variables because the "
+                                     "environment variables you have provided exceeded the 4KB limit. String "
+                                     "measured: %s",
+                                     text));
         free(text);
         return false;
     }
