@@ -22,6 +22,8 @@ case "$1" in
   fuzz) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $FUZZ_PKGS" ;;
 esac
 
+# A package several lists name is checked once.
+want=$(echo $want | tr ' ' '\n' | sort -u | tr '\n' ' ')
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -31,7 +33,7 @@ done
 case "$missing" in
   *nodejs*|*npm*)
     if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-      missing=$(echo "$missing" | sed -e 's/ nodejs//' -e 's/ npm//')
+      missing=$(echo "$missing" | sed -e 's/ nodejs\b//g' -e 's/ npm\b//g')
     fi ;;
 esac
 if [ -n "$(echo $missing)" ]; then

@@ -102,7 +102,6 @@ struct rt {
     rt_pool_t *pools;
     unsigned next_env_id;
     lambda_invoker_t invoker;
-    uv_timer_t reaper;
     bool stopping;
     int live_envs;             /* not yet freed */
     void (*stop_done)(void *);
