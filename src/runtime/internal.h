@@ -45,7 +45,9 @@ struct rt_env {
     rt_pool_t *pool;
     unsigned id;
     rt_env_state_t state;
-    uv_process_t proc;
+    int pid;                   /* the bootstrap's (or bubblewrap's) process */
+    int pidfd;
+    uv_poll_t exit_poll;       /* readable when the process has exited */
     uv_pipe_t out, err;
     uv_timer_t timer;          /* init deadline, invoke timeout, idle reaping */
     http_server_t *api;

@@ -819,7 +819,7 @@ json_t *rt_environments(const rt_t *rt)
             json_array_append_new(
                 a, json_pack("{s:I,s:s,s:s,s:s,s:I,s:f,s:b}", "id", (json_int_t)e->id, "function",
                              p->spec.function_name, "version", p->spec.version, "state", state, "pid",
-                             (json_int_t)e->proc.pid, "age_s", (double)(now - e->spawned_us) / 1e6, "provisioned",
+                             (json_int_t)e->pid, "age_s", (double)(now - e->spawned_us) / 1e6, "provisioned",
                              e->provisioned));
         }
     }

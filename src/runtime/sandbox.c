@@ -319,7 +319,7 @@ void rt__cgroup_join(rt_env_t *env)
     if (!env->cgroup[0])
         return;
     cg_job_t *j = xcalloc(1, sizeof *j);
-    j->pid = env->proc.pid;
+    j->pid = env->pid;
     snprintf(j->procs, sizeof j->procs, "%s/cgroup.procs", env->cgroup);
     if (uv_queue_work(env->rt->loop, &j->w, cg_work, cg_done) != 0)
         free(j);

@@ -9,7 +9,7 @@ so code and tooling written against Lambda see the same thing here.
 Cold start matters, so the runtime itself imports only builtin modules:
 `socket` (enum, selectors), `json` (re) and `logging` (traceback, threading,
 string...) together cost more than the interpreter's own start. Logging is
-set up when the function's code imports it (_kyoka_logging.py).
+set up when the function's code imports it.
 """
 import _json
 import _socket
@@ -296,12 +296,89 @@ class LambdaContext:
 
 # ---- logging ------------------------------------------------------------
 
+def _iso_ms(created):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + ".%03dZ" % (created % 1 * 1000)
+
+
+def configure_logging():
+    """AWS's root logger setup: one handler printing each record to stdout
+    as one log event, in the Text or JSON log format. Its classes are made
+    here because their bases come with logging."""
+    import logging
+
+    class _RequestIdFilter(logging.Filter):
+        """Gives every record aws_request_id, so user formatters can use it too."""
+
+        def filter(self, record):
+            record.aws_request_id = _request_id
+            return True
+
+    # Attributes every LogRecord has; anything else came from `extra=`.
+    record_attrs = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+        "message", "asctime", "aws_request_id"}
+
+    class _JsonFormatter(logging.Formatter):
+        def format(self, record):
+            out = {
+                "timestamp": _iso_ms(record.created),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+            }
+            if record.exc_info and record.exc_info[0] is not None:
+                import traceback
+                etype, exc, tb = record.exc_info
+                out["errorType"] = etype.__name__
+                out["errorMessage"] = str(exc)
+                out["stackTrace"] = traceback.format_tb(tb)
+            if _request_id:
+                out["requestId"] = _request_id
+            for key, value in vars(record).items():
+                if key not in record_attrs:
+                    out[key] = value
+            return dumps(out, ensure_ascii=False, default=str)
+
+    class _StdoutHandler(logging.Handler):
+        def emit(self, record):
+            try:
+                msg = self.format(record)
+                if msg.endswith("\n"):
+                    msg = msg[:-1]
+                # One record is one log event: kyoka reads stdout line by
+                # line, so inner newlines become \r (AWS's Text format keeps
+                # a multi-line record as a single event too).
+                sys.stdout.write(msg.replace("\n", "\r") + "\n")
+            except Exception:
+                self.handleError(record)
+
+    handler = _StdoutHandler()
+    handler.addFilter(_RequestIdFilter())
+    if JSON_LOGS:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        fmt = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S")
+        fmt.converter = time.gmtime
+        handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.addHandler(handler)  # makes a user's logging.basicConfig() a no-op, as on AWS
+    levels = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
+              "WARN": logging.WARNING, "WARNING": logging.WARNING,
+              "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    if level in levels:
+        root.setLevel(levels[level])
+    elif JSON_LOGS:
+        root.setLevel(logging.INFO)  # AWS's default application log level for JSON
+
+
 class _LoggingFinder:
-    """AWS's runtime gives the root logger its handler before any user code
-    runs. Importing logging costs ~10 ms, and a function that never imports
-    it cannot tell the difference, so this meta path finder waits for the
-    import and configures logging right after its module body has run,
-    before the importer sees it."""
+    """AWS's runtime configures logging before any user code runs. Importing
+    logging costs ~10 ms, and a function that never imports it cannot tell
+    the difference, so this meta path finder waits for the import and runs
+    configure_logging() right after logging's module body, before the
+    importer sees the module."""
 
     def find_spec(self, name, path=None, target=None):
         if name != "logging":
@@ -322,8 +399,7 @@ class _LoggingFinder:
             # Only now: a find_spec alone (importlib.util.find_spec) imports nothing.
             if self in sys.meta_path:
                 sys.meta_path.remove(self)
-            import _kyoka_logging
-            _kyoka_logging.configure()
+            configure_logging()
 
         spec.loader.exec_module = exec_and_configure  # this loader is this spec's alone
         return spec
@@ -331,8 +407,7 @@ class _LoggingFinder:
 
 def defer_logging_setup():
     if "logging" in sys.modules:
-        import _kyoka_logging
-        _kyoka_logging.configure()
+        configure_logging()
     else:
         sys.meta_path.insert(0, _LoggingFinder())
 
