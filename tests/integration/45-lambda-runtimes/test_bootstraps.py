@@ -128,7 +128,7 @@ class FakeRuntimeAPI:
 class Function:
     """A bootstrap process serving one function from a temporary task root."""
 
-    def __init__(self, case, lang, handler, files, env=None, api=None):
+    def __init__(self, case, lang, handler, files, env=None, api=None, links=None):
         self.case = case
         self.root = tempfile.mkdtemp(prefix="kyoka-bootstrap-")
         case.addCleanup(shutil.rmtree, self.root, True)
@@ -137,6 +137,8 @@ class Function:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(textwrap.dedent(text))
+        for name, target in (links or {}).items():  # symlinks: name -> target
+            os.symlink(target, os.path.join(self.root, name))
         self.api = FakeRuntimeAPI(**(api or {}))
         case.addCleanup(self.api.close)
         environ = {
@@ -284,7 +286,7 @@ class PythonBootstrapTest(unittest.TestCase):
         self.assertTrue(20000 < remaining <= 30000, remaining)
         self.assertEqual(got, {
             "event": event, "function_name": "fn", "function_version": "$LATEST",
-            "invoked_function_arn": ARN, "memory_limit_in_mb": 256, "aws_request_id": "req-ctx",
+            "invoked_function_arn": ARN, "memory_limit_in_mb": "256", "aws_request_id": "req-ctx",
             "log_group_name": "/aws/lambda/fn", "log_stream_name": "2024/01/01/[$LATEST]abc",
             "cognito": ["cid", "pool"], "client": ["i", "t", "vn", "vc", "p"],
             "custom": {"k": "v"}, "env": {"platform": "x"}, "trace": "Root=1-abc;Sampled=1",
@@ -501,6 +503,63 @@ class PythonBootstrapTest(unittest.TestCase):
                          (error_path("req-u"), "Runtime.UnmarshalError"))
         self.assertTrue(json.loads(body)["errorMessage"].startswith("Unable to unmarshal input: "))
 
+    def test_runtime_imports_stay_lean(self):
+        # Cold start: the runtime itself loads none of these (their imports
+        # cost more than the interpreter's start); a function that needs
+        # one imports it. Compared with what the interpreter loads anyway.
+        heavy = ["json", "logging", "re", "socket", "threading", "traceback"]
+        probe = "import sys; print([m for m in %r if m in sys.modules])" % heavy
+        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": PY_BOOTSTRAP_DIR}
+        bare = json.loads(subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                                         text=True, timeout=TIMEOUT).stdout.replace("'", '"'))
+        fn = self.function("import sys\ndef handler(e, c):\n    return [m for m in %r if m in sys.modules]\n" % heavy)
+        self.assertEqual(json.loads(fn.invoke({})[2]), bare)
+
+    def test_logging_imported_late_is_configured(self):
+        # Looking logging up imports nothing; the import in the handler is
+        # the one that gets AWS's handler on the root logger.
+        fn = self.function("""
+            import importlib.util
+            assert importlib.util.find_spec("logging") is not None
+            def handler(event, context):
+                import logging.handlers
+                logging.getLogger("x").warning("late")
+                return [type(h).__name__ for h in logging.getLogger().handlers]
+        """)
+        self.assertEqual(json.loads(fn.invoke({}, "req-late")[2]), ["_StdoutHandler"])
+        self.assertRegex(fn.stdout(), r"^\[WARNING\]\t%s\treq-late\tlate\n$" % TS)
+
+    def test_json_matches_the_json_module(self):
+        fn = self.function("""
+            def handler(event, context):
+                if event == "circular":
+                    x = []
+                    x.append(x)
+                    return x
+                return [event, {1: 2.5, None: float("nan"), True: -float("inf")}, "\\u2028\\x00é", 10 ** 30]
+        """)
+        events = [b'\xef\xbb\xbf{"bom": 1}', '{"utf16": "é"}'.encode("utf-16"), b' \t\r\n[1, 2.50, 1e400] \n',
+                  b'{"a": NaN, "b": -Infinity, "c": 123456789012345678901234567890}', b'"\\ud83d\\ude00 pair"',
+                  b'{"k": 1, "k": 2}', b'"caf\xc3\xa9"', b'{"pad": "%s"}' % (b"x" * 1000000)]
+        for i, event in enumerate(events):
+            with self.subTest(event=event[:30]):
+                path, _, body = fn.invoke(event, "r%d" % i)
+                expected = [json.loads(event), {1: 2.5, None: float("nan"), True: -float("inf")},
+                            "\u2028\x00é", 10 ** 30]
+                self.assertEqual((path, body), (response_path("r%d" % i),
+                                                json.dumps(expected, ensure_ascii=False).encode()))
+        for i, event in enumerate([b"", b"[1,", b"{} x", b"\x00\x00\x00{"]):
+            with self.subTest(event=event):
+                try:
+                    json.loads(event)
+                except ValueError as e:
+                    message = "Unable to unmarshal input: %s" % e
+                _, _, body = fn.invoke(event, "u%d" % i)
+                self.assertEqual(json.loads(body)["errorMessage"], message)
+        _, headers, body = fn.invoke("circular", "c")
+        self.assertEqual((headers["Lambda-Runtime-Function-Error-Type"], json.loads(body)["errorMessage"]),
+                         ("Runtime.MarshalError", "Unable to marshal response: Circular reference detected"))
+
     def test_dropped_connections_and_chunked_bodies(self):
         code = "def handler(event, context):\n    return event\n"
         for drop in ("header", "silent"):
@@ -555,11 +614,11 @@ class SitecustomizeTest(unittest.TestCase):
 
 @unittest.skipUnless(NODE, "needs node")
 class NodeBootstrapTest(unittest.TestCase):
-    def function(self, code, handler="app.handler", name="app.mjs", files=None, env=None, api=None):
+    def function(self, code, handler="app.handler", name="app.mjs", files=None, env=None, api=None, links=None):
         files = dict(files or {})
         if code is not None:
             files[name] = code
-        return Function(self, "node", handler, files, env, api)
+        return Function(self, "node", handler, files, env, api, links)
 
     def test_async_return_value(self):
         fn = self.function("export const handler = async (event) => ({ ok: true, got: event.x, t: 'h\\u00e9' });")
@@ -768,6 +827,23 @@ class NodeBootstrapTest(unittest.TestCase):
         self.assertEqual(err["errorType"], "Runtime.ImportModuleError")
         self.assertRegex(err["errorMessage"], r"^Error( \[ERR_MODULE_NOT_FOUND\])?: Cannot find package "
                                               r"'no-such-package' imported from %s/missing\.mjs$" % re.escape(fn.root))
+
+    def test_node_path_that_esm_reaches_needs_no_hook(self):
+        # kyoka's sandbox links /var/node_modules to the SDK on NODE_PATH, so
+        # ESM finds it without the resolve hook and its loader thread (tens of
+        # ms per cold start). Seen here as that thread, or its absence.
+        files = {"sdk/node_modules/p/package.json": '{"name": "p", "main": "i.js"}',
+                 "sdk/node_modules/p/i.js": "exports.x = 1;",
+                 "task/app.mjs": "import fs from 'node:fs';\nimport { x } from 'p';\n"
+                                 "export const handler = async () => [x, fs.readdirSync('/proc/self/task').length];"}
+        threads = {}
+        for case, links in (("linked", {"node_modules": "sdk/node_modules"}), ("not linked", None)):
+            with self.subTest(case):
+                fn = self.function(None, handler="task/app.handler", files=files, links=links,
+                                   env={"NODE_PATH": "/nonexistent:{root}/sdk/node_modules:{root}/task"})
+                x, threads[case] = json.loads(fn.invoke({})[2])
+                self.assertEqual(x, 1)
+        self.assertEqual(threads["linked"] + 1, threads["not linked"])
 
     def test_type_module_package_json(self):
         fn = self.function("export const handler = async () => import.meta.url.endsWith('/lib/app.js');",

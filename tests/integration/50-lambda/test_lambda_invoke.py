@@ -95,7 +95,6 @@ class Python(LambdaTestCase):
         self.assertEqual(body["function_version"], "1")
         self.assertEqual(out["ExecutedVersion"], "1")
 
-    @unittest.expectedFailure  # kyoka's context.memory_limit_in_mb is an int (see report)
     def test_context_memory_limit_is_a_string_as_in_the_runtime_interface_client(self):
         # AWS's Python runtime (awslambdaric's LambdaContext) reads it from
         # AWS_LAMBDA_FUNCTION_MEMORY_SIZE, so it is a str.

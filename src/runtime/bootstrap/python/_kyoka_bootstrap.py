@@ -274,7 +274,8 @@ class LambdaContext:
     # Fixed for the life of the process: class attributes, not per invoke.
     function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 128)
+    # A string, as AWS's runtime reads it from the environment.
+    memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
 
