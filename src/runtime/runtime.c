@@ -128,6 +128,9 @@ static void spec_copy(rt_pool_t *p, const lambda_run_spec_t *s)
 /* Fresh credentials for environments started from now on. */
 static void spec_update_creds(rt_pool_t *p, const lambda_run_spec_t *s)
 {
+    /* Concurrency settings change without a new configuration. */
+    p->spec.reserved = s->reserved;
+    p->spec.unreserved_limit = s->unreserved_limit;
     if (!s->access_key_id || (p->spec.access_key_id && strcmp(p->spec.access_key_id, s->access_key_id) == 0))
         return;
     free((char *)p->spec.access_key_id);
@@ -137,7 +140,6 @@ static void spec_update_creds(rt_pool_t *p, const lambda_run_spec_t *s)
     p->spec.secret_access_key = dup_or_null(s->secret_access_key);
     p->spec.session_token = dup_or_null(s->session_token);
     p->spec.creds_expire_ms = s->creds_expire_ms;
-    p->spec.reserved = s->reserved;
 }
 
 static void pool_free(rt_pool_t *p)
@@ -211,15 +213,17 @@ static bool env_in_use(const rt_env_t *e)
     return e->state != ENV_DEAD && (e->inv || e->state == ENV_BUSY);
 }
 
-static void count_in_use(rt_t *rt, const char *fn_key, int *fn, int *account)
+static void count_in_use(rt_t *rt, const char *fn_key, int *fn, int *account, int *unreserved)
 {
-    *fn = *account = 0;
+    *fn = *account = *unreserved = 0;
     for (rt_pool_t *p = rt->pools; p; p = p->next) {
         bool same = fn_key && p->spec.concurrency_key && strcmp(p->spec.concurrency_key, fn_key) == 0;
         for (rt_env_t *e = p->envs; e; e = e->next) {
             if (!env_in_use(e))
                 continue;
             (*account)++;
+            if (p->spec.reserved < 0)
+                (*unreserved)++;
             if (same)
                 (*fn)++;
         }
@@ -231,11 +235,15 @@ static const char *throttle_reason(rt_t *rt, const lambda_run_spec_t *spec)
 {
     if (spec->reserved == 0)
         return "ReservedFunctionConcurrentInvocationLimitExceeded";
-    int fn, account;
-    count_in_use(rt, spec->concurrency_key, &fn, &account);
+    int fn, account, unreserved;
+    count_in_use(rt, spec->concurrency_key, &fn, &account, &unreserved);
     if (spec->reserved > 0 && fn >= spec->reserved)
         return "ReservedFunctionConcurrentInvocationLimitExceeded";
     if (account >= rt->cfg.account_concurrency)
+        return "ConcurrentInvocationLimitExceeded";
+    /* Reserved concurrency is held back for its function: the others share
+     * only what is left. */
+    if (spec->reserved < 0 && spec->unreserved_limit > 0 && unreserved >= spec->unreserved_limit)
         return "ConcurrentInvocationLimitExceeded";
     return NULL;
 }

@@ -433,6 +433,7 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
     spec->session_token = fn->token;
     spec->creds_expire_ms = fn->creds_expire_ms;
     spec->reserved = fn->reserved;
+    spec->unreserved_limit = lambda__unreserved(st);
     spec->concurrency_key = arena_sprintf(c->arena, "%s/%s", fn->region, fn->name);
     return true;
 }

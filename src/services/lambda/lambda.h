@@ -46,6 +46,8 @@ typedef struct lambda_run_spec {
     const char *access_key_id, *secret_access_key, *session_token;
     int64_t creds_expire_ms;   /* server clock */
     int reserved;              /* reserved concurrency, -1 when unset */
+    int unreserved_limit;      /* what functions without a reservation share:
+                                  the account's limit less every reservation */
     const char *concurrency_key; /* region/name: reserved concurrency is per function */
     int provisioned;           /* environments to keep initialised, 0 none */
 } lambda_run_spec_t;
