@@ -42,7 +42,8 @@ NOTES = {
         "system's node), provided.al2 and provided.al2023. Other AWS runtimes (java, dotnet, ruby) answer "
         "InvalidParameterValueException naming what kyoka runs.",
         "Code from S3Bucket/S3Key answers AWS's NoSuchBucket error until kyoka serves S3.",
-        "Function output reaches the caller through LogType=Tail only; CloudWatch Logs is not served yet.",
+        "Function output reaches the caller through LogType=Tail only; it is not yet written to CloudWatch "
+        "Logs (which kyoka serves) under the execution role.",
         "InvocationType Event runs the function once in the background; retries, destinations, "
         "dead-letter queues and a durable event queue are not built yet.",
         "Architectures arm64 is accepted and runs on the host's architecture.",

@@ -5558,10 +5558,1089 @@ static const model_service_t m_lambda_service = {
     PROTO_REST_JSON, "InvalidRequestContentException", "ValidationException",
 };
 
+static const model_member_t m_logs_mem_2[] = {
+    {"member", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_5[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"kmsKeyId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_6[] = {
+    {"taskId", NULL, 64, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_7[] = {
+    {"taskName", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamNamePrefix", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"from", NULL, 203, true, false, LOC_BODY, TSF_DEFAULT},
+    {"to", NULL, 203, true, false, LOC_BODY, TSF_DEFAULT},
+    {"destination", NULL, 60, true, false, LOC_BODY, TSF_DEFAULT},
+    {"destinationPrefix", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_8[] = {
+    {"taskId", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_9[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"kmsKeyId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupClass", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_10[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamName", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_11[] = {
+    {"expectedSequenceToken", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_13[] = {"ACTIVATED", "DELETED", "ARCHIVED", "DISABLED", NULL};
+static const model_member_t m_logs_mem_16[] = {
+    {"logGroupIdentifier", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_17[] = {
+    {"destinationName", NULL, 49, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_18[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_19[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamName", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_20[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterName", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_21[] = {
+    {"queryDefinitionId", NULL, 161, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_22[] = {
+    {"success", NULL, 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_23[] = {
+    {"policyName", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_24[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_25[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterName", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_27[] = {
+    {"DestinationNamePrefix", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_28[] = {
+    {"destinations", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_29[] = {
+    {"taskId", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+    {"statusCode", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_30[] = {
+    {"exportTasks", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_32[] = {
+    {"accountIdentifiers", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupNamePrefix", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupNamePattern", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+    {"includeLinkedAccounts", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupClass", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_33[] = {
+    {"logGroups", NULL, 114, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_34[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupIdentifier", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamNamePrefix", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"orderBy", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+    {"descending", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_35[] = {
+    {"logStreams", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_36[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"filterNamePrefix", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+    {"metricName", NULL, 127, false, false, LOC_BODY, TSF_DEFAULT},
+    {"metricNamespace", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_37[] = {
+    {"metricFilters", NULL, 126, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_39[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"status", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"maxResults", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_40[] = {
+    {"queries", NULL, 163, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_41[] = {
+    {"queryDefinitionNamePrefix", NULL, 159, false, false, LOC_BODY, TSF_DEFAULT},
+    {"maxResults", NULL, 164, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_42[] = {
+    {"queryDefinitions", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_43[] = {
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_44[] = {
+    {"resourcePolicies", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_45[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterNamePrefix", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_46[] = {
+    {"subscriptionFilters", NULL, 190, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_47[] = {
+    {"destinationName", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"targetArn", NULL, 199, false, false, LOC_BODY, TSF_DEFAULT},
+    {"roleArn", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"accessPolicy", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
+    {"arn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"creationTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_50[] = {
+    {"member", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_51[] = {
+    {"key", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_54[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_55[] = {"Random", "ByLogStream", NULL};
+static const model_member_t m_logs_mem_62[] = {
+    {"taskId", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+    {"taskName", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"from", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"to", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"destination", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"destinationPrefix", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+    {"status", NULL, 66, false, false, LOC_BODY, TSF_DEFAULT},
+    {"executionInfo", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_63[] = {
+    {"creationTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"completionTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_66[] = {
+    {"code", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 68, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_67[] = {"CANCELLED", "COMPLETED", "FAILED", "PENDING", "PENDING_CANCEL", "RUNNING", NULL};
+static const model_member_t m_logs_mem_69[] = {
+    {"member", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_70[] = {
+    {"key", NULL, 204, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_73[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupIdentifier", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamNames", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamNamePrefix", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"startTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"filterPattern", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+    {"interleaved", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+    {"unmask", NULL, 206, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_74[] = {
+    {"events", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"searchedLogStreams", NULL, 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_77[] = {
+    {"logStreamName", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"timestamp", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ingestionTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"eventId", NULL, 56, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_78[] = {
+    {"member", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_80[] = {
+    {"logGroupIdentifier", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_81[] = {
+    {"logGroupIdentifier", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policyDocument", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastUpdatedTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_82[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupIdentifier", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamName", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"startTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+    {"startFromHead", NULL, 182, false, false, LOC_BODY, TSF_DEFAULT},
+    {"unmask", NULL, 206, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_83[] = {
+    {"events", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextForwardToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"nextBackwardToken", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_84[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"time", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupIdentifier", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_85[] = {
+    {"logGroupFields", NULL, 108, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_86[] = {
+    {"logRecordPointer", NULL, 116, true, false, LOC_BODY, TSF_DEFAULT},
+    {"unmask", NULL, 206, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_87[] = {
+    {"logRecord", NULL, 115, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_88[] = {
+    {"queryId", NULL, 161, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_89[] = {
+    {"results", NULL, 165, false, false, LOC_BODY, TSF_DEFAULT},
+    {"statistics", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
+    {"status", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_91[] = {
+    {"timestamp", NULL, 203, true, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 57, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_92[] = {
+    {"member", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_93[] = {
+    {"member", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_97[] = {
+    {"expectedSequenceToken", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_100[] = {
+    {"resourceArn", NULL, 3, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_101[] = {
+    {"tags", NULL, 198, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_102[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_103[] = {
+    {"tags", NULL, 198, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_105[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"creationTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"retentionInDays", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"metricFilterCount", NULL, 72, false, false, LOC_BODY, TSF_DEFAULT},
+    {"arn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"storedBytes", NULL, 188, false, false, LOC_BODY, TSF_DEFAULT},
+    {"kmsKeyId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"dataProtectionStatus", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupClass", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupArn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_106[] = {"STANDARD", "INFREQUENT_ACCESS", "DELIVERY", NULL};
+static const model_member_t m_logs_mem_107[] = {
+    {"name", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+    {"percent", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_108[] = {
+    {"member", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_110[] = {
+    {"member", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_113[] = {
+    {"member", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_114[] = {
+    {"member", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_115[] = {
+    {"key", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_117[] = {
+    {"logStreamName", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"creationTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"firstEventTimestamp", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastEventTimestamp", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastIngestionTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"uploadSequenceToken", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"arn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"storedBytes", NULL, 188, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_120[] = {
+    {"member", NULL, 117, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_121[] = {
+    {"queryCompileError", NULL, 155, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_123[] = {
+    {"filterName", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"filterPattern", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"metricTransformations", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"creationTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_124[] = {
+    {"eventNumber", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+    {"eventMessage", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"extractedValues", NULL, 70, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_125[] = {
+    {"member", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_126[] = {
+    {"member", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_129[] = {
+    {"metricName", NULL, 127, true, false, LOC_BODY, TSF_DEFAULT},
+    {"metricNamespace", NULL, 128, true, false, LOC_BODY, TSF_DEFAULT},
+    {"metricValue", NULL, 131, true, false, LOC_BODY, TSF_DEFAULT},
+    {"defaultValue", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"dimensions", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+    {"unit", NULL, 181, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_130[] = {
+    {"member", NULL, 129, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_134[] = {"LogStreamName", "LastEventTime", NULL};
+static const model_member_t m_logs_mem_135[] = {
+    {"timestamp", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ingestionTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_136[] = {
+    {"member", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_140[] = {
+    {"logGroupIdentifier", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"policyDocument", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_141[] = {
+    {"logGroupIdentifier", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policyDocument", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastUpdatedTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_142[] = {
+    {"destinationName", NULL, 49, true, false, LOC_BODY, TSF_DEFAULT},
+    {"accessPolicy", NULL, 0, true, false, LOC_BODY, TSF_DEFAULT},
+    {"forceUpdate", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_143[] = {
+    {"destinationName", NULL, 49, true, false, LOC_BODY, TSF_DEFAULT},
+    {"targetArn", NULL, 199, true, false, LOC_BODY, TSF_DEFAULT},
+    {"roleArn", NULL, 176, true, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 198, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_144[] = {
+    {"destination", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_145[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"logStreamName", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"logEvents", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
+    {"sequenceToken", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_146[] = {
+    {"nextSequenceToken", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"rejectedLogEventsInfo", NULL, 169, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_147[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterName", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterPattern", NULL, 76, true, false, LOC_BODY, TSF_DEFAULT},
+    {"metricTransformations", NULL, 130, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_148[] = {
+    {"name", NULL, 159, true, false, LOC_BODY, TSF_DEFAULT},
+    {"queryDefinitionId", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupNames", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"queryString", NULL, 160, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_149[] = {
+    {"queryDefinitionId", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_150[] = {
+    {"policyName", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policyDocument", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_151[] = {
+    {"resourcePolicy", NULL, 173, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_152[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"retentionInDays", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_153[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterName", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+    {"filterPattern", NULL, 76, true, false, LOC_BODY, TSF_DEFAULT},
+    {"destinationArn", NULL, 48, true, false, LOC_BODY, TSF_DEFAULT},
+    {"roleArn", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"distribution", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_155[] = {
+    {"location", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 122, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_156[] = {
+    {"startCharOffset", NULL, 154, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endCharOffset", NULL, 154, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_157[] = {
+    {"queryDefinitionId", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 159, false, false, LOC_BODY, TSF_DEFAULT},
+    {"queryString", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastModified", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupNames", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_158[] = {
+    {"member", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_162[] = {
+    {"queryId", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"queryString", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
+    {"status", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_163[] = {
+    {"member", NULL, 162, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_165[] = {
+    {"member", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_166[] = {
+    {"recordsMatched", NULL, 185, false, false, LOC_BODY, TSF_DEFAULT},
+    {"recordsScanned", NULL, 185, false, false, LOC_BODY, TSF_DEFAULT},
+    {"bytesScanned", NULL, 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_167[] = {"Scheduled", "Running", "Complete", "Failed", "Cancelled", "Timeout", "Unknown", NULL};
+static const model_member_t m_logs_mem_169[] = {
+    {"tooNewLogEventStartIndex", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tooOldLogEventEndIndex", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+    {"expiredLogEventEndIndex", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_172[] = {
+    {"member", NULL, 173, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_173[] = {
+    {"policyName", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policyDocument", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastUpdatedTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_174[] = {
+    {"field", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_175[] = {
+    {"member", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_177[] = {
+    {"logStreamName", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"searchedCompletely", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_178[] = {
+    {"member", NULL, 177, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_logs_enum_181[] = {"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None", NULL};
+static const model_member_t m_logs_mem_183[] = {
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupNames", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupIdentifiers", NULL, 110, false, false, LOC_BODY, TSF_DEFAULT},
+    {"startTime", NULL, 203, true, false, LOC_BODY, TSF_DEFAULT},
+    {"endTime", NULL, 203, true, false, LOC_BODY, TSF_DEFAULT},
+    {"queryString", NULL, 168, true, false, LOC_BODY, TSF_DEFAULT},
+    {"limit", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_184[] = {
+    {"queryId", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_186[] = {
+    {"queryId", NULL, 161, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_187[] = {
+    {"success", NULL, 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_189[] = {
+    {"filterName", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"logGroupName", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"filterPattern", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"destinationArn", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
+    {"roleArn", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"distribution", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"creationTime", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_190[] = {
+    {"member", NULL, 189, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_193[] = {
+    {"member", NULL, 192, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_194[] = {
+    {"member", NULL, 192, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_195[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 198, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_196[] = {
+    {"resourceArn", NULL, 3, true, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 198, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_198[] = {
+    {"key", NULL, 192, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 197, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_200[] = {
+    {"member", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_201[] = {
+    {"filterPattern", NULL, 76, true, false, LOC_BODY, TSF_DEFAULT},
+    {"logEventMessages", NULL, 200, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_202[] = {
+    {"matches", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_205[] = {
+    {"message", NULL, 122, false, false, LOC_BODY, TSF_DEFAULT},
+    {"resourceName", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_208[] = {
+    {"logGroupName", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 194, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_logs_mem_209[] = {
+    {"resourceArn", NULL, 3, true, false, LOC_BODY, TSF_DEFAULT},
+    {"tagKeys", NULL, 193, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_shape_t m_logs_shapes[] = {
+    {"AccessPolicy", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccountId", SHAPE_STRING, false, NULL, 0, true, true, 12LL, 12LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccountIds", SHAPE_LIST, false, m_logs_mem_2, 1, true, true, 0LL, 20LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AmazonResourceName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1011LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Arn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AssociateKmsKeyRequest", SHAPE_STRUCTURE, false, m_logs_mem_5, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CancelExportTaskRequest", SHAPE_STRUCTURE, false, m_logs_mem_6, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateExportTaskRequest", SHAPE_STRUCTURE, false, m_logs_mem_7, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateExportTaskResponse", SHAPE_STRUCTURE, false, m_logs_mem_8, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateLogGroupRequest", SHAPE_STRUCTURE, false, m_logs_mem_9, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateLogStreamRequest", SHAPE_STRUCTURE, false, m_logs_mem_10, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DataAlreadyAcceptedException", SHAPE_STRUCTURE, false, m_logs_mem_11, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"DataProtectionPolicyDocument", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DataProtectionStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_13, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Days", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DefaultValue", SHAPE_DOUBLE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDataProtectionPolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_16, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDestinationRequest", SHAPE_STRUCTURE, false, m_logs_mem_17, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteLogGroupRequest", SHAPE_STRUCTURE, false, m_logs_mem_18, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteLogStreamRequest", SHAPE_STRUCTURE, false, m_logs_mem_19, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMetricFilterRequest", SHAPE_STRUCTURE, false, m_logs_mem_20, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteQueryDefinitionRequest", SHAPE_STRUCTURE, false, m_logs_mem_21, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteQueryDefinitionResponse", SHAPE_STRUCTURE, false, m_logs_mem_22, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteResourcePolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_23, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRetentionPolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_24, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteSubscriptionFilterRequest", SHAPE_STRUCTURE, false, m_logs_mem_25, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Descending", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeDestinationsRequest", SHAPE_STRUCTURE, false, m_logs_mem_27, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeDestinationsResponse", SHAPE_STRUCTURE, false, m_logs_mem_28, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeExportTasksRequest", SHAPE_STRUCTURE, false, m_logs_mem_29, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeExportTasksResponse", SHAPE_STRUCTURE, false, m_logs_mem_30, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLogGroupsRequest", SHAPE_STRUCTURE, false, m_logs_mem_32, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLogGroupsResponse", SHAPE_STRUCTURE, false, m_logs_mem_33, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLogStreamsRequest", SHAPE_STRUCTURE, false, m_logs_mem_34, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLogStreamsResponse", SHAPE_STRUCTURE, false, m_logs_mem_35, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeMetricFiltersRequest", SHAPE_STRUCTURE, false, m_logs_mem_36, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeMetricFiltersResponse", SHAPE_STRUCTURE, false, m_logs_mem_37, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeQueriesMaxResults", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeQueriesRequest", SHAPE_STRUCTURE, false, m_logs_mem_39, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeQueriesResponse", SHAPE_STRUCTURE, false, m_logs_mem_40, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeQueryDefinitionsRequest", SHAPE_STRUCTURE, false, m_logs_mem_41, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeQueryDefinitionsResponse", SHAPE_STRUCTURE, false, m_logs_mem_42, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeResourcePoliciesRequest", SHAPE_STRUCTURE, false, m_logs_mem_43, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeResourcePoliciesResponse", SHAPE_STRUCTURE, false, m_logs_mem_44, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeSubscriptionFiltersRequest", SHAPE_STRUCTURE, false, m_logs_mem_45, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeSubscriptionFiltersResponse", SHAPE_STRUCTURE, false, m_logs_mem_46, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Destination", SHAPE_STRUCTURE, false, m_logs_mem_47, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DestinationArn", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DestinationName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Destinations", SHAPE_LIST, false, m_logs_mem_50, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Dimensions", SHAPE_MAP, false, m_logs_mem_51, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DimensionsKey", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DimensionsValue", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DisassociateKmsKeyRequest", SHAPE_STRUCTURE, false, m_logs_mem_54, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Distribution", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_55, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventMessage", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventNumber", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventsLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportDestinationBucket", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportDestinationPrefix", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTask", SHAPE_STRUCTURE, false, m_logs_mem_62, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTaskExecutionInfo", SHAPE_STRUCTURE, false, m_logs_mem_63, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTaskId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTaskName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTaskStatus", SHAPE_STRUCTURE, false, m_logs_mem_66, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTaskStatusCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_67, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTaskStatusMessage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportTasks", SHAPE_LIST, false, m_logs_mem_69, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExtractedValues", SHAPE_MAP, false, m_logs_mem_70, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Field", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterCount", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterLogEventsRequest", SHAPE_STRUCTURE, false, m_logs_mem_73, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterLogEventsResponse", SHAPE_STRUCTURE, false, m_logs_mem_74, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterPattern", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 1024LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilteredLogEvent", SHAPE_STRUCTURE, false, m_logs_mem_77, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilteredLogEvents", SHAPE_LIST, false, m_logs_mem_78, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ForceUpdate", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDataProtectionPolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_80, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDataProtectionPolicyResponse", SHAPE_STRUCTURE, false, m_logs_mem_81, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetLogEventsRequest", SHAPE_STRUCTURE, false, m_logs_mem_82, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetLogEventsResponse", SHAPE_STRUCTURE, false, m_logs_mem_83, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetLogGroupFieldsRequest", SHAPE_STRUCTURE, false, m_logs_mem_84, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetLogGroupFieldsResponse", SHAPE_STRUCTURE, false, m_logs_mem_85, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetLogRecordRequest", SHAPE_STRUCTURE, false, m_logs_mem_86, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetLogRecordResponse", SHAPE_STRUCTURE, false, m_logs_mem_87, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetQueryResultsRequest", SHAPE_STRUCTURE, false, m_logs_mem_88, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetQueryResultsResponse", SHAPE_STRUCTURE, false, m_logs_mem_89, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IncludeLinkedAccounts", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InputLogEvent", SHAPE_STRUCTURE, false, m_logs_mem_91, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InputLogEvents", SHAPE_LIST, false, m_logs_mem_92, 1, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InputLogStreamNames", SHAPE_LIST, false, m_logs_mem_93, 1, true, true, 1LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Interleaved", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InvalidOperationException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InvalidParameterException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InvalidSequenceTokenException", SHAPE_STRUCTURE, false, m_logs_mem_97, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KmsKeyId", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LimitExceededException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceRequest", SHAPE_STRUCTURE, false, m_logs_mem_100, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceResponse", SHAPE_STRUCTURE, false, m_logs_mem_101, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsLogGroupRequest", SHAPE_STRUCTURE, false, m_logs_mem_102, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsLogGroupResponse", SHAPE_STRUCTURE, false, m_logs_mem_103, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogEventIndex", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroup", SHAPE_STRUCTURE, false, m_logs_mem_105, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupClass", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_106, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupField", SHAPE_STRUCTURE, false, m_logs_mem_107, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupFieldList", SHAPE_LIST, false, m_logs_mem_108, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupIdentifier", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupIdentifiers", SHAPE_LIST, false, m_logs_mem_110, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupNamePattern", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroupNames", SHAPE_LIST, false, m_logs_mem_113, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogGroups", SHAPE_LIST, false, m_logs_mem_114, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogRecord", SHAPE_MAP, false, m_logs_mem_115, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogRecordPointer", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogStream", SHAPE_STRUCTURE, false, m_logs_mem_117, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogStreamName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogStreamSearchedCompletely", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LogStreams", SHAPE_LIST, false, m_logs_mem_120, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MalformedQueryException", SHAPE_STRUCTURE, false, m_logs_mem_121, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"Message", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricFilter", SHAPE_STRUCTURE, false, m_logs_mem_123, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricFilterMatchRecord", SHAPE_STRUCTURE, false, m_logs_mem_124, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricFilterMatches", SHAPE_LIST, false, m_logs_mem_125, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricFilters", SHAPE_LIST, false, m_logs_mem_126, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricName", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricNamespace", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricTransformation", SHAPE_STRUCTURE, false, m_logs_mem_129, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricTransformations", SHAPE_LIST, false, m_logs_mem_130, 1, true, true, 1LL, 1LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricValue", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextToken", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OperationAbortedException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"OrderBy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_134, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OutputLogEvent", SHAPE_STRUCTURE, false, m_logs_mem_135, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OutputLogEvents", SHAPE_LIST, false, m_logs_mem_136, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Percentage", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PolicyDocument", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 5120LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PolicyName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutDataProtectionPolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_140, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutDataProtectionPolicyResponse", SHAPE_STRUCTURE, false, m_logs_mem_141, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutDestinationPolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_142, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutDestinationRequest", SHAPE_STRUCTURE, false, m_logs_mem_143, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutDestinationResponse", SHAPE_STRUCTURE, false, m_logs_mem_144, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutLogEventsRequest", SHAPE_STRUCTURE, false, m_logs_mem_145, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutLogEventsResponse", SHAPE_STRUCTURE, false, m_logs_mem_146, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutMetricFilterRequest", SHAPE_STRUCTURE, false, m_logs_mem_147, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutQueryDefinitionRequest", SHAPE_STRUCTURE, false, m_logs_mem_148, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutQueryDefinitionResponse", SHAPE_STRUCTURE, false, m_logs_mem_149, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutResourcePolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_150, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutResourcePolicyResponse", SHAPE_STRUCTURE, false, m_logs_mem_151, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRetentionPolicyRequest", SHAPE_STRUCTURE, false, m_logs_mem_152, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutSubscriptionFilterRequest", SHAPE_STRUCTURE, false, m_logs_mem_153, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryCharOffset", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryCompileError", SHAPE_STRUCTURE, false, m_logs_mem_155, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryCompileErrorLocation", SHAPE_STRUCTURE, false, m_logs_mem_156, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryDefinition", SHAPE_STRUCTURE, false, m_logs_mem_157, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryDefinitionList", SHAPE_LIST, false, m_logs_mem_158, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryDefinitionName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryDefinitionString", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryId", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryInfo", SHAPE_STRUCTURE, false, m_logs_mem_162, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryInfoList", SHAPE_LIST, false, m_logs_mem_163, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryListMaxResults", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryResults", SHAPE_LIST, false, m_logs_mem_165, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryStatistics", SHAPE_STRUCTURE, false, m_logs_mem_166, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_167, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryString", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RejectedLogEventsInfo", SHAPE_STRUCTURE, false, m_logs_mem_169, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourceAlreadyExistsException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ResourcePolicies", SHAPE_LIST, false, m_logs_mem_172, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourcePolicy", SHAPE_STRUCTURE, false, m_logs_mem_173, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResultField", SHAPE_STRUCTURE, false, m_logs_mem_174, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResultRows", SHAPE_LIST, false, m_logs_mem_175, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RoleArn", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SearchedLogStream", SHAPE_STRUCTURE, false, m_logs_mem_177, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SearchedLogStreams", SHAPE_LIST, false, m_logs_mem_178, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SequenceToken", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServiceUnavailableException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"StandardUnit", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_logs_enum_181, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartFromHead", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartQueryRequest", SHAPE_STRUCTURE, false, m_logs_mem_183, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartQueryResponse", SHAPE_STRUCTURE, false, m_logs_mem_184, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StatsValue", SHAPE_DOUBLE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StopQueryRequest", SHAPE_STRUCTURE, false, m_logs_mem_186, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StopQueryResponse", SHAPE_STRUCTURE, false, m_logs_mem_187, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StoredBytes", SHAPE_LONG, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscriptionFilter", SHAPE_STRUCTURE, false, m_logs_mem_189, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscriptionFilters", SHAPE_LIST, false, m_logs_mem_190, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Success", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKeyList", SHAPE_LIST, false, m_logs_mem_193, 1, true, true, 0LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagList", SHAPE_LIST, false, m_logs_mem_194, 1, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagLogGroupRequest", SHAPE_STRUCTURE, false, m_logs_mem_195, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceRequest", SHAPE_STRUCTURE, false, m_logs_mem_196, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagValue", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tags", SHAPE_MAP, false, m_logs_mem_198, 2, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetArn", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestEventMessages", SHAPE_LIST, false, m_logs_mem_200, 1, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestMetricFilterRequest", SHAPE_STRUCTURE, false, m_logs_mem_201, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestMetricFilterResponse", SHAPE_STRUCTURE, false, m_logs_mem_202, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Timestamp", SHAPE_LONG, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Token", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TooManyTagsException", SHAPE_STRUCTURE, false, m_logs_mem_205, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"Unmask", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UnrecognizedClientException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"UntagLogGroupRequest", SHAPE_STRUCTURE, false, m_logs_mem_208, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UntagResourceRequest", SHAPE_STRUCTURE, false, m_logs_mem_209, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Value", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+};
+static const model_op_t m_logs_ops[] = {
+    {"AssociateKmsKey", 5, -1, NULL, "POST", "/", 200},
+    {"CancelExportTask", 6, -1, NULL, "POST", "/", 200},
+    {"CreateExportTask", 7, 8, NULL, "POST", "/", 200},
+    {"CreateLogGroup", 9, -1, NULL, "POST", "/", 200},
+    {"CreateLogStream", 10, -1, NULL, "POST", "/", 200},
+    {"DeleteDataProtectionPolicy", 16, -1, NULL, "POST", "/", 200},
+    {"DeleteDestination", 17, -1, NULL, "POST", "/", 200},
+    {"DeleteLogGroup", 18, -1, NULL, "POST", "/", 200},
+    {"DeleteLogStream", 19, -1, NULL, "POST", "/", 200},
+    {"DeleteMetricFilter", 20, -1, NULL, "POST", "/", 200},
+    {"DeleteQueryDefinition", 21, 22, NULL, "POST", "/", 200},
+    {"DeleteResourcePolicy", 23, -1, NULL, "POST", "/", 200},
+    {"DeleteRetentionPolicy", 24, -1, NULL, "POST", "/", 200},
+    {"DeleteSubscriptionFilter", 25, -1, NULL, "POST", "/", 200},
+    {"DescribeDestinations", 27, 28, NULL, "POST", "/", 200},
+    {"DescribeExportTasks", 29, 30, NULL, "POST", "/", 200},
+    {"DescribeLogGroups", 32, 33, NULL, "POST", "/", 200},
+    {"DescribeLogStreams", 34, 35, NULL, "POST", "/", 200},
+    {"DescribeMetricFilters", 36, 37, NULL, "POST", "/", 200},
+    {"DescribeQueries", 39, 40, NULL, "POST", "/", 200},
+    {"DescribeQueryDefinitions", 41, 42, NULL, "POST", "/", 200},
+    {"DescribeResourcePolicies", 43, 44, NULL, "POST", "/", 200},
+    {"DescribeSubscriptionFilters", 45, 46, NULL, "POST", "/", 200},
+    {"DisassociateKmsKey", 54, -1, NULL, "POST", "/", 200},
+    {"FilterLogEvents", 73, 74, NULL, "POST", "/", 200},
+    {"GetDataProtectionPolicy", 80, 81, NULL, "POST", "/", 200},
+    {"GetLogEvents", 82, 83, NULL, "POST", "/", 200},
+    {"GetLogGroupFields", 84, 85, NULL, "POST", "/", 200},
+    {"GetLogRecord", 86, 87, NULL, "POST", "/", 200},
+    {"GetQueryResults", 88, 89, NULL, "POST", "/", 200},
+    {"ListTagsForResource", 100, 101, NULL, "POST", "/", 200},
+    {"ListTagsLogGroup", 102, 103, NULL, "POST", "/", 200},
+    {"PutDataProtectionPolicy", 140, 141, NULL, "POST", "/", 200},
+    {"PutDestination", 143, 144, NULL, "POST", "/", 200},
+    {"PutDestinationPolicy", 142, -1, NULL, "POST", "/", 200},
+    {"PutLogEvents", 145, 146, NULL, "POST", "/", 200},
+    {"PutMetricFilter", 147, -1, NULL, "POST", "/", 200},
+    {"PutQueryDefinition", 148, 149, NULL, "POST", "/", 200},
+    {"PutResourcePolicy", 150, 151, NULL, "POST", "/", 200},
+    {"PutRetentionPolicy", 152, -1, NULL, "POST", "/", 200},
+    {"PutSubscriptionFilter", 153, -1, NULL, "POST", "/", 200},
+    {"StartQuery", 183, 184, NULL, "POST", "/", 200},
+    {"StopQuery", 186, 187, NULL, "POST", "/", 200},
+    {"TagLogGroup", 195, -1, NULL, "POST", "/", 200},
+    {"TagResource", 196, -1, NULL, "POST", "/", 200},
+    {"TestMetricFilter", 201, 202, NULL, "POST", "/", 200},
+    {"UntagLogGroup", 208, -1, NULL, "POST", "/", 200},
+    {"UntagResource", 209, -1, NULL, "POST", "/", 200},
+};
+static const model_service_t m_logs_service = {
+    "logs", "json", "2014-03-28", "Logs_20140328", "1.1", NULL, "logs", "com.amazonaws.cloudwatchlogs#", false,
+    m_logs_shapes, 211, m_logs_ops, 48,
+    PROTO_JSON, NULL, NULL,
+};
+
 const model_service_t *const model_services[] = {
     &m_sts_service,
     &m_iam_service,
     &m_sqs_service,
     &m_lambda_service,
+    &m_logs_service,
     NULL,
 };

@@ -133,6 +133,10 @@ static int encode_error(svc_call_t *c)
     }
     if (c->proto != PROTO_JSON)
         return proto_query_encode_error(c->model, &c->error, c->request_id, &p->body);
+    /* JSON services spell the authorization failure as an exception, except
+     * the query-compatible ones (SQS), whose JSON keeps the query code. */
+    if (!c->model->query_compatible && c->error.code && strcmp(c->error.code, "AccessDenied") == 0)
+        c->error.code = "AccessDeniedException";
     const char *qe = NULL;
     int rc = proto_json_encode_error(c->model, &c->error, c->arena, &p->body, &qe);
     if (qe)

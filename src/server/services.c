@@ -5,11 +5,13 @@ extern const svc_def_t iam_service;
 extern const svc_def_t sts_service;
 extern const svc_def_t sqs_service;
 extern const svc_def_t lambda_service;
+extern const svc_def_t logs_service;
 
 const svc_def_t *const kyoka_service_defs[] = {
     &iam_service,
     &sts_service,
     &sqs_service,
     &lambda_service,
+    &logs_service,
     NULL,
 };
