@@ -42,8 +42,9 @@ NOTES = {
         "system's node), provided.al2 and provided.al2023. Other AWS runtimes (java, dotnet, ruby) answer "
         "InvalidParameterValueException naming what kyoka runs.",
         "Code from S3Bucket/S3Key answers AWS's NoSuchBucket error until kyoka serves S3.",
-        "Function output reaches the caller through LogType=Tail only; it is not yet written to CloudWatch "
-        "Logs (which kyoka serves) under the execution role.",
+        "Function output goes to CloudWatch Logs under the execution role (START, END, REPORT and one event "
+        "per printed line) and to LogType=Tail; LoggingConfig's LogFormat JSON and log levels are passed to "
+        "the runtimes, but system log lines stay in the Text format.",
         "InvocationType Event runs the function once in the background; retries, destinations, "
         "dead-letter queues and a durable event queue are not built yet.",
         "Architectures arm64 is accepted and runs on the host's architecture.",

@@ -17,6 +17,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/pidfd.h>
@@ -37,11 +38,15 @@
  * is reported as Function.ResponseSizeTooLarge instead of being cut off by
  * the HTTP layer; a bound all the same. */
 #define RT_API_MAX_BODY (KYOKA_LAMBDA_MAX_SYNC_RESPONSE * 4)
+/* Output kept for the log sink at most: a function printing faster than the
+ * loop hands lines over loses the excess, and the stream says so. */
+#define RT_LOG_PENDING_MAX (1 << 20)
 /* The log kept per invocation: the tail is what LogType=Tail returns, so
  * keep a few times that and drop the oldest half when full. */
 #define RT_LOG_KEEP (4 * KYOKA_LAMBDA_LOG_TAIL_BYTES)
 
 static void on_api_request(http_request_t *req, void *ctx);
+static void report_line(rt_env_t *env, rt_inv_t *inv);
 static void on_api_abort(http_request_t *req, void *ctx);
 
 /* ==== logs ==== */
@@ -67,6 +72,22 @@ static void log_append(rt_inv_t *inv, const char *p, size_t n)
         buf_reset(b);
 }
 
+/* A line of kyoka's own (START, END, REPORT) for the tail and the stream. */
+static void env_line(rt_env_t *env, rt_inv_t *inv, const char *fmt, ...) KYOKA_PRINTF(3, 4);
+static void env_line(rt_env_t *env, rt_inv_t *inv, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    log_append(inv, line, len);
+    rt__env_log(env, line, len);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     static char scratch[64 * 1024]; /* loop thread only; consumed before the next read */
@@ -80,6 +101,7 @@ static void on_output(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     rt_env_t *env = s->data;
     if (n > 0) {
         log_append(env->inv, b->base, (size_t)n);
+        rt__env_log(env, b->base, (size_t)n);
         log_debug("lambda %s env %u: %.*s", env->pool->spec.function_name, env->id, (int)(n > 0 && b->base[n - 1] == '\n' ? n - 1 : n), b->base);
     } else if (n < 0) {
         uv_read_stop(s);
@@ -100,6 +122,7 @@ static void drain_pipe(rt_env_t *env, uv_pipe_t *p)
         if (n <= 0)
             break;
         log_append(env->inv, tmp, (size_t)n);
+        rt__env_log(env, tmp, (size_t)n);
     }
 }
 
@@ -108,6 +131,17 @@ static void drain_pipe(rt_env_t *env, uv_pipe_t *p)
 static void env_free(rt_env_t *env)
 {
     rt_t *rt = env->rt;
+    /* Its last lines (a crash's traceback) are delivered before it goes. */
+    rt__env_log_flush(env);
+    if (env->log_dirty) {
+        for (rt_env_t **pp = &rt->dirty_logs; *pp; pp = &(*pp)->next_dirty) {
+            if (*pp == env) {
+                *pp = env->next_dirty;
+                break;
+            }
+        }
+    }
+    buf_destroy(&env->logbuf);
     rt__cgroup_remove(env);
     if (env->dir)
         rt__remove_tree(rt, env->dir); /* takes the path */
@@ -163,6 +197,10 @@ static void answer_error(rt_env_t *env, const char *type, const char *message_fm
     rt_inv_t *inv = env->inv;
     if (!inv)
         return;
+    if (inv->delivered_us) {
+        env_line(env, inv, "%s\n", message_fmt_arg);
+        report_line(env, inv);
+    }
     env->inv = NULL;
     json_t *doc = type ? json_pack("{s:s,s:s}", "errorType", type, "errorMessage", message_fmt_arg)
                        : json_pack("{s:s}", "errorMessage", message_fmt_arg);
@@ -291,8 +329,8 @@ static void deliver(rt_env_t *env)
                                          "function runs as a plain process in its own directory\n"
                                        : "kyoka: no sandbox (--sandbox none): this function runs as a plain process "
                                          "in its own directory\n");
-        buf_appendf(&inv->log, "START RequestId: %s Version: %s\n", inv->request_id, sp->version);
     }
+    env_line(env, inv, "START RequestId: %s Version: %s\n", inv->request_id, sp->version);
     http_header_t h[8];
     size_t n = 0;
     add_hdr(h, &n, "Content-Type", "application/json");
@@ -341,14 +379,16 @@ static void report_line(rt_env_t *env, rt_inv_t *inv)
     double ms = (double)(kyoka_mono_us() - inv->delivered_us) / 1000.0;
     long billed = (long)ms + 1;
     int peak = rt__cgroup_peak_mb(env);
-    buf_appendf(&inv->log, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %ld ms\t"
-                           "Memory Size: %d MB\tMax Memory Used: %d MB\t",
-                inv->request_id, inv->request_id, ms, billed, sp->memory_mb, peak);
+    char init[48] = "";
     if (!env->init_reported) {
         env->init_reported = true;
-        buf_appendf(&inv->log, "Init Duration: %.2f ms\t", env->init_ms);
+        snprintf(init, sizeof init, "Init Duration: %.2f ms\t", env->init_ms);
     }
-    buf_appends(&inv->log, "\n");
+    env_line(env, inv, "END RequestId: %s\n", inv->request_id);
+    env_line(env, inv,
+             "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %ld ms\tMemory Size: %d MB\t"
+             "Max Memory Used: %d MB\t%s\n",
+             inv->request_id, ms, billed, sp->memory_mb, peak, init);
 }
 
 /* POST .../response or .../error for the invocation in hand. */
@@ -361,14 +401,10 @@ static void on_answer(rt_env_t *env, http_request_t *req, strv_t id, bool is_err
     }
     strv_t body = buf_view(&req->body);
     uv_timer_stop(&env->timer);
-    /* The log lines are only read when the caller asked for the tail:
-     * draining the pipes and reading the cgroup's peak cost four system
-     * calls per invoke otherwise spent for nothing. */
-    if (inv->tail_log) {
-        drain_pipe(env, &env->out);
-        drain_pipe(env, &env->err);
-        report_line(env, inv);
-    }
+    /* What the function printed just before answering belongs before END. */
+    drain_pipe(env, &env->out);
+    drain_pipe(env, &env->err);
+    report_line(env, inv);
     env->inv = NULL;
     if (!is_error && body.len > KYOKA_LAMBDA_MAX_SYNC_RESPONSE) {
         api_reply(req, 413, "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
@@ -557,6 +593,7 @@ static void on_pidfd(uv_poll_t *h, int status, int events)
 
 static void env_release_new(rt_env_t *env)
 {
+    buf_destroy(&env->logbuf);
     free(env->dir);
     free(env);
 }
@@ -570,6 +607,8 @@ rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, 
     env->provisioned = provisioned;
     env->state = ENV_STARTING;
     env->creds_expire_ms = pool->spec.creds_expire_ms;
+    env->peak_fd = -1;
+    buf_init(&env->logbuf, RT_LOG_PENDING_MAX + 4096);
     env->dir = xasprintf("%s/env-%u", rt->scratch, env->id);
     if (mkdir(env->dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errcap, "cannot create %s: %s", env->dir, strerror(errno));
@@ -630,4 +669,76 @@ rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, 
     uv_read_start((uv_stream_t *)&env->err, on_alloc, on_output);
     uv_timer_start(&env->timer, on_timer, KYOKA_LAMBDA_INIT_TIMEOUT_MS, 0);
     return env;
+}
+
+/* ==== the environment's log stream ==== */
+
+void rt__env_log(rt_env_t *env, const char *p, size_t n)
+{
+    rt_t *rt = env->rt;
+    if (!rt->has_log_sink)
+        return;
+    if (env->logbuf.len + n > RT_LOG_PENDING_MAX) {
+        static const char note[] = "kyoka: log output dropped: the function wrote faster than it could be delivered\n";
+        if (env->logbuf.len + sizeof note <= RT_LOG_PENDING_MAX)
+            buf_append(&env->logbuf, note, sizeof note - 1);
+        return;
+    }
+    buf_append(&env->logbuf, p, n);
+    if (!env->log_dirty) {
+        env->log_dirty = true;
+        env->next_dirty = rt->dirty_logs;
+        rt->dirty_logs = env;
+    }
+}
+
+/* Every complete line becomes one event; a line the python runtime folded
+ * (a record's newlines written as \r, so that it stays one line on the
+ * pipe) gets its newlines back. A last, unfinished line waits for the rest
+ * unless the environment is gone. */
+void rt__env_log_flush(rt_env_t *env)
+{
+    rt_t *rt = env->rt;
+    buf_t *b = &env->logbuf;
+    if (!rt->has_log_sink || !b->len)
+        return;
+    enum { MAX_LINES = 256 };
+    lambda_log_line_t lines[MAX_LINES];
+    size_t n = 0, start = 0, end = b->len;
+    bool final = env->state == ENV_DEAD;
+    int64_t now = kyoka_clock_now_ms();
+    const lambda_run_spec_t *sp = &env->pool->spec;
+    for (size_t i = 0; i <= end; i++) {
+        bool at_end = i == end;
+        if (!at_end && b->data[i] != '\n')
+            continue;
+        if (at_end && (!final || i == start))
+            break;
+        for (size_t k = start; k < i; k++)
+            if (b->data[k] == '\r')
+                b->data[k] = '\n';
+        if (i > start)
+            lines[n++] = (lambda_log_line_t){now, b->data + start, i - start};
+        start = i + 1;
+        if (n == MAX_LINES || (at_end && n)) {
+            rt->log_sink.write(rt->log_sink.data, sp->region, sp->log_group, env->log_stream, sp->access_key_id,
+                               lines, n, !env->log_started);
+            env->log_started = true;
+            n = 0;
+        }
+        if (at_end)
+            break;
+    }
+    if (n) {
+        rt->log_sink.write(rt->log_sink.data, sp->region, sp->log_group, env->log_stream, sp->access_key_id, lines,
+                           n, !env->log_started);
+        env->log_started = true;
+    }
+    if (start >= b->len) {
+        buf_reset(b);
+    } else {
+        memmove(b->data, b->data + start, b->len - start);
+        b->len -= start;
+        b->data[b->len] = '\0';
+    }
 }

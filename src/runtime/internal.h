@@ -72,6 +72,12 @@ struct rt_env {
     char *init_error;          /* body of POST /init/error */
     size_t init_error_len;
     char *init_error_type;
+    char log_stream[128];      /* the CloudWatch Logs stream this environment writes */
+    buf_t logbuf;              /* output not yet handed to the log sink (bounded) */
+    bool log_dirty;            /* on rt->dirty_logs */
+    bool log_started;          /* a batch went to the sink already */
+    rt_env_t *next_dirty;
+    int peak_fd;               /* the cgroup's peak-memory file, kept open, or -1 */
     rt_env_t *next;            /* pool list */
 };
 
@@ -104,6 +110,10 @@ struct rt {
     rt_pool_t *pools;
     unsigned next_env_id;
     lambda_invoker_t invoker;
+    lambda_log_sink_t log_sink;
+    bool has_log_sink;
+    uv_check_t *log_flush;     /* hands environments' lines to the sink once per loop turn */
+    rt_env_t *dirty_logs;      /* environments with lines to hand over */
     bool stopping;
     int live_envs;             /* not yet freed */
     void (*stop_done)(void *);
@@ -139,6 +149,12 @@ void rt__remove_tree(rt_t *rt, char *path);
  * must be rt. _done closes and frees it. */
 void rt__helper_started(rt_t *rt, uv_process_t *p);
 void rt__helper_done(rt_t *rt, uv_process_t *p);
+
+/* Log lines of an environment: appended, and handed to the sink at the end
+ * of the loop turn. */
+void rt__env_log(rt_env_t *env, const char *p, size_t n);
+/* Hand over every pending line now (before an environment is freed). */
+void rt__env_log_flush(rt_env_t *env);
 
 /* ---- sandbox.c ---- */
 /* Probe bubblewrap and the memory controller; fills rt->bwrap, cgroup_*. */

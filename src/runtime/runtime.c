@@ -750,6 +750,34 @@ fail:
 
 const lambda_invoker_t *rt_invoker(rt_t *rt) { return &rt->invoker; }
 
+/* Once per loop turn, after I/O: every environment that printed hands its
+ * complete lines to the sink in one batch, so logging never sits on an
+ * invocation's path. */
+static void on_log_check(uv_check_t *h)
+{
+    rt_t *rt = h->data;
+    while (rt->dirty_logs) {
+        rt_env_t *e = rt->dirty_logs;
+        rt->dirty_logs = e->next_dirty;
+        e->log_dirty = false;
+        e->next_dirty = NULL;
+        rt__env_log_flush(e);
+    }
+}
+
+void rt_set_log_sink(rt_t *rt, const lambda_log_sink_t *sink)
+{
+    rt->log_sink = *sink;
+    rt->has_log_sink = true;
+    if (!rt->log_flush) {
+        rt->log_flush = xcalloc(1, sizeof *rt->log_flush);
+        uv_check_init(rt->loop, rt->log_flush);
+        rt->log_flush->data = rt;
+        uv_check_start(rt->log_flush, on_log_check);
+        uv_unref((uv_handle_t *)rt->log_flush);
+    }
+}
+
 const char *rt_describe(const rt_t *rt) { return rt->describe; }
 
 static void rt_free(rt_t *rt)
@@ -799,6 +827,11 @@ void rt_stop(rt_t *rt, void (*done)(void *), void *data)
             uv_process_kill(rt->helpers[i], SIGKILL);
             rt__helper_done(rt, rt->helpers[i]);
         }
+    }
+    if (rt->log_flush) {
+        /* Its own allocation: it may close after the runtime is freed. */
+        uv_close((uv_handle_t *)rt->log_flush, (uv_close_cb)free);
+        rt->log_flush = NULL;
     }
     stop_ctx_t *sc = xcalloc(1, sizeof *sc);
     *sc = (stop_ctx_t){rt, done, data};

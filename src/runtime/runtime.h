@@ -54,6 +54,9 @@ rt_t *rt_create(uv_loop_t *loop, const rt_config_t *cfg, char *err, size_t errca
 /* Kill every environment and free the runtime once their handles closed;
  * done (optional) runs then. */
 void rt_stop(rt_t *rt, void (*done)(void *), void *data);
+/* Where environments' log lines go (see lambda_log_sink_t); without one
+ * they reach only LogType=Tail. */
+void rt_set_log_sink(rt_t *rt, const lambda_log_sink_t *sink);
 /* The invoker to register with the Lambda service (lambda_set_invoker). */
 const lambda_invoker_t *rt_invoker(rt_t *rt);
 /* One phrase for the start banner: "sandbox bubblewrap, memory cgroup v1". */

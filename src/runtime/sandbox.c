@@ -210,6 +210,11 @@ void rt__cgroup_create(rt_env_t *env, int memory_mb)
         snprintf(file, sizeof file, "%s/memory.swappiness", env->cgroup);
         write_text(file, "0");
     }
+    /* REPORT's Max Memory Used is read at every invocation's end: one pread
+     * on a descriptor kept open, not an open/read/close. */
+    snprintf(file, sizeof file, "%s/%s", env->cgroup,
+             rt->cgroup_version == 2 ? "memory.peak" : "memory.max_usage_in_bytes");
+    env->peak_fd = open(file, O_RDONLY | O_CLOEXEC);
 }
 
 static int64_t cgroup_counter(const rt_env_t *env, const char *file, const char *key)
@@ -241,11 +246,14 @@ bool rt__cgroup_oom(const rt_env_t *env)
 
 int rt__cgroup_peak_mb(const rt_env_t *env)
 {
-    int64_t b = env->rt->cgroup_version == 2   ? cgroup_counter(env, "memory.peak", NULL)
-                : env->rt->cgroup_version == 1 ? cgroup_counter(env, "memory.max_usage_in_bytes", NULL)
-                                               : -1;
-    if (b < 0)
+    if (env->peak_fd < 0)
         return 0;
+    char text[32];
+    ssize_t n = pread(env->peak_fd, text, sizeof text - 1, 0);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    int64_t b = strtoll(text, NULL, 10);
     return (int)((b + (1 << 20) - 1) >> 20);
 }
 
@@ -327,6 +335,9 @@ void rt__cgroup_join(rt_env_t *env)
 
 void rt__cgroup_remove(rt_env_t *env)
 {
+    if (env->peak_fd >= 0)
+        close(env->peak_fd);
+    env->peak_fd = -1;
     if (env->cgroup[0])
         rmdir(env->cgroup);
     env->cgroup[0] = '\0';
@@ -560,8 +571,8 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
     strvec_t e = {0};
     for (size_t i = 0; i < sp->nenv; i++)
         sv_add(&e, sp->env[i]);
-    char stream[128];
-    log_stream_name(env, stream, sizeof stream);
+    log_stream_name(env, env->log_stream, sizeof env->log_stream);
+    const char *stream = env->log_stream;
     sv_addf(&e, "AWS_LAMBDA_FUNCTION_NAME=%s", sp->function_name);
     sv_addf(&e, "AWS_LAMBDA_FUNCTION_VERSION=%s", sp->version);
     sv_addf(&e, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", sp->memory_mb);

@@ -300,10 +300,10 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
 /* ---------------------------------------------------------------- authorize */
 
 /* The caller as IAM sees it, from the verified credential alone. */
-static void describe_principal(svc_call_t *c)
+static void describe_principal(svc_call_t *c) { kyoka__principal_of(c->cred, &c->principal); }
+
+void kyoka__principal_of(const auth_cred_t *cred, iam_principal_t *pr)
 {
-    const auth_cred_t *cred = c->cred;
-    iam_principal_t *pr = &c->principal;
     pr->arn = cred->principal_arn;
     pr->account = cred->account_id;
     pr->user_id = cred->user_id;

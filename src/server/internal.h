@@ -43,6 +43,13 @@ void kyoka__call_finish(svc_call_t *c);
 iam_decision_t kyoka__authorize(svc_call_t *c, const char *action, const char *resource,
                                const iam_ctx_value_t *extra, size_t nextra);
 svc_slot_t *kyoka__service_by_name(kyoka_server_t *s, strv_t name);
+/* The principal a verified credential is, as IAM sees it (identity
+ * policies still to be filled by ctx->identity_for). */
+void kyoka__principal_of(const auth_cred_t *cred, iam_principal_t *pr);
+
+/* function_logs.c: functions' output into CloudWatch Logs under their
+ * execution roles. */
+void kyoka__function_logs_start(kyoka_server_t *s);
 void kyoka__log_request(kyoka_server_t *s, const char *service, const char *op, const char *principal,
                        int status, uint64_t us, const char *error_code);
 

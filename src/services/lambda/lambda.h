@@ -105,6 +105,23 @@ typedef struct lambda_invoker {
     void (*pool_counts)(void *rt, const char *pool_prefix, int *busy, int *idle, int *starting);
 } lambda_invoker_t;
 
+/* Where function logs go. The runtime hands over each environment's lines
+ * in batches, off the invoke path; the server writes them to CloudWatch
+ * Logs under the execution role (so a role without logs:* loses them, as
+ * on AWS). Strings and lines are borrowed for the call. */
+typedef struct lambda_log_line {
+    int64_t timestamp_ms; /* server clock */
+    const char *message;
+    size_t len;
+} lambda_log_line_t;
+
+typedef struct lambda_log_sink {
+    void *data;
+    /* first: the environment's first batch (its stream is new). */
+    void (*write)(void *data, const char *region, const char *group, const char *stream, const char *access_key_id,
+                  const lambda_log_line_t *lines, size_t n, bool first);
+} lambda_log_sink_t;
+
 /* Register the runtime's invoker with the Lambda service state (the
  * server's wiring does this once at start-up). */
 void lambda_set_invoker(void *lambda_state, const lambda_invoker_t *inv);

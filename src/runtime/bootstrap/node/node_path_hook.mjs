@@ -1,4 +1,4 @@
-// Module resolve hook, registered by bootstrap.mjs for ESM handlers.
+// Module resolve hook, registered by bootstrap.cjs for ESM handlers.
 //
 // require() searches NODE_PATH but ESM import does not, so an ESM handler's
 // `import ... from '@aws-sdk/client-sqs'` would miss the SDK kyoka provides
