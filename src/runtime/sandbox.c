@@ -481,7 +481,7 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
         sv_addf(&cmd, "%s/bootstrap.py", rtdir);
     } else if (is_runtime(sp->runtime, "nodejs")) {
         sv_add(&cmd, "/usr/bin/node");
-        sv_addf(&cmd, "%s/bootstrap.mjs", rtdir);
+        sv_addf(&cmd, "%s/bootstrap.cjs", rtdir);
     } else {
         snprintf(err, errcap, "kyoka cannot run the %s runtime", sp->runtime);
         return -1;

@@ -26,7 +26,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 PY_BOOTSTRAP_DIR = os.path.join(REPO, "src", "runtime", "bootstrap", "python")
 NODE_BOOTSTRAP_DIR = os.path.join(REPO, "src", "runtime", "bootstrap", "node")
 PY_BOOTSTRAP = os.path.join(PY_BOOTSTRAP_DIR, "bootstrap.py")
-NODE_BOOTSTRAP = os.path.join(NODE_BOOTSTRAP_DIR, "bootstrap.mjs")
+NODE_BOOTSTRAP = os.path.join(NODE_BOOTSTRAP_DIR, "bootstrap.cjs")
 NODE = shutil.which("node")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with boto3 1.26 / botocore 1.29
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
@@ -764,6 +764,11 @@ class NodeBootstrapTest(unittest.TestCase):
         start = time.monotonic()
         self.assertEqual(fn.invoke({})[2], b'{"timerFired":true}')
         self.assertGreaterEqual(time.monotonic() - start, 0.2)
+
+    def test_commonjs_handler_is_not_the_main_module(self):
+        # As on AWS, whose entry is an ES module: the bootstrap is no require.main.
+        fn = self.function("exports.handler = async () => [require.main === undefined, module.id];", name="app.js")
+        self.assertEqual(json.loads(fn.invoke({})[2]), [True, os.path.join(fn.root, "app.js")])
 
     def test_callback_without_waiting_for_event_loop(self):
         # The timer outlives the wait for a post: an answer at all means no waiting.
