@@ -190,6 +190,9 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
         }
         kyoka_clock_advance_ms((int64_t)(v * 1000));
         kyoka__clock_save(s);
+        for (size_t i = 0; i < s->nservices; i++)
+            if (s->services[i].def->clock_moved)
+                s->services[i].def->clock_moved(s->services[i].state);
         store_when_durable(s->ctx.store, on_clock_durable, req);
     } else if (strv_starts_with(path, LAMBDA_CODE_PREFIX) && get) {
         const size_t skip = sizeof LAMBDA_CODE_PREFIX - 1;

@@ -31,6 +31,15 @@ typedef struct call_priv {
     auth_request_t auth; /* the request as SigV4 sees it, built once */
     iam_policy_set_t identity; /* the caller's policies, resolved on first authorize */
     bool identity_ready;
+    /* Internal calls (ctx->call): their own arena, who to tell, and the
+     * service principal's aws:SourceArn / aws:SourceAccount. */
+    arena_t own_arena;
+    svc_call_done_fn done;
+    void *done_data;
+    iam_ctx_value_t extra[2];
+    const char *extra_vals[2];
+    size_t nextra;
+    uint64_t start_us;
 } call_priv_t;
 
 /* The request as SigV4 sees it: routing peeks at its credential scope and
@@ -85,6 +94,8 @@ static void call_free(svc_call_t *c)
     json_decref(c->input);
     json_decref(c->output);
     buf_destroy(&p->body);
+    if (c->internal)
+        arena_destroy(&p->own_arena);
     free(p);
     free(c);
 }
@@ -190,6 +201,27 @@ static void on_durable(void *data, int status)
     send_response(c);
 }
 
+static const char *principal_label(const svc_call_t *c)
+{
+    return c->cred ? c->cred->principal_arn : c->principal.service ? c->principal.service : "anonymous";
+}
+
+/* An internal call answers its caller, not a socket, once what it wrote is
+ * durable (a destination's SendMessage must be as safe as a client's). */
+static void on_internal_durable(void *data, int status)
+{
+    svc_call_t *c = data;
+    call_priv_t *p = c->_priv;
+    if (status != 0 && !c->error.code)
+        svc_error(c, "InternalFailure", 500, "kyoka could not make the change durable (store error)");
+    kyoka__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
+                       principal_label(c), c->error.code ? (c->error.status ? c->error.status : 400) : 200,
+                       kyoka_mono_us() - p->start_us, c->error.code);
+    if (p->done)
+        p->done(p->done_data, c);
+    call_free(c);
+}
+
 /* Encode output or error in the call's protocol, then respond once the
  * store says everything the call saw or wrote is durable. */
 static void finish_call(svc_call_t *c)
@@ -197,6 +229,11 @@ static void finish_call(svc_call_t *c)
     call_priv_t *p = c->_priv;
     c->finished = true;
     c->on_abort = NULL;
+    if (c->internal) {
+        p->waiting_durable = true;
+        store_when_durable(p->server->ctx.store, on_internal_durable, c);
+        return;
+    }
     add_header(p, "x-amzn-RequestId", c->request_id);
     if (c->decision_id)
         add_header(p, "x-kyoka-decision-id", c->decision_id);
@@ -325,7 +362,7 @@ static const iam_policy_set_t *identity_of(svc_call_t *c)
     if (!p->identity_ready) {
         memset(&p->identity, 0, sizeof p->identity);
         kyoka_ctx_t *ctx = c->ctx;
-        if (!c->principal.is_root && ctx->identity_for)
+        if (c->cred && !c->principal.is_root && ctx->identity_for)
             ctx->identity_for(ctx->iam_state, c->cred, c->arena, &c->principal, &p->identity);
         p->identity_ready = true;
     }
@@ -380,7 +417,7 @@ iam_decision_t kyoka__authorize(svc_call_t *c, const char *action, const char *r
         .principal = &c->principal,
         .context = extra,
         .ncontext = nextra,
-        .source_ip = c->req->remote_addr,
+        .source_ip = c->req ? c->req->remote_addr : NULL,
         .secure_transport = false,
         .region = c->region,
         .now_ms = kyoka_clock_now_ms(),
@@ -557,6 +594,30 @@ static void run_handler(svc_call_t *c)
     finish_call(c);
 }
 
+/* Validate, authorize and run an operation whose input is already a tree
+ * (the steps of dispatch() after decoding). */
+static void run_decoded(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    if (!proto_validate_input(c->model, c->mop, c->input, &c->error)) {
+        finish_call(c);
+        return;
+    }
+    if (!(c->op->flags & SVC_OP_NO_AUTHZ) && c->op->iam_action) {
+        const char *arn = "*";
+        if (c->op->resource_arn && c->op->resource_arn(c, &arn) != 0) {
+            finish_call(c);
+            return;
+        }
+        c->resource_arn = arn;
+        if (kyoka__authorize(c, c->op->iam_action, arn, p->extra, p->nextra) != IAM_ALLOW) {
+            finish_call(c);
+            return;
+        }
+    }
+    run_handler(c);
+}
+
 static void dispatch(kyoka_server_t *s, svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
@@ -638,23 +699,90 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
     bool ok = c->proto == PROTO_JSON        ? decode_json(c)
               : c->proto == PROTO_REST_JSON ? decode_rest_json(c)
                                             : decode_query(c, params, nparams);
-    if (!ok || !proto_validate_input(c->model, c->mop, c->input, &c->error)) {
+    if (!ok) {
         finish_call(c);
         return;
     }
-    if (!(c->op->flags & SVC_OP_NO_AUTHZ) && c->op->iam_action) {
-        const char *arn = "*";
-        if (c->op->resource_arn && c->op->resource_arn(c, &arn) != 0) {
-            finish_call(c);
-            return;
-        }
-        c->resource_arn = arn;
-        if (kyoka__authorize(c, c->op->iam_action, arn, NULL, 0) != IAM_ALLOW) {
-            finish_call(c);
-            return;
-        }
+    run_decoded(c);
+}
+
+/* The principal of an internal call: a credential's, or a service's. */
+static void internal_principal(svc_call_t *c, const svc_caller_t *who)
+{
+    call_priv_t *p = c->_priv;
+    if (who->cred) {
+        c->cred = who->cred;
+        kyoka__principal_of(who->cred, &c->principal);
+        return;
     }
-    run_handler(c);
+    c->principal.service = arena_strdup(c->arena, who->service_principal ? who->service_principal : "");
+    c->principal.type = "Service";
+    if (who->source_arn) {
+        p->extra_vals[p->nextra] = arena_strdup(c->arena, who->source_arn);
+        p->extra[p->nextra] = (iam_ctx_value_t){"aws:SourceArn", &p->extra_vals[p->nextra], 1};
+        p->nextra++;
+    }
+    if (who->source_account) {
+        p->extra_vals[p->nextra] = arena_strdup(c->arena, who->source_account);
+        p->extra[p->nextra] = (iam_ctx_value_t){"aws:SourceAccount", &p->extra_vals[p->nextra], 1};
+        p->nextra++;
+    }
+}
+
+svc_call_t *kyoka__internal_create(kyoka_server_t *s, const svc_caller_t *who, const char *service,
+                                   const char *operation, json_t *input, svc_call_done_fn done, void *data)
+{
+    svc_call_t *c = xcalloc(1, sizeof *c);
+    call_priv_t *p = xcalloc(1, sizeof *p);
+    buf_init(&p->body, 0);
+    arena_init(&p->own_arena);
+    p->server = s;
+    p->done = done;
+    p->done_data = data;
+    p->start_us = kyoka_mono_us();
+    c->_priv = p;
+    c->internal = true;
+    c->ctx = &s->ctx;
+    c->arena = &p->own_arena;
+    c->region = who->region ? arena_strdup(c->arena, who->region) : s->cfg.region;
+    c->proto = PROTO_JSON;
+    c->input = input ? input : json_object();
+    kyoka_uuid(c->request_id);
+    p->opname = arena_strdup(c->arena, operation);
+    internal_principal(c, who);
+    svc_slot_t *slot = kyoka__service_by_name(s, strv_from(service));
+    if (slot) {
+        p->slot = slot;
+        c->svc = slot->def;
+        c->model = slot->model;
+        c->state = slot->state;
+        c->mop = model_op_lookup(slot->model, strv_from(operation));
+        c->op = c->mop ? find_op(slot->def, c->mop->name) : NULL;
+    }
+    return c;
+}
+
+void kyoka__internal_run(svc_call_t *c)
+{
+    if (!c->svc)
+        svc_error(c, "NotImplemented", 501, "kyoka does not serve %s yet", ((call_priv_t *)c->_priv)->opname);
+    else if (!c->op)
+        svc_error(c, "NotImplemented", 501, "kyoka does not implement %s.%s yet (see docs/coverage.md).",
+                  c->svc->name, ((call_priv_t *)c->_priv)->opname);
+    if (c->error.code) {
+        finish_call(c);
+        return;
+    }
+    run_decoded(c);
+}
+
+void kyoka__internal_cancel(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    svc_error(c, "ServiceUnavailable", 503, "kyoka is shutting down");
+    if (p->done)
+        p->done(p->done_data, c);
+    call_free(c);
 }
 
 void kyoka__on_request(http_request_t *req, void *ctx)

@@ -23,29 +23,18 @@
 
 #include "core/banned.h"
 
-/* Decide one action for the role's session; deny is logged when asked. */
-static bool role_may(kyoka_server_t *s, const auth_cred_t *cred, arena_t *a, const char *action, const char *arn,
+/* Decide one action for the role's session; a denial is logged when asked. */
+static bool role_may(kyoka_server_t *s, const auth_cred_t *cred, const char *action, const char *arn,
                      bool log_denial)
 {
-    iam_principal_t pr = {0};
-    iam_policy_set_t set = {0};
-    kyoka__principal_of(cred, &pr);
-    if (!pr.is_root && s->ctx.identity_for)
-        s->ctx.identity_for(s->ctx.iam_state, cred, a, &pr, &set);
-    iam_request_t r = {
-        .action = action,
-        .resource = arn,
-        .resource_account = s->ctx.account_id,
-        .principal = &pr,
-        .now_ms = kyoka_clock_now_ms(),
-    };
-    iam_explain_t ex;
-    iam_decision_t d = iam_evaluate(&r, &set, &ex);
-    if (d != IAM_ALLOW && log_denial) {
-        const char *id = iam_decision_log_add(&r, &ex);
-        log_info("lambda: %s may not %s on %s: the function's logs are dropped (decision %s)", pr.arn, action, arn,
-                 id ? id : "-");
-    }
+    svc_caller_t who = {.cred = cred};
+    const char *id = NULL;
+    /* Allowed writes stay out of the decision log (one per batch would bury
+     * the user's own decisions); a denial is decided again to be logged. */
+    iam_decision_t d = s->ctx.decide(&s->ctx, &who, "logs", action, arn, NULL);
+    if (d != IAM_ALLOW && log_denial && s->ctx.decide(&s->ctx, &who, "logs", action, arn, &id) != IAM_ALLOW)
+        log_info("lambda: %s may not %s on %s: the function's logs are dropped (decision %s)", cred->principal_arn,
+                 action, arn, id ? id : "-");
     return d == IAM_ALLOW;
 }
 
@@ -66,11 +55,11 @@ static void on_function_logs(void *data, const char *region, const char *group, 
         arena_sprintf(&a, "arn:aws:logs:%s:%s:log-group:%s:log-stream:%s", region, s->ctx.account_id, group, stream);
     bool ok = true;
     if (!logs_group_exists(logs->state, region, NULL, group))
-        ok = role_may(s, cred, &a, "logs:CreateLogGroup", group_arn, first);
+        ok = role_may(s, cred, "logs:CreateLogGroup", group_arn, first);
     if (ok && first)
-        ok = role_may(s, cred, &a, "logs:CreateLogStream", stream_arn, first);
+        ok = role_may(s, cred, "logs:CreateLogStream", stream_arn, first);
     if (ok)
-        ok = role_may(s, cred, &a, "logs:PutLogEvents", stream_arn, first);
+        ok = role_may(s, cred, "logs:PutLogEvents", stream_arn, first);
     if (ok) {
         logs_event_t *ev = arena_alloc(&a, n * sizeof *ev);
         for (size_t i = 0; i < n; i++)

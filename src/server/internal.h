@@ -8,6 +8,12 @@
 
 typedef struct kyoka_server kyoka_server_t;
 
+/* An internal call waiting for its loop turn (internal_call.c). */
+typedef struct kyoka_internal {
+    svc_call_t *call;
+    struct kyoka_internal *next;
+} kyoka_internal_t;
+
 typedef struct svc_slot {
     const svc_def_t *def;
     const model_service_t *model;
@@ -31,6 +37,9 @@ struct kyoka_server {
     char fn_endpoint[128];  /* what functions use to reach kyoka (always an IP) */
     rt_t *runtime;
     uint64_t requests;
+    uv_timer_t internal_timer;
+    kyoka_internal_t *internal_head, *internal_tail;
+    bool internal_stopped;
 };
 
 /* services.c: the services this binary serves. */
@@ -43,6 +52,16 @@ void kyoka__call_finish(svc_call_t *c);
 iam_decision_t kyoka__authorize(svc_call_t *c, const char *action, const char *resource,
                                const iam_ctx_value_t *extra, size_t nextra);
 svc_slot_t *kyoka__service_by_name(kyoka_server_t *s, strv_t name);
+/* Internal calls (ctx->call): create with the caller's principal and
+ * input (taken), run (validate, authorize, handler, durable, done), or
+ * answer "shutting down" without running. */
+svc_call_t *kyoka__internal_create(kyoka_server_t *s, const svc_caller_t *who, const char *service,
+                                   const char *operation, json_t *input, svc_call_done_fn done, void *data);
+void kyoka__internal_run(svc_call_t *c);
+void kyoka__internal_cancel(svc_call_t *c);
+/* internal_call.c: the queue behind ctx->call, and ctx->decide. */
+void kyoka__internal_start(kyoka_server_t *s);
+void kyoka__internal_stop(kyoka_server_t *s);
 /* The principal a verified credential is, as IAM sees it (identity
  * policies still to be filled by ctx->identity_for). */
 void kyoka__principal_of(const auth_cred_t *cred, iam_principal_t *pr);

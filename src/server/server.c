@@ -209,6 +209,7 @@ int kyoka_server_run(const kyoka_config_t *cfg)
         ._server = s,
     };
     add_root(s);
+    kyoka__internal_start(s);
     if (kyoka__clock_load(s, err, sizeof err) != 0) {
         fprintf(stderr, "kyoka: %s\n", err);
         goto out_services;
@@ -275,6 +276,7 @@ out_services:
         s->runtime = NULL;
         uv_run(s->loop, UV_RUN_DEFAULT);
     }
+    kyoka__internal_stop(s);
     free_services(s);
     if (s->http) {
         http_server_stop(s->http, 0, on_stopped, s);

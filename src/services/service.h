@@ -35,6 +35,23 @@ typedef struct svc_call svc_call_t;
 typedef struct svc_def svc_def_t;
 typedef struct kyoka_ctx kyoka_ctx_t;
 
+/* Who a call that kyoka makes by itself is made as: the service-to-service
+ * paths (a function's destination written under its execution role, CloudWatch
+ * Logs invoking a subscribed function as logs.amazonaws.com). See
+ * src/pipes/pipes.h. */
+typedef struct svc_caller {
+    const auth_cred_t *cred;        /* a principal's credential (an execution
+                                       role's session), or NULL for a service */
+    const char *service_principal;  /* "logs.amazonaws.com" when cred is NULL */
+    const char *source_arn;         /* aws:SourceArn of a service's call */
+    const char *source_account;     /* aws:SourceAccount */
+    const char *region;             /* the region called (NULL: the default) */
+} svc_caller_t;
+
+/* An internal call has finished: c->output or c->error, c->decision_id.
+ * The call is freed when this returns. */
+typedef void (*svc_call_done_fn)(void *data, const svc_call_t *c);
+
 /* Everything a service may use from the running server. */
 struct kyoka_ctx {
     uv_loop_t *loop;
@@ -60,6 +77,17 @@ struct kyoka_ctx {
     /* Services by name, for service-to-service lookups (resource policies
      * of another service). */
     void *(*service_state)(kyoka_ctx_t *ctx, const char *name);
+    /* Run service.operation with input (taken) as who, through the same
+     * decode-free pipeline as a request: validation, authorization (the
+     * caller's identity policies and the resource's policy), the handler,
+     * durability. done runs on a later loop turn, never inside call. */
+    void (*call)(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *service, const char *operation,
+                 json_t *input, svc_call_done_fn done, void *data);
+    /* Decide action on resource for who without running anything (checks
+     * made when a configuration names a destination). With decision_id the
+     * decision goes to the decision log and *decision_id names it. */
+    iam_decision_t (*decide)(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *service, const char *action,
+                             const char *resource, const char **decision_id);
     void *_server;
 };
 
@@ -95,6 +123,9 @@ struct svc_def {
     void (*stopping)(void *state);
     /* POST /_kyoka/reset: back to a fresh start (state and store rows). */
     void (*reset)(void *state);
+    /* The server clock was moved forward: deadlines kept on it (retry
+     * delays) may be due now. Optional. */
+    void (*clock_moved)(void *state);
     /* The resource-based policy on arn (queue policy, bucket policy), or
      * NULL. *owner is the owning account. */
     const iam_policy_t *(*resource_policy)(void *state, const char *arn, const char **owner);
@@ -122,6 +153,7 @@ struct svc_call {
     void (*on_abort)(svc_call_t *c); /* set while parked */
     void *parked;              /* the handler's data while parked */
     bool finished;
+    bool internal;             /* made by kyoka itself (ctx->call): no request */
     const char *unserved;      /* routing: a service kyoka does not serve */
     void *_priv;
 };

@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+#include "pipes/pipes.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,7 +368,7 @@ int lambda__unreserved(lambda_state_t *st)
 #define LAMBDA_SESSION_S 3600
 #define LAMBDA_SESSION_RENEW_MS (15 * 60 * 1000)
 
-static bool ensure_session(svc_call_t *c, lambda_fn_t *fn, const char *role)
+bool lambda__role_session(svc_call_t *c, lambda_fn_t *fn, const char *role)
 {
     int64_t now = kyoka_clock_now_ms();
     if (fn->akid && fn->role_arn && strcmp(fn->role_arn, role) == 0 && fn->creds_expire_ms - now > LAMBDA_SESSION_RENEW_MS)
@@ -402,7 +404,7 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
 {
     json_t *cfg = v->config;
     const char *role = json_string_value(json_object_get(cfg, "Role"));
-    if (role && !ensure_session(c, fn, role))
+    if (role && !lambda__role_session(c, fn, role))
         return false;
     memset(spec, 0, sizeof *spec);
     spec->pool_key = lambda__pool_key(c->arena, fn, v);
@@ -436,4 +438,46 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
     spec->unreserved_limit = lambda__unreserved(st);
     spec->concurrency_key = arena_sprintf(c->arena, "%s/%s", fn->region, fn->name);
     return true;
+}
+
+bool lambda__role_may(svc_call_t *c, lambda_fn_t *fn, const char *role, const char *action, const char *api,
+                      const char *resource, const char *what)
+{
+    if (!role || !lambda__role_session(c, fn, role))
+        return false;
+    const auth_cred_t *cred = auth_store_lookup(c->ctx->creds, strv_from(fn->akid));
+    pipes_dest_t d;
+    pipes_dest_parse(resource, &d);
+    svc_caller_t who = {.cred = cred, .region = d.region[0] ? d.region : fn->region};
+    const char *id = NULL;
+    if (cred && c->ctx->decide &&
+        c->ctx->decide(c->ctx, &who, d.service ? d.service : "", action, resource, &id) == IAM_ALLOW)
+        return true;
+    svc_error(c, "InvalidParameterValueException", 400,
+              "The provided execution role does not have permissions to call %s on %s", api, what);
+    return false;
+}
+
+bool lambda__dlq_check(svc_call_t *c, json_t *cfg, const char *name, const char *region)
+{
+    const char *arn = json_string_value(json_object_get(json_object_get(cfg, "DeadLetterConfig"), "TargetArn"));
+    if (!arn || !*arn)
+        return true;
+    pipes_dest_t d;
+    pipes_dest_kind_t k = pipes_dest_parse(arn, &d);
+    if (k != PIPES_DEST_SQS && k != PIPES_DEST_SNS) {
+        svc_error(c, "InvalidParameterValueException", 400,
+                  "The DeadLetterConfig TargetArn %s is invalid: it must be an SQS queue or an SNS topic.", arn);
+        return false;
+    }
+    /* The role's session as the function will have it; a new function has
+     * no state yet, so a stand-in holds the session for the check. */
+    lambda_fn_t probe = {.name = (char *)name, .region = (char *)region};
+    bool ok = lambda__role_may(c, &probe, json_string_value(json_object_get(cfg, "Role")), d.action, d.api, arn,
+                               k == PIPES_DEST_SQS ? "SQS" : "SNS");
+    free(probe.akid);
+    free(probe.secret);
+    free(probe.token);
+    free(probe.role_arn);
+    return ok;
 }
