@@ -274,6 +274,7 @@ void lambda__fn_free(lambda_fn_t *fn)
         lambda__policy_free(&fn->policies[i]);
     free(fn->policies);
     json_decref(fn->tags);
+    json_decref(fn->event_configs);
     free(fn->region);
     free(fn->name);
     free(fn->arn);
@@ -350,6 +351,7 @@ static void on_create_code(svc_call_t *c, int status, const lambda_code_t *code,
     fn->reserved = -1;
     json_t *tags = svc_in(c, "Tags");
     fn->tags = json_is_object(tags) ? json_deep_copy(tags) : json_object();
+    fn->event_configs = json_object();
     lambda_version_t *v = xcalloc(1, sizeof *v);
     v->version = xstrdup("$LATEST");
     v->config = cc->config;
@@ -425,7 +427,8 @@ int lambda_create_function(svc_call_t *c)
         json_decref(cfg);
         return 0;
     }
-    if (!lambda__role_check(c, json_string_value(json_object_get(cfg, "Role")))) {
+    if (!lambda__role_check(c, json_string_value(json_object_get(cfg, "Role"))) ||
+        !lambda__dlq_check(c, cfg, r.name, r.region)) {
         json_decref(cfg);
         return 0;
     }
@@ -621,7 +624,8 @@ int lambda_update_function_configuration(svc_call_t *c)
         return 0;
     }
     const char *role = svc_in_str(c, "Role");
-    if (role && !lambda__role_check(c, role)) {
+    if ((role && !lambda__role_check(c, role)) ||
+        (svc_in(c, "DeadLetterConfig") && !lambda__dlq_check(c, cfg, fn->name, fn->region))) {
         json_decref(cfg);
         return 0;
     }
@@ -685,6 +689,7 @@ int lambda_delete_function(svc_call_t *c)
                 break;
             }
         }
+        json_object_del(fn->event_configs, v->version);
         lambda__retire(st, c, fn);
         lambda__version_free(v);
         lambda__fn_save(st, fn);

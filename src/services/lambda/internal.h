@@ -14,6 +14,7 @@ typedef struct lambda_fn lambda_fn_t;
 typedef struct lambda_version lambda_version_t;
 typedef struct lambda_alias lambda_alias_t;
 typedef struct lambda_layer lambda_layer_t;
+typedef struct lambda_async lambda_async_t;
 
 /* One version of a function ($LATEST is versions[0]). config is the
  * FunctionConfiguration exactly as AWS returns it; generation changes with
@@ -54,6 +55,8 @@ struct lambda_fn {
     size_t npolicies;
     int reserved;         /* ReservedConcurrentExecutions, -1 unset */
     json_t *tags;         /* object */
+    json_t *event_configs; /* qualifier ("$LATEST", a version, an alias) ->
+                              FunctionEventInvokeConfig as AWS returns it */
     /* The execution role's current session (not persisted: sessions are,
      * by the IAM service, but these are just the cache of one). */
     char *role_arn, *akid, *secret, *token;
@@ -82,6 +85,7 @@ struct lambda_state {
     bool has_invoker;
     int account_concurrency;
     uint64_t next_generation;
+    lambda_async_t *async;
 };
 
 /* ==== names (function.c) ==== */
@@ -155,6 +159,10 @@ char *lambda__code_zip(arena_t *a, lambda_state_t *st, const char *sha_hex);
  * NULL when there are none. */
 const char *lambda__opt_dir(lambda_state_t *st, arena_t *a, json_t *layers);
 
+/* Marker/MaxItems (at most 50) over n items: the page's start and size;
+ * false with InvalidParameterValueException for a bad marker. */
+bool lambda__page(svc_call_t *c, size_t n, size_t *start, size_t *max);
+
 /* Publish $LATEST as the next version; returns its view (new ref). */
 json_t *lambda__publish(lambda_fn_t *fn, lambda_version_t *latest, const char *description);
 
@@ -174,6 +182,36 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
 /* The FunctionConfiguration to return: config plus live fields. New ref. */
 json_t *lambda__config_view(lambda_state_t *st, const lambda_fn_t *fn, const lambda_version_t *v);
 int lambda__unreserved(lambda_state_t *st);
+
+/* A current session of the execution role on fn (assumed or renewed as
+ * lambda.amazonaws.com); false with AWS's error set on c. */
+bool lambda__role_session(svc_call_t *c, lambda_fn_t *fn, const char *role);
+/* May fn's execution role call action on resource (its identity policies
+ * and the resource's policy)? Sets AWS's InvalidParameterValueException
+ * naming api and what when not. */
+bool lambda__role_may(svc_call_t *c, lambda_fn_t *fn, const char *role, const char *action, const char *api,
+                      const char *resource, const char *what);
+
+/* DeadLetterConfig.TargetArn of cfg (when set) is an SQS queue or SNS
+ * topic that cfg's Role may write to. */
+bool lambda__dlq_check(svc_call_t *c, json_t *cfg, const char *name, const char *region);
+
+/* ==== asynchronous invocation (async.c) ==== */
+int lambda__async_create(lambda_state_t *st, char *err, size_t errcap);
+void lambda__async_start(lambda_state_t *st);
+void lambda__async_stop(lambda_state_t *st);
+void lambda__async_reset(lambda_state_t *st);
+void lambda__async_free(lambda_state_t *st);
+/* Queue an event (the row is written in the caller's batch, so the 202
+ * waits for its commit). */
+int lambda__async_enqueue(lambda_state_t *st, lambda_fn_t *fn, const char *qualifier, const char *request_id,
+                          const void *payload, size_t len);
+/* Deadlines may be due (the clock moved). */
+void lambda__async_kick(lambda_state_t *st);
+/* Counts for /_kyoka/lambda (new reference). */
+json_t *lambda__async_stats(lambda_state_t *st);
+/* An alias's version for one invocation (weighted routing). */
+lambda_version_t *lambda__route_alias(svc_call_t *c, lambda_fn_t *fn, lambda_alias_t *a);
 
 /* ==== policies (policy.c) ==== */
 lambda_policy_t *lambda__policy_lookup(lambda_fn_t *fn, const char *qualifier);
@@ -238,5 +276,10 @@ int lambda_delete_layer_version(svc_call_t *c);
 int lambda_add_layer_version_permission(svc_call_t *c);
 int lambda_remove_layer_version_permission(svc_call_t *c);
 int lambda_get_layer_version_policy(svc_call_t *c);
+int lambda_put_function_event_invoke_config(svc_call_t *c);
+int lambda_update_function_event_invoke_config(svc_call_t *c);
+int lambda_get_function_event_invoke_config(svc_call_t *c);
+int lambda_delete_function_event_invoke_config(svc_call_t *c);
+int lambda_list_function_event_invoke_configs(svc_call_t *c);
 
 #endif

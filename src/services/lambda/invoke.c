@@ -7,7 +7,7 @@
  *   RequestResponse  200 with the function's answer; X-Amz-Function-Error
  *                    "Unhandled" when it failed, X-Amz-Executed-Version,
  *                    X-Amz-Log-Result (the last 4 KB of log) with LogType Tail
- *   Event            202 at once; the function runs in the background
+ *   Event            202 once the event is durably queued (async.c runs it)
  *   DryRun           204 once the caller is authorized
  * A synchronous request over 6 MB answers RequestEntityTooLargeException
  * (413); no capacity answers TooManyRequestsException (429) with a Reason.
@@ -29,7 +29,7 @@ typedef struct invoke_wait {
 
 /* Weighted routing: the alias's primary version unless a uniform draw
  * falls within an additional version's weight. */
-static lambda_version_t *route_alias(svc_call_t *c, lambda_fn_t *fn, lambda_alias_t *a)
+lambda_version_t *lambda__route_alias(svc_call_t *c, lambda_fn_t *fn, lambda_alias_t *a)
 {
     json_t *weights = json_object_get(json_object_get(a->config, "RoutingConfig"), "AdditionalVersionWeights");
     const char *primary = json_string_value(json_object_get(a->config, "FunctionVersion"));
@@ -110,12 +110,6 @@ static bool payload_is_json(svc_call_t *c, const char *p, size_t n)
     return false;
 }
 
-static void on_event_done(void *data, const lambda_invoke_result_t *res)
-{
-    (void)data;
-    (void)res;
-}
-
 int lambda_invoke(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
@@ -125,7 +119,7 @@ int lambda_invoke(svc_call_t *c)
         return 0;
     lambda_version_t *v;
     lambda_alias_t *alias = r.qualifier ? lambda__alias_lookup(fn, r.qualifier) : NULL;
-    v = alias ? route_alias(c, fn, alias) : lambda__resolve_or_fail(c, fn, r.qualifier);
+    v = alias ? lambda__route_alias(c, fn, alias) : lambda__resolve_or_fail(c, fn, r.qualifier);
     if (!v)
         return 0;
     const char *type = svc_in_str(c, "InvocationType");
@@ -154,6 +148,12 @@ int lambda_invoke(svc_call_t *c)
         svc_error(c, "ServiceException", 500, "kyoka's function runtime is not running");
         return 0;
     }
+    if (event) {
+        /* Queued durably (async.c); the 202 leaves once the row is committed. */
+        lambda__async_enqueue(st, fn, r.qualifier, c->request_id, body, len);
+        json_object_set_new(svc_output(c), "StatusCode", json_integer(202));
+        return 0;
+    }
     lambda_run_spec_t spec;
     if (!lambda__run_spec(st, c, fn, v, &spec))
         return 0;
@@ -167,19 +167,9 @@ int lambda_invoke(svc_call_t *c)
         .len = len,
         .client_context = svc_in_str(c, "ClientContext"),
         .trace_id = trace.p ? arena_strndup(c->arena, trace.p, trace.len) : NULL,
-        .tail_log = log_type && strcmp(log_type, "Tail") == 0 && !event,
-        .async = event,
+        .tail_log = log_type && strcmp(log_type, "Tail") == 0,
     };
     const char *refusal = NULL;
-    if (event) {
-        int rc = st->invoker.invoke(st->invoker.rt, &spec, &req, on_event_done, NULL, NULL, &refusal);
-        if (rc != 0) {
-            svc_error(c, "ServiceException", 500, "kyoka could not queue the event: %s", refusal ? refusal : "");
-            return 0;
-        }
-        json_object_set_new(svc_output(c), "StatusCode", json_integer(202));
-        return 0;
-    }
     invoke_wait_t *w = xcalloc(1, sizeof *w);
     w->c = c;
     w->st = st;

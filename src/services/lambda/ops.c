@@ -97,6 +97,7 @@ static const svc_op_t lambda_ops[] = {
     {"CreateFunction", lambda_create_function, "lambda:CreateFunction", arn_function_unqualified, M},
     {"DeleteAlias", lambda_delete_alias, "lambda:DeleteAlias", arn_alias, M},
     {"DeleteFunction", lambda_delete_function, "lambda:DeleteFunction", arn_function, M},
+    {"DeleteFunctionEventInvokeConfig", lambda_delete_function_event_invoke_config, "lambda:DeleteFunctionEventInvokeConfig", arn_function, M},
     {"DeleteFunctionConcurrency", lambda_delete_function_concurrency, "lambda:DeleteFunctionConcurrency", arn_function_unqualified, M},
     {"DeleteLayerVersion", lambda_delete_layer_version, "lambda:DeleteLayerVersion", arn_layer_version, M},
     {"DeleteProvisionedConcurrencyConfig", lambda_delete_provisioned_concurrency_config, "lambda:DeleteProvisionedConcurrencyConfig", arn_function, M},
@@ -104,6 +105,7 @@ static const svc_op_t lambda_ops[] = {
     {"GetAlias", lambda_get_alias, "lambda:GetAlias", arn_alias, 0},
     {"GetFunction", lambda_get_function, "lambda:GetFunction", arn_function, 0},
     {"GetFunctionConcurrency", lambda_get_function_concurrency, "lambda:GetFunctionConcurrency", arn_function_unqualified, 0},
+    {"GetFunctionEventInvokeConfig", lambda_get_function_event_invoke_config, "lambda:GetFunctionEventInvokeConfig", arn_function, 0},
     {"GetFunctionConfiguration", lambda_get_function_configuration, "lambda:GetFunctionConfiguration", arn_function, 0},
     {"GetLayerVersion", lambda_get_layer_version, "lambda:GetLayerVersion", arn_layer_version, 0},
     {"GetLayerVersionByArn", lambda_get_layer_version_by_arn, "lambda:GetLayerVersion", arn_layer_by_arn, 0},
@@ -112,6 +114,7 @@ static const svc_op_t lambda_ops[] = {
     {"GetProvisionedConcurrencyConfig", lambda_get_provisioned_concurrency_config, "lambda:GetProvisionedConcurrencyConfig", arn_function, 0},
     {"Invoke", lambda_invoke, "lambda:InvokeFunction", arn_function, 0},
     {"ListAliases", lambda_list_aliases, "lambda:ListAliases", arn_function_unqualified, 0},
+    {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs, "lambda:ListFunctionEventInvokeConfigs", arn_function_unqualified, 0},
     {"ListFunctions", lambda_list_functions, "lambda:ListFunctions", NULL, 0},
     {"ListLayerVersions", lambda_list_layer_versions, "lambda:ListLayerVersions", NULL, 0},
     {"ListLayers", lambda_list_layers, "lambda:ListLayers", NULL, 0},
@@ -121,12 +124,14 @@ static const svc_op_t lambda_ops[] = {
     {"PublishLayerVersion", lambda_publish_layer_version, "lambda:PublishLayerVersion", arn_layer, M},
     {"PublishVersion", lambda_publish_version, "lambda:PublishVersion", arn_function_unqualified, M},
     {"PutFunctionConcurrency", lambda_put_function_concurrency, "lambda:PutFunctionConcurrency", arn_function_unqualified, M},
+    {"PutFunctionEventInvokeConfig", lambda_put_function_event_invoke_config, "lambda:PutFunctionEventInvokeConfig", arn_function, M},
     {"PutProvisionedConcurrencyConfig", lambda_put_provisioned_concurrency_config, "lambda:PutProvisionedConcurrencyConfig", arn_function, M},
     {"RemoveLayerVersionPermission", lambda_remove_layer_version_permission, "lambda:RemoveLayerVersionPermission", arn_layer_version, M},
     {"RemovePermission", lambda_remove_permission, "lambda:RemovePermission", arn_function, M},
     {"TagResource", lambda_tag_resource, "lambda:TagResource", arn_resource, M},
     {"UntagResource", lambda_untag_resource, "lambda:UntagResource", arn_resource, M},
     {"UpdateAlias", lambda_update_alias, "lambda:UpdateAlias", arn_alias, M},
+    {"UpdateFunctionEventInvokeConfig", lambda_update_function_event_invoke_config, "lambda:UpdateFunctionEventInvokeConfig", arn_function, M},
     {"UpdateFunctionCode", lambda_update_function_code, "lambda:UpdateFunctionCode", arn_function_unqualified, M},
     {"UpdateFunctionConfiguration", lambda_update_function_configuration, "lambda:UpdateFunctionConfiguration", arn_function_unqualified, M},
 };
@@ -172,6 +177,7 @@ void lambda_set_invoker(void *state, const lambda_invoker_t *inv)
         return;
     st->invoker = *inv;
     st->has_invoker = true;
+    lambda__async_start(st);
 }
 
 const char *lambda_code_root(void *state)
@@ -242,7 +248,8 @@ static void *lambda_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
         free(st);
         return NULL;
     }
-    if (lambda__store_migrate(st, err, errcap) != 0 || lambda__store_load(st, err, errcap) != 0) {
+    if (lambda__store_migrate(st, err, errcap) != 0 || lambda__store_load(st, err, errcap) != 0 ||
+        lambda__async_create(st, err, errcap) != 0) {
         free(st->code_root);
         free(st);
         return NULL;
@@ -274,6 +281,7 @@ static void lambda_free(void *state)
     lambda_state_t *st = state;
     if (!st)
         return;
+    lambda__async_free(st);
     free_all(st);
     if (st->code_root_temp)
         kyoka_remove_tree(st->code_root);
@@ -286,9 +294,14 @@ static void lambda_reset(void *state)
     lambda_state_t *st = state;
     if (st->has_invoker && st->invoker.retire)
         st->invoker.retire(st->invoker.rt, "");
+    lambda__async_reset(st);
     lambda__store_wipe(st);
     free_all(st);
 }
+
+static void lambda_stopping(void *state) { lambda__async_stop(state); }
+
+static void lambda_clock_moved(void *state) { lambda__async_kick(state); }
 
 const svc_def_t lambda_service = {
     .name = "lambda",
@@ -297,5 +310,7 @@ const svc_def_t lambda_service = {
     .create = lambda_create,
     .free = lambda_free,
     .reset = lambda_reset,
+    .stopping = lambda_stopping,
+    .clock_moved = lambda_clock_moved,
     .resource_policy = lambda_resource_policy,
 };

@@ -101,9 +101,12 @@ static json_t *fn_doc(const lambda_fn_t *fn)
         json_array_append_new(policies, json_pack("{s:s,s:O,s:s}", "qualifier", p->qualifier, "doc", p->doc,
                                                   "revision", p->revision ? p->revision : ""));
     }
-    return json_pack("{s:s,s:o,s:o,s:o,s:i,s:O,s:I}", "arn", fn->arn, "versions", versions, "aliases", aliases,
-                     "policies", policies, "reserved", fn->reserved, "tags", fn->tags, "last_version",
-                     (json_int_t)fn->last_version);
+    json_t *doc = json_pack("{s:s,s:o,s:o,s:o,s:i,s:O,s:I}", "arn", fn->arn, "versions", versions, "aliases",
+                            aliases, "policies", policies, "reserved", fn->reserved, "tags", fn->tags,
+                            "last_version", (json_int_t)fn->last_version);
+    if (json_object_size(fn->event_configs))
+        json_object_set(doc, "event_configs", fn->event_configs);
+    return doc;
 }
 
 void lambda__fn_save(lambda_state_t *st, const lambda_fn_t *fn)
@@ -140,6 +143,9 @@ static lambda_fn_t *fn_from_doc(lambda_state_t *st, const char *region, const ch
     if (!fn->tags)
         fn->tags = json_object();
     fn->last_version = json_integer_value(json_object_get(doc, "last_version"));
+    fn->event_configs = json_incref(json_object_get(doc, "event_configs"));
+    if (!fn->event_configs)
+        fn->event_configs = json_object();
     json_t *vs = json_object_get(doc, "versions");
     fn->versions = xcalloc(json_array_size(vs) + 1, sizeof *fn->versions);
     size_t i;

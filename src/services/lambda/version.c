@@ -60,7 +60,7 @@ int lambda_publish_version(svc_call_t *c)
 }
 
 /* Markers for version and alias lists: the index to start at. */
-static bool page(svc_call_t *c, size_t n, size_t *start, size_t *max)
+bool lambda__page(svc_call_t *c, size_t n, size_t *start, size_t *max)
 {
     json_t *jm = svc_in(c, "MaxItems");
     *max = json_is_integer(jm) ? (size_t)json_integer_value(jm) : 50;
@@ -85,7 +85,7 @@ int lambda_list_versions_by_function(svc_call_t *c)
     lambda_ref_t r;
     lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     size_t start, max;
-    if (!fn || !page(c, fn->nversions, &start, &max))
+    if (!fn || !lambda__page(c, fn->nversions, &start, &max))
         return 0;
     json_t *list = json_array();
     size_t i = start;
@@ -265,6 +265,7 @@ int lambda_delete_alias(svc_call_t *c)
     const char *name = svc_in_str(c, "Name");
     for (size_t i = 0; i < fn->naliases; i++) {
         if (strcmp(fn->aliases[i]->name, name) == 0) {
+            json_object_del(fn->event_configs, name);
             lambda__alias_free(fn->aliases[i]);
             memmove(&fn->aliases[i], &fn->aliases[i + 1], (fn->naliases - i - 1) * sizeof *fn->aliases);
             fn->naliases--;
@@ -281,7 +282,7 @@ int lambda_list_aliases(svc_call_t *c)
     lambda_ref_t r;
     lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     size_t start, max;
-    if (!fn || !page(c, fn->naliases, &start, &max))
+    if (!fn || !lambda__page(c, fn->naliases, &start, &max))
         return 0;
     const char *only = svc_in_str(c, "FunctionVersion");
     json_t *list = json_array();
