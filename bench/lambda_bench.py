@@ -13,6 +13,9 @@ overhead stays out of the figures. Three functions, one per family:
 Cold start: the first invoke after an UpdateFunctionConfiguration (a new
 configuration, so a new environment), repeated; the interpreters' own
 start-up (python3 -c pass, node -e 0) is printed beside it.
+Logging: the server CPU a warm invoke costs when the function prints one
+line (which kyoka reads, frames and writes to CloudWatch Logs) against the
+same function printing nothing, both under a role whose logs are kept.
 """
 import io
 import json
@@ -31,6 +34,7 @@ URL, BUILD, PID = sys.argv[1], sys.argv[2], sys.argv[3]
 SECONDS = float(sys.argv[4]) if len(sys.argv) > 4 else 5
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLD_RUNS = 15
+ROUNDS = 5  # of the logging comparison
 
 kw = dict(endpoint_url=URL, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
           config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=60))
@@ -118,6 +122,99 @@ def idle_rss(fn_args):
         subprocess.run(["rm", "-rf", d])
 
 
+# A provided.al2023 bootstrap in python: one keep-alive connection, the
+# event echoed back, and with BENCH_LOG=1 one line printed per invoke. Both
+# sides of the logging comparison run this same code, so what differs is the
+# line alone.
+LOG_BOOTSTRAP = b"""#!/usr/bin/python3 -S
+import os, socket
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+log = os.environ.get("BENCH_LOG") == "1"
+s = socket.create_connection((host, int(port)))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+f = s.makefile("rb")
+
+def response():
+    f.readline()
+    rid, n = "", 0
+    while True:
+        line = f.readline()
+        if line in (b"\\r\\n", b""):
+            break
+        k, _, v = line.decode().partition(":")
+        k = k.lower()
+        if k == "content-length":
+            n = int(v)
+        elif k == "lambda-runtime-aws-request-id":
+            rid = v.strip()
+    return rid, f.read(n)
+
+while True:
+    s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: r\\r\\n\\r\\n")
+    rid, body = response()
+    if log:
+        os.write(1, b"handled " + rid.encode() + b"\\n")
+    s.sendall(("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\\r\\nHost: r\\r\\n"
+               "Content-Length: %d\\r\\n\\r\\n" % (rid, len(body))).encode() + body)
+    response()
+"""
+
+
+def server_cpu(out):
+    """The server_cpu figure of a lambda_load line, or None."""
+    for part in out.split():
+        if part.startswith("server_cpu="):
+            return float(part[len("server_cpu="):-len("us/invoke")])
+    return None
+
+
+def loop_cpu_us():
+    """CPU time of the server's loop thread (its main thread) so far: the
+    pool's fsyncs, which vary run to run by more than a log line costs, are
+    left out."""
+    with open("/proc/%s/task/%s/stat" % (PID, PID)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def invokes(out):
+    for part in out.split():
+        if part.startswith("invokes="):
+            return int(part[len("invokes="):])
+    return 0
+
+
+def logging_cost(trust):
+    """Server CPU per warm invoke, printing one line vs none."""
+    role = iam.create_role(RoleName="bench-logs", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.attach_role_policy(RoleName="bench-logs",
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    code = {"ZipFile": zipped({"bootstrap": (LOG_BOOTSTRAP, 0o755)})}
+    for name, flag in (("quiet", "0"), ("logs", "1")):
+        fn = "bench-log-" + name
+        lam.create_function(FunctionName=fn, Role=role, Runtime="provided.al2023", Handler="bench", Code=code,
+                            MemorySize=256, Timeout=30, Environment={"Variables": {"BENCH_LOG": flag}})
+        load(fn, "--once")
+    # The difference is small beside the whole invoke and the machine's
+    # noise: alternate the two, and compare medians.
+    samples = {"quiet": [], "logs": []}
+    loop = {"quiet": [], "logs": []}
+    for _ in range(ROUNDS):
+        for name in samples:
+            before = loop_cpu_us()
+            out = load("bench-log-" + name, "--duration", str(SECONDS / 2), "--server-pid", PID)
+            cpu, n = server_cpu(out), invokes(out)
+            if cpu is None or not n:
+                return "failed: " + out
+            samples[name].append(cpu)
+            loop[name].append((loop_cpu_us() - before) / n)
+    med = {name: (statistics.median(samples[name]), statistics.median(loop[name])) for name in samples}
+    return ("%.1f us/invoke printing one line, %.1f us printing none (medians of %d): logging costs %.1f us; "
+            "loop thread alone %.1f vs %.1f us: %.1f us" % (
+                med["logs"][0], med["quiet"][0], ROUNDS, med["logs"][0] - med["quiet"][0],
+                med["logs"][1], med["quiet"][1], med["logs"][1] - med["quiet"][1]))
+
+
 def main():
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                      "Action": "sts:AssumeRole"}]}
@@ -145,6 +242,7 @@ def main():
         print("%-8s warm, 16 clients: %s" % (name, load(fn, "--duration", str(SECONDS), "--concurrency", "16",
                                                      "--server-pid", PID)))
     print("interpreters' own start-up: python3 %.1f ms, node %.1f ms" % (py_start, node_start))
+    print("logging, provided (python bootstrap), warm, 1 client, server CPU: %s" % logging_cost(trust))
 
     print("idle RSS with 100 functions created, none warm: %s" % idle_rss(fns["python"]))
 

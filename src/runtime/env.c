@@ -13,6 +13,11 @@
  * seconds", a process that exits mid-invocation Runtime.ExitError, one the
  * memory limit killed Runtime.OutOfMemory, a failed init the runtime's own
  * /init/error document.
+ *
+ * System lines follow LoggingConfig: with the Text format START, END and
+ * REPORT as ever; with JSON each is a Telemetry API event on one line
+ * ({"time","type":"platform.start","record":{...}}), written only when its
+ * level reaches SystemLogLevel.
  */
 #include "internal.h"
 
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/protocol.h"
@@ -46,7 +52,7 @@
 #define RT_LOG_KEEP (4 * KYOKA_LAMBDA_LOG_TAIL_BYTES)
 
 static void on_api_request(http_request_t *req, void *ctx);
-static void report_line(rt_env_t *env, rt_inv_t *inv);
+static void report_line(rt_env_t *env, rt_inv_t *inv, const char *status, strv_t error_type, size_t produced);
 static void on_api_abort(http_request_t *req, void *ctx);
 
 /* ==== logs ==== */
@@ -86,6 +92,100 @@ static void env_line(rt_env_t *env, rt_inv_t *inv, const char *fmt, ...)
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     log_append(inv, line, len);
     rt__env_log(env, line, len);
+}
+
+const char *rt__log_level_name(lambda_log_level_t level)
+{
+    static const char *const names[] = {"INFO", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+    return (unsigned)level < sizeof names / sizeof names[0] ? names[level] : "INFO";
+}
+
+/* s as the inside of a JSON string, cut to fit cap (a bound, not an
+ * error: the one caller-supplied string here is an error type). */
+static void json_escape(char *out, size_t cap, strv_t s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < s.len && o + 7 < cap; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20) {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[c >> 4];
+            out[o + 5] = hex[c & 15];
+            o += 6;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* A system log record in the JSON log format: the Telemetry API's event
+ * shape, {"time","type","record"}, one per line
+ * (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html),
+ * dropped when its level is below SystemLogLevel
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ * record_fmt gives the record's members, without its braces. */
+static void platform_record(rt_env_t *env, rt_inv_t *inv, lambda_log_level_t level, const char *type,
+                            const char *record_fmt, ...) KYOKA_PRINTF(5, 6);
+static void platform_record(rt_env_t *env, rt_inv_t *inv, lambda_log_level_t level, const char *type,
+                            const char *record_fmt, ...)
+{
+    if (level < env->sys_level)
+        return;
+    int64_t now = kyoka_clock_now_ms();
+    time_t secs = (time_t)(now / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char line[768];
+    int n = snprintf(line, sizeof line,
+                     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"type\":\"%s\",\"record\":{", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(now % 1000), type);
+    va_list ap;
+    va_start(ap, record_fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n, record_fmt, ap);
+    va_end(ap);
+    if (m < 0 || (size_t)(n + m) + 4 > sizeof line)
+        return; /* cannot happen: every member has a bounded length */
+    n += m;
+    memcpy(line + n, "}}\n", 3);
+    n += 3;
+    log_append(inv, line, (size_t)n);
+    rt__env_log(env, line, (size_t)n);
+}
+
+static const char *init_type(const rt_env_t *env)
+{
+    return env->provisioned ? "provisioned-concurrency" : "on-demand";
+}
+
+/* platform.initRuntimeDone and platform.initReport, once the runtime is
+ * ready or has failed. AWS's level for them: initRuntimeDone is DEBUG,
+ * initReport DEBUG for an on-demand environment and INFO for a provisioned
+ * one, and either is WARN when the status is not success. */
+static void init_report(rt_env_t *env, const char *status, const char *error_type)
+{
+    if (!env->log_json)
+        return;
+    bool ok = strcmp(status, "success") == 0;
+    char et[160] = "";
+    if (error_type) {
+        char esc[128];
+        json_escape(esc, sizeof esc, strv_from(error_type));
+        snprintf(et, sizeof et, ",\"errorType\":\"%s\"", esc);
+    }
+    double ms = (double)(kyoka_mono_us() - env->spawned_us) / 1000.0;
+    platform_record(env, env->inv, ok ? LAMBDA_LOG_DEBUG : LAMBDA_LOG_WARN, "platform.initRuntimeDone",
+                    "\"initializationType\":\"%s\",\"phase\":\"init\",\"status\":\"%s\"%s", init_type(env),
+                    status, et);
+    platform_record(env, env->inv, !ok ? LAMBDA_LOG_WARN : env->provisioned ? LAMBDA_LOG_INFO : LAMBDA_LOG_DEBUG,
+                    "platform.initReport",
+                    "\"initializationType\":\"%s\",\"phase\":\"init\",\"status\":\"%s\"%s,"
+                    "\"metrics\":{\"durationMs\":%.3f}",
+                    init_type(env), status, et, ms);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
@@ -198,8 +298,11 @@ static void answer_error(rt_env_t *env, const char *type, const char *message_fm
     if (!inv)
         return;
     if (inv->delivered_us) {
-        env_line(env, inv, "%s\n", message_fmt_arg);
-        report_line(env, inv);
+        /* In the JSON format the records' status and errorType say it. */
+        if (!env->log_json)
+            env_line(env, inv, "%s\n", message_fmt_arg);
+        bool timeout = type && strcmp(type, "Sandbox.Timedout") == 0;
+        report_line(env, inv, timeout ? "timeout" : "error", timeout || !type ? STRV_NULL : strv_from(type), 0);
     }
     env->inv = NULL;
     json_t *doc = type ? json_pack("{s:s,s:s}", "errorType", type, "errorMessage", message_fmt_arg)
@@ -236,6 +339,10 @@ static void on_env_exit(rt_env_t *env, int64_t status, int sig)
         http_respond(env->next_req, 500, NULL, 0, NULL);
         env->next_req = NULL;
     }
+    /* It never got ready: an init that ran out of time, or a runtime that
+     * exited without a word (a /init/error was reported when it came). */
+    if (!env->initialised && !env->init_error && (!env->death || strcmp(env->death, "init-timeout") == 0))
+        init_report(env, env->death ? "timeout" : "error", env->death ? NULL : "Runtime.ExitError");
     if (env->inv) {
         drain_pipe(env, &env->out);
         drain_pipe(env, &env->err);
@@ -330,7 +437,12 @@ static void deliver(rt_env_t *env)
                                        : "kyoka: no sandbox (--sandbox none): this function runs as a plain process "
                                          "in its own directory\n");
     }
-    env_line(env, inv, "START RequestId: %s Version: %s\n", inv->request_id, sp->version);
+    if (env->log_json)
+        platform_record(env, inv, LAMBDA_LOG_INFO, "platform.start",
+                        "\"requestId\":\"%s\",\"functionArn\":\"%s\",\"version\":\"%s\"", inv->request_id,
+                        sp->function_arn, sp->version);
+    else
+        env_line(env, inv, "START RequestId: %s Version: %s\n", inv->request_id, sp->version);
     http_header_t h[8];
     size_t n = 0;
     add_hdr(h, &n, "Content-Type", "application/json");
@@ -373,22 +485,46 @@ static void api_reply(http_request_t *req, int status, const char *json)
     buf_destroy(&body);
 }
 
-static void report_line(rt_env_t *env, rt_inv_t *inv)
+/* The end of an invocation. Text: END and REPORT. JSON: platform.runtimeDone
+ * (DEBUG when it succeeded, else WARN) and platform.report (INFO, else
+ * WARN), with status "success", "error" or "timeout" and the error's type.
+ * produced: the response's size. */
+static void report_line(rt_env_t *env, rt_inv_t *inv, const char *status, strv_t error_type, size_t produced)
 {
     const lambda_run_spec_t *sp = &env->pool->spec;
     double ms = (double)(kyoka_mono_us() - inv->delivered_us) / 1000.0;
     long billed = (long)ms + 1;
     int peak = rt__cgroup_peak_mb(env);
-    char init[48] = "";
-    if (!env->init_reported) {
-        env->init_reported = true;
-        snprintf(init, sizeof init, "Init Duration: %.2f ms\t", env->init_ms);
+    bool first = !env->init_reported;
+    env->init_reported = true;
+    if (!env->log_json) {
+        char init[48] = "";
+        if (first)
+            snprintf(init, sizeof init, "Init Duration: %.2f ms\t", env->init_ms);
+        env_line(env, inv, "END RequestId: %s\n", inv->request_id);
+        env_line(env, inv,
+                 "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %ld ms\tMemory Size: %d MB\t"
+                 "Max Memory Used: %d MB\t%s\n",
+                 inv->request_id, ms, billed, sp->memory_mb, peak, init);
+        return;
     }
-    env_line(env, inv, "END RequestId: %s\n", inv->request_id);
-    env_line(env, inv,
-             "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %ld ms\tMemory Size: %d MB\t"
-             "Max Memory Used: %d MB\t%s\n",
-             inv->request_id, ms, billed, sp->memory_mb, peak, init);
+    bool ok = strcmp(status, "success") == 0;
+    char et[160] = "";
+    if (error_type.len) {
+        char esc[128];
+        json_escape(esc, sizeof esc, error_type);
+        snprintf(et, sizeof et, ",\"errorType\":\"%s\"", esc);
+    }
+    char init[48] = "";
+    if (first)
+        snprintf(init, sizeof init, ",\"initDurationMs\":%.3f", env->init_ms);
+    platform_record(env, inv, ok ? LAMBDA_LOG_DEBUG : LAMBDA_LOG_WARN, "platform.runtimeDone",
+                    "\"requestId\":\"%s\",\"status\":\"%s\"%s,\"metrics\":{\"durationMs\":%.3f,\"producedBytes\":%zu}",
+                    inv->request_id, status, et, ms, produced);
+    platform_record(env, inv, ok ? LAMBDA_LOG_INFO : LAMBDA_LOG_WARN, "platform.report",
+                    "\"requestId\":\"%s\",\"metrics\":{\"durationMs\":%.3f,\"billedDurationMs\":%ld,"
+                    "\"memorySizeMB\":%d,\"maxMemoryUsedMB\":%d%s},\"status\":\"%s\"%s",
+                    inv->request_id, ms, billed, sp->memory_mb, peak, init, status, et);
 }
 
 /* POST .../response or .../error for the invocation in hand. */
@@ -404,9 +540,15 @@ static void on_answer(rt_env_t *env, http_request_t *req, strv_t id, bool is_err
     /* What the function printed just before answering belongs before END. */
     drain_pipe(env, &env->out);
     drain_pipe(env, &env->err);
-    report_line(env, inv);
+    bool too_large = !is_error && body.len > KYOKA_LAMBDA_MAX_SYNC_RESPONSE;
+    if (too_large)
+        report_line(env, inv, "error", STRV_LIT("Function.ResponseSizeTooLarge"), body.len);
+    else if (is_error)
+        report_line(env, inv, "error", http_request_header(req, "lambda-runtime-function-error-type"), body.len);
+    else
+        report_line(env, inv, "success", STRV_NULL, body.len);
     env->inv = NULL;
-    if (!is_error && body.len > KYOKA_LAMBDA_MAX_SYNC_RESPONSE) {
+    if (too_large) {
         api_reply(req, 413, "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
                             "\"errorType\":\"RequestEntityTooLarge\"}");
         /* AWS's message names 6291556 bytes, not the documented 6 MB. */
@@ -448,6 +590,7 @@ static void on_next(rt_env_t *env, http_request_t *req)
     if (!env->initialised) {
         env->initialised = true;
         env->init_ms = (double)(kyoka_mono_us() - env->spawned_us) / 1000.0;
+        init_report(env, "success", NULL);
     }
     uv_timer_stop(&env->timer);
     env->state = ENV_IDLE;
@@ -470,6 +613,7 @@ static void on_init_error(rt_env_t *env, http_request_t *req)
         env->init_error_len = n;
         strv_t t = http_request_header(req, "lambda-runtime-function-error-type");
         env->init_error_type = t.p ? xstrndup(t.p, t.len) : NULL;
+        init_report(env, "error", env->init_error_type ? env->init_error_type : "Runtime.Unknown");
     }
     api_reply(req, 202, "{\"status\":\"OK\"}");
     /* The runtime exits after reporting; if it does not, end it, so the
@@ -608,6 +752,8 @@ rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, 
     env->state = ENV_STARTING;
     env->creds_expire_ms = pool->spec.creds_expire_ms;
     env->peak_fd = -1;
+    env->log_json = pool->spec.log_format && strcmp(pool->spec.log_format, "JSON") == 0;
+    env->sys_level = pool->spec.sys_log_level != LAMBDA_LOG_UNSET ? pool->spec.sys_log_level : LAMBDA_LOG_INFO;
     buf_init(&env->logbuf, RT_LOG_PENDING_MAX + 4096);
     env->dir = xasprintf("%s/env-%u", rt->scratch, env->id);
     if (mkdir(env->dir, 0700) != 0 && errno != EEXIST) {
@@ -665,6 +811,14 @@ rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, 
     env->next = pool->envs;
     pool->envs = env;
     rt__cgroup_join(env);
+    /* AWS's initStart names the runtime version, which makes it INFO; kyoka
+     * has no runtime versions (nor INIT_START in the Text format), so this
+     * one, without it, is DEBUG, as AWS ranks such a record. */
+    if (env->log_json)
+        platform_record(env, NULL, LAMBDA_LOG_DEBUG, "platform.initStart",
+                        "\"initializationType\":\"%s\",\"phase\":\"init\",\"functionName\":\"%s\","
+                        "\"functionVersion\":\"%s\"",
+                        init_type(env), pool->spec.function_name, pool->spec.version);
     uv_read_start((uv_stream_t *)&env->out, on_alloc, on_output);
     uv_read_start((uv_stream_t *)&env->err, on_alloc, on_output);
     uv_timer_start(&env->timer, on_timer, KYOKA_LAMBDA_INIT_TIMEOUT_MS, 0);

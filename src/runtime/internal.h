@@ -73,6 +73,8 @@ struct rt_env {
     size_t init_error_len;
     char *init_error_type;
     char log_stream[128];      /* the CloudWatch Logs stream this environment writes */
+    bool log_json;             /* LogFormat JSON: system lines are Telemetry API records */
+    lambda_log_level_t sys_level; /* SystemLogLevel: records below it are not written */
     buf_t logbuf;              /* output not yet handed to the log sink (bounded) */
     bool log_dirty;            /* on rt->dirty_logs */
     bool log_started;          /* a batch went to the sink already */
@@ -155,6 +157,8 @@ void rt__helper_done(rt_t *rt, uv_process_t *p);
 void rt__env_log(rt_env_t *env, const char *p, size_t n);
 /* Hand over every pending line now (before an environment is freed). */
 void rt__env_log_flush(rt_env_t *env);
+/* "TRACE" ... "FATAL" (static), as AWS spells the level. */
+const char *rt__log_level_name(lambda_log_level_t level);
 
 /* ---- sandbox.c ---- */
 /* Probe bubblewrap and the memory controller; fills rt->bwrap, cgroup_*. */

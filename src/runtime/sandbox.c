@@ -590,6 +590,11 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
         sv_addf(&e, "AWS_EXECUTION_ENV=AWS_Lambda_%s", sp->runtime);
     if (sp->log_format)
         sv_addf(&e, "AWS_LAMBDA_LOG_FORMAT=%s", sp->log_format);
+    /* ApplicationLogLevel, which the runtimes' logging honours (python's
+     * root logger, node's console methods); set only with the JSON format,
+     * the one that has levels. */
+    if (sp->app_log_level != LAMBDA_LOG_UNSET)
+        sv_addf(&e, "AWS_LAMBDA_LOG_LEVEL=%s", rt__log_level_name(sp->app_log_level));
     sv_add(&e, "TZ=:UTC");
     sv_add(&e, "LANG=en_US.UTF-8");
     sv_add(&e, "PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");

@@ -400,6 +400,15 @@ bool lambda__role_session(svc_call_t *c, lambda_fn_t *fn, const char *role)
     return true;
 }
 
+static lambda_log_level_t log_level(const char *name)
+{
+    static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (lambda_log_level_t)(LAMBDA_LOG_TRACE + i);
+    return LAMBDA_LOG_UNSET;
+}
+
 bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda_version_t *v, lambda_run_spec_t *spec)
 {
     json_t *cfg = v->config;
@@ -430,6 +439,8 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
     json_t *lc = json_object_get(cfg, "LoggingConfig");
     spec->log_group = json_string_value(json_object_get(lc, "LogGroup"));
     spec->log_format = json_string_value(json_object_get(lc, "LogFormat"));
+    spec->app_log_level = log_level(json_string_value(json_object_get(lc, "ApplicationLogLevel")));
+    spec->sys_log_level = log_level(json_string_value(json_object_get(lc, "SystemLogLevel")));
     spec->access_key_id = fn->akid;
     spec->secret_access_key = fn->secret;
     spec->session_token = fn->token;

@@ -21,6 +21,18 @@
 
 #include <jansson.h>
 
+/* Lambda's log levels, most detailed first
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html). */
+typedef enum lambda_log_level {
+    LAMBDA_LOG_UNSET = 0,
+    LAMBDA_LOG_TRACE,
+    LAMBDA_LOG_DEBUG,
+    LAMBDA_LOG_INFO,
+    LAMBDA_LOG_WARN,
+    LAMBDA_LOG_ERROR,
+    LAMBDA_LOG_FATAL
+} lambda_log_level_t;
+
 /* Everything the runtime needs to start an execution environment for one
  * function version. Strings are borrowed for the duration of the call: the
  * runtime copies what it keeps. */
@@ -50,6 +62,11 @@ typedef struct lambda_run_spec {
                                   the account's limit less every reservation */
     const char *concurrency_key; /* region/name: reserved concurrency is per function */
     int provisioned;           /* environments to keep initialised, 0 none */
+    /* LoggingConfig's ApplicationLogLevel and SystemLogLevel (JSON format
+     * only; LAMBDA_LOG_UNSET with Text). Numbers, not strings, so that the
+     * runtime's copy of the spec needs nothing of its own. */
+    lambda_log_level_t app_log_level;
+    lambda_log_level_t sys_log_level;
 } lambda_run_spec_t;
 
 typedef struct lambda_invoke_req {
@@ -130,6 +147,9 @@ const char *lambda_code_root(void *lambda_state);
 /* Every function, for `kyoka lambda ls`: [{name, region, runtime, memory,
  * versions, reserved}] (new reference). */
 json_t *lambda_functions_summary(void *lambda_state);
+/* The asynchronous event queue: {accepted, completed, succeeded, failed,
+ * retried, queued, delayed, running} (new reference). */
+json_t *lambda_async_summary(void *lambda_state);
 /* The account's concurrency limit (--lambda-concurrency). */
 void lambda_set_account_concurrency(void *lambda_state, int n);
 

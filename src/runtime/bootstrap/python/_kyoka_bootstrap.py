@@ -327,11 +327,12 @@ def configure_logging():
                 "logger": record.name,
             }
             if record.exc_info and record.exc_info[0] is not None:
+                # In AWS's order: the stack, then type and message.
                 import traceback
                 etype, exc, tb = record.exc_info
+                out["stackTrace"] = traceback.format_tb(tb)
                 out["errorType"] = etype.__name__
                 out["errorMessage"] = str(exc)
-                out["stackTrace"] = traceback.format_tb(tb)
             if _request_id:
                 out["requestId"] = _request_id
             for key, value in vars(record).items():
