@@ -2,7 +2,7 @@
  * lambda_load: synchronous Lambda Invoke load against any Lambda endpoint.
  *
  *   lambda_load http://127.0.0.1:4566 FUNCTION [--concurrency N] [--duration S]
- *               [--once] [--payload JSON] [--server-pid PID] [--region R]
+ *               [--once] [--payload JSON] [--server-pid PID] [--region R] [--event]
  *
  * N threads, each with one keep-alive connection, send signed Invoke
  * requests back to back (SigV4 by kyoka's own signer, re-signed once per
@@ -10,7 +10,8 @@
  * reading the whole answer, and with --server-pid the server's CPU time per
  * invoke (CPU of the server process only: the function's own process is
  * separate). --once sends one request and prints its latency in µs (cold
- * starts).
+ * starts). --event sends InvocationType Event: each answer is the 202 that
+ * kyoka gives once the event is durably queued.
  */
 #include "auth/auth.h"
 #include "core/core.h"
@@ -38,6 +39,7 @@ static struct {
     char hostport[96];
     const char *function;
     const char *payload;
+    bool event;
     const char *region;
     int concurrency;
     double duration;
@@ -95,8 +97,9 @@ static void build(buf_t *out)
     buf_reset(out);
     buf_appendf(out,
                 "POST %s HTTP/1.1\r\nHost: %s\r\nX-Amz-Content-Sha256: %s\r\nX-Amz-Date: %s\r\nAuthorization: %s\r\n"
-                "Content-Length: %zu\r\n\r\n%s",
-                path, O.hostport, hash, date, authz.data, blen, O.payload);
+                "%sContent-Length: %zu\r\n\r\n%s",
+                path, O.hostport, hash, date, authz.data, O.event ? "X-Amz-Invocation-Type: Event\r\n" : "", blen,
+                O.payload);
     buf_destroy(&authz);
 }
 
@@ -170,7 +173,7 @@ static void *worker(void *arg)
         uint64_t t0 = now_ns();
         int st = roundtrip(fd, &req, rbuf, cap);
         uint64_t dt = now_ns() - t0;
-        if (st != 200) {
+        if (st != (O.event ? 202 : 200)) {
             if (__atomic_add_fetch(&g_errors, 1, __ATOMIC_RELAXED) <= 3 && st > 0)
                 fprintf(stderr, "lambda_load: HTTP %d: %.300s\n", st, strstr(rbuf, "\r\n\r\n") ? strstr(rbuf, "\r\n\r\n") + 4 : rbuf);
             if (st < 0) {
@@ -241,6 +244,8 @@ int main(int argc, char **argv)
             O.server_pid = atoi(v), i++;
         else if (strcmp(argv[i], "--region") == 0)
             O.region = v, i++;
+        else if (strcmp(argv[i], "--event") == 0)
+            O.event = true;
         else if (strcmp(argv[i], "--once") == 0)
             O.once = true;
         else

@@ -6,6 +6,7 @@
 #   3. SQS workloads (bench/sqs_bench) vs moto, when built
 #   4. IAM policy decisions (bench/iam_bench) vs @cloud-copilot/iam-simulate
 #   5. Lambda cold and warm invokes, idle memory (bench/lambda_bench.py) vs lambda-local
+#   6. Lambda asynchronous invokes accepted and completed (bench/lambda_async_bench.py) vs moto
 set -e
 KYOKA="$(readlink -f "${1:-build/kyoka}")"
 BUILD_DIR="$(dirname "$KYOKA")"
@@ -92,6 +93,9 @@ fi
 
 if [ -x "$BUILD_DIR/lambda_load" ] && [ -x "$BUILD_DIR/lambda_bootstrap" ]; then
   $PY "$HERE/lambda_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "$DUR" || echo "kyoka: lambda bench failed"
+  MOTO_URL=""
+  [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null && MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+  $PY "$HERE/lambda_async_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "$DUR" $MOTO_URL || echo "kyoka: lambda async bench failed"
 else
   echo "-- 5. Lambda: bench/lambda_load not built"
 fi

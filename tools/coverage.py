@@ -45,9 +45,16 @@ NOTES = {
         "Function output goes to CloudWatch Logs under the execution role (START, END, REPORT and one event "
         "per printed line) and to LogType=Tail; LoggingConfig's LogFormat JSON and log levels are passed to "
         "the runtimes, but system log lines stay in the Text format.",
-        "InvocationType Event runs the function once in the background; retries, destinations, "
-        "dead-letter queues and a durable event queue are not built yet.",
+        "InvocationType Event is queued durably (202 after the commit) with AWS's retries, event age and "
+        "destinations; destinations and dead-letter targets kyoka does not serve yet (SNS, EventBridge, S3) "
+        "are accepted and checked against the execution role, and their records are dropped with a log "
+        "line until those services exist.",
         "Architectures arm64 is accepted and runs on the host's architecture.",
+    ],
+    "logs": [
+        "Subscription filters deliver to Lambda functions only (the function is invoked with AWS's "
+        "awslogs event, batched per log stream); Kinesis Data Streams, Firehose and cross-account "
+        "destinations answer InvalidParameterException saying so.",
     ],
 }
 

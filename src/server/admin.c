@@ -200,10 +200,11 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
     } else if (strv_eq_cstr(path, "/_kyoka/lambda") && get) {
         svc_slot_t *slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
         kyoka__respond_json(req, 200,
-                            json_pack("{s:o,s:o,s:s}", "functions",
+                            json_pack("{s:o,s:o,s:s,s:o}", "functions",
                                       slot ? lambda_functions_summary(slot->state) : json_array(), "environments",
                                       s->runtime ? rt_environments(s->runtime) : json_array(), "runtime",
-                                      s->runtime ? rt_describe(s->runtime) : "not running"));
+                                      s->runtime ? rt_describe(s->runtime) : "not running", "async",
+                                      slot ? lambda_async_summary(slot->state) : json_object()));
     } else if (strv_eq_cstr(path, "/_kyoka/iam/decisions") && get) {
         const char *lim = query_param(req, "limit");
         long n = lim ? strtol(lim, NULL, 10) : 50;

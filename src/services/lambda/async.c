@@ -756,9 +756,10 @@ void lambda__async_free(lambda_state_t *st)
     st->async = NULL;
 }
 
-json_t *lambda__async_stats(lambda_state_t *st)
+json_t *lambda_async_summary(void *state)
 {
-    lambda_async_t *as = st->async;
+    lambda_state_t *st = state;
+    lambda_async_t *as = st ? st->async : NULL;
     if (!as)
         return json_object();
     json_int_t queued = 0, running = 0;

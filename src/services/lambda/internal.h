@@ -208,8 +208,6 @@ int lambda__async_enqueue(lambda_state_t *st, lambda_fn_t *fn, const char *quali
                           const void *payload, size_t len);
 /* Deadlines may be due (the clock moved). */
 void lambda__async_kick(lambda_state_t *st);
-/* Counts for /_kyoka/lambda (new reference). */
-json_t *lambda__async_stats(lambda_state_t *st);
 /* An alias's version for one invocation (weighted routing). */
 lambda_version_t *lambda__route_alias(svc_call_t *c, lambda_fn_t *fn, lambda_alias_t *a);
 

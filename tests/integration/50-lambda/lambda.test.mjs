@@ -193,6 +193,40 @@ test('invoke Event answers 202 and the function runs; DryRun answers 204', async
     'ResourceNotFoundException', `Function not found: ${ARN('js-nothere')}`, 404);
 });
 
+test('event invoke config: a failing event retried on the server clock, its record to an SQS destination', async () => {
+  const { QueueUrl } = await sqsClient.send(new sqs.CreateQueueCommand({ QueueName: 'js-failures' }));
+  const dest = `arn:aws:sqs:us-east-1:${ACCOUNT}:js-failures`;
+  await create('js-fails', {
+    code: zip({ 'index.mjs': 'export const handler = async (e) => { throw new Error(`no ${e.id}`); };\n' }),
+  });
+  const put = await send(new lambda.PutFunctionEventInvokeConfigCommand({
+    FunctionName: 'js-fails', MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: dest } },
+  }));
+  assert.equal(put.FunctionArn, ARN('js-fails', '$LATEST'));
+  assert.ok(put.LastModified instanceof Date);
+  const got = await send(new lambda.GetFunctionEventInvokeConfigCommand({ FunctionName: 'js-fails' }));
+  assert.deepEqual(got.DestinationConfig, { OnSuccess: {}, OnFailure: { Destination: dest } });
+  const out = await send(new lambda.InvokeCommand({
+    FunctionName: 'js-fails', InvocationType: 'Event', Payload: JSON.stringify({ id: 'e-7' }),
+  }));
+  assert.equal(out.StatusCode, 202);
+  const first = await sqsClient.send(new sqs.ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 3 }));
+  assert.equal(first.Messages, undefined, 'the one retry waits a minute of server time');
+  assert.equal((await kyoka.advance(61)).status, 200);
+  const rec = await sqsClient.send(new sqs.ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20 }));
+  const record = JSON.parse(rec.Messages[0].Body);
+  assert.equal(record.requestContext.condition, 'RetriesExhausted');
+  assert.equal(record.requestContext.approximateInvokeCount, 2);
+  assert.deepEqual(record.requestPayload, { id: 'e-7' });
+  assert.equal(record.responseContext.functionError, 'Unhandled');
+  assert.equal(record.responsePayload.errorMessage, 'no e-7');
+  const list = await send(new lambda.ListFunctionEventInvokeConfigsCommand({ FunctionName: 'js-fails' }));
+  assert.equal(list.FunctionEventInvokeConfigs.length, 1);
+  await send(new lambda.DeleteFunctionEventInvokeConfigCommand({ FunctionName: 'js-fails' }));
+  await rejects(send(new lambda.GetFunctionEventInvokeConfigCommand({ FunctionName: 'js-fails' })),
+    'ResourceNotFoundException', `The function ${ARN('js-fails')}:$LATEST doesn't have an EventInvokeConfig`, 404);
+});
+
 test('function errors come back in the payload with FunctionError', async () => {
   await create('js-throws', {
     code: zip({ 'index.js': "exports.handler = async (e) => { throw new RangeError('out of range: ' + e.v); };\n" }),

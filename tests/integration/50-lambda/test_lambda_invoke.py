@@ -470,7 +470,6 @@ class InvocationTypes(LambdaTestCase):
         msgs = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=15).get("Messages", [])
         self.assertEqual(json.loads(msgs[0]["Body"])["event"], big)
 
-    @unittest.expectedFailure  # kyoka runs an Event invocation once, never retries (see report)
     def test_async_errors_are_retried_twice_after_one_and_two_minutes(self):
         # Lambda retries an asynchronous invocation that fails twice, one
         # minute and then two minutes later
