@@ -43,8 +43,10 @@ NOTES = {
         "InvalidParameterValueException naming what kyoka runs.",
         "Code from S3Bucket/S3Key answers AWS's NoSuchBucket error until kyoka serves S3.",
         "Function output goes to CloudWatch Logs under the execution role (START, END, REPORT and one event "
-        "per printed line) and to LogType=Tail; LoggingConfig's LogFormat JSON and log levels are passed to "
-        "the runtimes, but system log lines stay in the Text format.",
+        "per printed line) and to LogType=Tail. LogFormat JSON writes AWS's platform records (platform.start, "
+        "platform.report, ...), filtered by SystemLogLevel; ApplicationLogLevel is applied by the python and "
+        "node runtimes, not to JSON lines a custom runtime prints. Text format has no INIT_START/INIT_REPORT "
+        "lines.",
         "InvocationType Event is queued durably (202 after the commit) with AWS's retries, event age and "
         "destinations; destinations and dead-letter targets kyoka does not serve yet (SNS, EventBridge, S3) "
         "are accepted and checked against the execution role, and their records are dropped with a log "
