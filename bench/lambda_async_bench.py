@@ -123,6 +123,6 @@ def moto_async():
         print("moto (peer): cannot invoke asynchronously here: %s" % str(e).splitlines()[0][:200])
 
 
-print("-- 6. Lambda asynchronous invocation (provided.al2023, C bootstrap)")
+print("-- 7. Lambda asynchronous invocation (provided.al2023, C bootstrap)")
 kyoka_async()
 moto_async()

@@ -6,7 +6,8 @@
 #   3. SQS workloads (bench/sqs_bench) vs moto, when built
 #   4. IAM policy decisions (bench/iam_bench) vs @cloud-copilot/iam-simulate
 #   5. Lambda cold and warm invokes, idle memory (bench/lambda_bench.py) vs lambda-local
-#   6. Lambda asynchronous invokes accepted and completed (bench/lambda_async_bench.py) vs moto
+#   6. CloudWatch Logs ingest and filter scan (bench/logs_bench) vs moto
+#   7. Lambda asynchronous invokes accepted and completed (bench/lambda_async_bench.py) vs moto
 set -e
 KYOKA="$(readlink -f "${1:-build/kyoka}")"
 BUILD_DIR="$(dirname "$KYOKA")"
@@ -98,4 +99,27 @@ if [ -x "$BUILD_DIR/lambda_load" ] && [ -x "$BUILD_DIR/lambda_bootstrap" ]; then
   $PY "$HERE/lambda_async_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "$DUR" $MOTO_URL || echo "kyoka: lambda async bench failed"
 else
   echo "-- 5. Lambda: bench/lambda_load not built"
+fi
+
+if [ -x "$BUILD_DIR/logs_bench" ]; then
+  echo "-- 6. CloudWatch Logs: PutLogEvents (1,000 events a request), FilterLogEvents term scan"
+  LOGS_EVENTS="${LOGS_BENCH_EVENTS:-1000000}"
+  echo "kyoka ($LOGS_EVENTS events):"
+  "$BUILD_DIR/logs_bench" "http://127.0.0.1:$PORT" --events "$LOGS_EVENTS" --server-pid "$KPID" --json > "$TMP/logs-kyoka.json" \
+    || echo "kyoka: logs_bench failed"
+  $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  ingest %(ingest_events_per_s).0f events/s, %(ingest_cpu_us_per_event).2f us CPU/event; scan %(scan_events_per_s).0f events/s over %(events)d events, %(scan_cpu_us_per_event).3f us CPU/event" % d)' "$TMP/logs-kyoka.json" 2>/dev/null || true
+  if [ -n "$MOTO_PY" ]; then
+    # moto keeps events in Python lists: a tenth of the events keeps its run short.
+    MOTO_EVENTS=$((LOGS_EVENTS / 10))
+    echo "moto (peer, $MOTO_EVENTS events):"
+    if "$BUILD_DIR/logs_bench" "http://127.0.0.1:$MOTO_PORT" --events "$MOTO_EVENTS" --connections 2 --server-pid "$MPID" --json > "$TMP/logs-moto.json"; then
+      $PY -c 'import json,sys; k=json.load(open(sys.argv[1])); m=json.load(open(sys.argv[2])); print("  ingest %.0f events/s, scan %.0f events/s\n  kyoka/moto: ingest x%.1f, scan x%.1f" % (m["ingest_events_per_s"], m["scan_events_per_s"], k["ingest_events_per_s"]/max(m["ingest_events_per_s"],1), k["scan_events_per_s"]/max(m["scan_events_per_s"],1)))' "$TMP/logs-kyoka.json" "$TMP/logs-moto.json" || true
+    else
+      echo "moto: logs_bench failed"
+    fi
+  else
+    echo "moto (peer): absent (python3 -m moto.server not importable)"
+  fi
+else
+  echo "-- 6. CloudWatch Logs: bench/logs_bench not built"
 fi

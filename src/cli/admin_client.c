@@ -16,7 +16,10 @@
 
 #define ADMIN_MAX_RESPONSE (16 << 20)
 
-static int parse_endpoint(const char *ep, char *host, size_t hostcap, char *port, size_t portcap)
+int kyoka_cli__parse_endpoint(const char *ep, char *host, size_t hostcap, char *port, size_t portcap);
+
+/* Split http://HOST[:PORT][/...] (shared with logs_tail.c). */
+int kyoka_cli__parse_endpoint(const char *ep, char *host, size_t hostcap, char *port, size_t portcap)
 {
     if (strncmp(ep, "http://", 7) == 0)
         ep += 7;
@@ -43,7 +46,7 @@ static int parse_endpoint(const char *ep, char *host, size_t hostcap, char *port
 static int admin_call(const char *endpoint, const char *method, const char *path, json_t **out)
 {
     char host[256], port[16];
-    if (parse_endpoint(endpoint, host, sizeof host, port, sizeof port) != 0) {
+    if (kyoka_cli__parse_endpoint(endpoint, host, sizeof host, port, sizeof port) != 0) {
         fprintf(stderr, "kyoka: cannot read endpoint %s; use http://HOST:PORT\n", endpoint);
         return 2;
     }

@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "       kyoka iam explain DECISION_ID [--endpoint URL]\n"
             "       kyoka iam decisions [--endpoint URL]\n"
             "       kyoka lambda ls [--json] [--endpoint URL]\n"
+            "       kyoka logs tail NAME [--follow] [--since 10m] [--filter-pattern P] [--endpoint URL]\n"
             "       kyoka version\n");
 }
 
@@ -149,6 +150,7 @@ static int cmd_serve(int argc, char **argv)
 }
 
 int kyoka_cli_admin(int argc, char **argv); /* admin_client.c */
+int kyoka_cli_logs(int argc, char **argv);  /* logs_tail.c */
 
 int main(int argc, char **argv)
 {
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "iam") == 0 || strcmp(argv[1], "lambda") == 0)
         return kyoka_cli_admin(argc - 1, argv + 1);
+    if (strcmp(argv[1], "logs") == 0)
+        return kyoka_cli_logs(argc - 1, argv + 1);
     fprintf(stderr, "kyoka: unknown command %s\n", argv[1]);
     usage(stderr);
     return 2;

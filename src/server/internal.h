@@ -69,6 +69,8 @@ void kyoka__principal_of(const auth_cred_t *cred, iam_principal_t *pr);
 /* function_logs.c: functions' output into CloudWatch Logs under their
  * execution roles. */
 void kyoka__function_logs_start(kyoka_server_t *s);
+/* log_subscriptions.c: subscription filters invoking their functions. */
+void kyoka__log_subscriptions_start(kyoka_server_t *s);
 void kyoka__log_request(kyoka_server_t *s, const char *service, const char *op, const char *principal,
                        int status, uint64_t us, const char *error_code);
 

@@ -138,6 +138,7 @@ static int start_runtime(kyoka_server_t *s, int port)
         lambda_set_account_concurrency(slot->state, cfg->lambda_concurrency);
     }
     kyoka__function_logs_start(s);
+    kyoka__log_subscriptions_start(s);
     return 0;
 }
 

@@ -57,6 +57,8 @@ void logs__append(logs_state_t *st, logs_stream_t *s, const logs_in_event_t *ev,
     s->g->stored_bytes += bytes;
     s->upload_seq++;
     logs__persist_stream(s);
+    if (s->g->nsubs)
+        logs__subscriptions_ingest(st, s, ev, n, seq0);
 }
 
 /* A JSON string for stored text; stored text is valid UTF-8 (the JSON

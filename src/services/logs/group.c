@@ -94,6 +94,8 @@ void logs__group_free(logs_group_t *g)
 {
     if (!g)
         return;
+    for (size_t i = 0; i < g->nsubs; i++)
+        logs__subscription_free(g->subs[i]);
     for (size_t i = 0; i < g->nstreams; i++)
         logs__stream_free(g->streams[i]);
     free(g->streams);

@@ -64,6 +64,15 @@
 #define LOGS_SWEEP_INTERVAL_MS 60000
 #define LOGS_SWEEP_ROWS 20000        /* expired rows deleted per group per sweep turn */
 #define LOGS_INSERT_ROWS 64          /* events per INSERT statement */
+/* Subscription filters (PutSubscriptionFilter): "Each log group can have
+ * up to two subscription filters associated with it." A delivery carries
+ * at most 1 MB of events, counted as PutLogEvents counts them (AWS's
+ * payload limit); a filter keeps at most 8 MB waiting, dropping (with a
+ * warning) what comes past that. */
+#define LOGS_MAX_SUBSCRIPTIONS 2
+#define LOGS_SUB_BATCH_BYTES 1048576
+#define LOGS_SUB_MAX_PENDING (8 * 1048576)
+#define LOGS_SUB_DELIVERIES_PER_TURN 64 /* batches handed to the sink per loop turn */
 
 /* ---- the filter pattern language (filter.c) ---- */
 typedef struct logs_pattern logs_pattern_t;
@@ -82,6 +91,25 @@ void logs_pattern_free(logs_pattern_t *p);
 typedef struct logs_state logs_state_t;
 typedef struct logs_group logs_group_t;
 typedef struct logs_stream logs_stream_t;
+typedef struct logs_subscription logs_subscription_t;
+typedef struct logs_sub_batch logs_sub_batch_t; /* pending events of one stream (subscription.c) */
+
+/* A subscription filter. Its pending batches are what ingest matched and
+ * the next delivery turn hands to the sink. */
+struct logs_subscription {
+    logs_group_t *g;
+    char *name;
+    char *pattern;            /* as given */
+    logs_pattern_t *pat;      /* compiled, owned */
+    char *destination_arn, *role_arn; /* role_arn NULL = none */
+    char *distribution;       /* "ByLogStream" or "Random" */
+    int64_t created_ms;
+    logs_sub_batch_t *batches, *last; /* FIFO, oldest first */
+    size_t pending_bytes;     /* sum of the batches' bytes */
+    uint64_t dropped;         /* events dropped since the last warning */
+    bool _dirty;              /* on st->dirty */
+    logs_subscription_t *_dprev, *_dnext;
+};
 
 struct logs_stream {
     uint64_t id;              /* store row id */
@@ -107,6 +135,8 @@ struct logs_group {
     int64_t stored_bytes;     /* sum of the streams' */
     logs_stream_t **streams;  /* sorted by name */
     size_t nstreams, cap;
+    logs_subscription_t *subs[LOGS_MAX_SUBSCRIPTIONS]; /* sorted by name */
+    size_t nsubs;
 };
 
 struct logs_state {
@@ -119,6 +149,9 @@ struct logs_state {
     dq_entry_t sweep;         /* the retention sweep */
     uint64_t watched_batch;   /* store batch (commit number) we asked to hear about */
     struct logs_watch *watches; /* outstanding batch watches (persist.c) */
+    logs_subscription_sink_t sink; /* zeroed: none registered */
+    logs_subscription_t *dirty; /* filters with pending batches or drops */
+    dq_entry_t deliver;       /* due at once while anything is dirty */
     bool closing;
 };
 
@@ -192,6 +225,26 @@ void logs__on_sweep(dq_entry_t *e);
 /* Run one sweep step for every group now (tests, retention changes). */
 void logs__sweep_arm(logs_state_t *st, int64_t when);
 
+/* ---- subscription.c ---- */
+/* Add a filter to g or update the one of that name (taking pat); NULL
+ * (and pat freed) when g already has LOGS_MAX_SUBSCRIPTIONS others. */
+logs_subscription_t *logs__subscription_add(logs_group_t *g, const char *name, const char *pattern,
+                                            logs_pattern_t *pat, const char *destination, const char *role,
+                                            const char *distribution, int64_t created_ms);
+/* Free a filter and its pending events (memory only; g's array is the
+ * caller's). */
+void logs__subscription_free(logs_subscription_t *f);
+/* Collect the events [0, n) just appended to s (sequence numbers seq0..)
+ * that match each of its group's filters; queues a delivery turn. */
+void logs__subscriptions_ingest(logs_state_t *st, logs_stream_t *s, const logs_in_event_t *ev, size_t n,
+                                uint64_t seq0);
+/* The Lambda event for one batch, {"awslogs":{"data":"..."}}, appended to
+ * out. 0 or KYOKA_ENOMEM. */
+int logs__subscription_payload(const logs_subscription_t *f, const logs_sub_batch_t *b, buf_t *out);
+void logs__on_deliver(dq_entry_t *e);
+/* Deliver everything pending now (tests). */
+void logs__subscriptions_flush(logs_state_t *st);
+
 /* ---- persist.c ---- */
 int logs__store_migrate(logs_state_t *st, char *err, size_t errcap);
 int logs__store_load(logs_state_t *st, char *err, size_t errcap);
@@ -205,6 +258,8 @@ void logs__persist_stream_delete(logs_stream_t *s);
 /* Insert n events of stream s with sequence numbers seq0.. */
 void logs__persist_events(logs_state_t *st, const logs_stream_t *s, const logs_in_event_t *ev, size_t n,
                           uint64_t seq0, int64_t now);
+void logs__persist_subscription(logs_subscription_t *f);
+void logs__persist_subscription_delete(logs_subscription_t *f);
 void logs__state_clear(logs_state_t *st);
 
 /* ---- handlers ---- */
@@ -225,6 +280,9 @@ int logs_describe_log_streams(svc_call_t *c);
 int logs_put_log_events(svc_call_t *c);
 int logs_get_log_events(svc_call_t *c);
 int logs_filter_log_events(svc_call_t *c);
+int logs_put_subscription_filter(svc_call_t *c);
+int logs_describe_subscription_filters(svc_call_t *c);
+int logs_delete_subscription_filter(svc_call_t *c);
 
 /* Integer input member: true and *out set if present. */
 static inline bool logs_in_int(svc_call_t *c, const char *name, long long *out)

@@ -57,4 +57,49 @@ int logs_put_events_internal(void *logs_state, const char *region, const char *a
  * account kyoka serves). */
 bool logs_group_exists(void *logs_state, const char *region, const char *account, const char *group);
 
+/* ---- subscription filters: delivery ----
+ *
+ * Events that match a subscription filter (PutSubscriptionFilter) are
+ * batched per (filter, log stream) and handed to the sink off the request
+ * path, on the loop turn after they were ingested, each batch at most 1 MB
+ * of events. Without a sink nothing is collected or delivered.
+ *
+ * A batch, valid for the duration of deliver() only (copy what you keep).
+ * payload[0..len) is exactly the event CloudWatch Logs invokes a Lambda
+ * function with: {"awslogs":{"data":"<base64 of the gzip of the JSON
+ * document>"}}, the document being {"messageType":"DATA_MESSAGE","owner":
+ * ACCOUNT,"logGroup":...,"logStream":...,"subscriptionFilters":[NAME],
+ * "logEvents":[{"id":"<56 digits>","timestamp":MS,"message":...},...]}.
+ * role_arn is NULL when the filter has none. */
+typedef struct logs_subscription_batch {
+    const char *region;
+    const char *owner_account;
+    const char *log_group;
+    const char *log_stream;
+    const char *filter_name;
+    const char *destination_arn;
+    const char *role_arn;
+    const char *payload;
+    size_t len;
+} logs_subscription_batch_t;
+
+typedef struct logs_subscription_sink {
+    void *data;
+    /* Deliver one batch (asynchronously: return at once; the loop thread
+     * calls it, and it may call back into the logs service). */
+    void (*deliver)(void *data, const logs_subscription_batch_t *b);
+    /* PutSubscriptionFilter asks first: 0 if the destination can be
+     * invoked by logs.amazonaws.com for log_group_arn (the form a Lambda
+     * permission's SourceArn names: arn:aws:logs:R:A:log-group:NAME:*),
+     * else non-zero with a message in msg[0..cap) ("" for AWS's "Could not
+     * execute the lambda function. Make sure you have given CloudWatch Logs
+     * permission to execute your function."). May be NULL. */
+    int (*check)(void *data, const char *region, const char *log_group_arn, const char *destination_arn, char *msg,
+                 size_t cap);
+} logs_subscription_sink_t;
+
+/* Register the sink (copied; NULL unregisters). Batches already waiting
+ * go to the new sink. logs_state NULL is ignored. */
+void logs_set_subscription_sink(void *logs_state, const logs_subscription_sink_t *sink);
+
 #endif

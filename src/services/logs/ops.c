@@ -202,14 +202,18 @@ static const svc_op_t logs_ops[] = {
     {"CreateLogStream", logs_create_log_stream, "logs:CreateLogStream", arn_stream, M},
     {"DeleteLogGroup", logs_delete_log_group, "logs:DeleteLogGroup", arn_group, M},
     {"DeleteLogStream", logs_delete_log_stream, "logs:DeleteLogStream", arn_stream, M},
+    {"DeleteSubscriptionFilter", logs_delete_subscription_filter, "logs:DeleteSubscriptionFilter", arn_group, M},
     {"DeleteRetentionPolicy", logs_delete_retention_policy, "logs:DeleteRetentionPolicy", arn_group, M},
     {"DescribeLogGroups", logs_describe_log_groups, "logs:DescribeLogGroups", arn_all_groups, 0},
     {"DescribeLogStreams", logs_describe_log_streams, "logs:DescribeLogStreams", arn_group, 0},
+    {"DescribeSubscriptionFilters", logs_describe_subscription_filters, "logs:DescribeSubscriptionFilters", arn_group,
+     0},
     {"FilterLogEvents", logs_filter_log_events, "logs:FilterLogEvents", arn_group, 0},
     {"GetLogEvents", logs_get_log_events, "logs:GetLogEvents", arn_stream, 0},
     {"ListTagsForResource", logs_list_tags_for_resource, "logs:ListTagsForResource", arn_resource, 0},
     {"ListTagsLogGroup", logs_list_tags_log_group, "logs:ListTagsLogGroup", arn_group, 0},
     {"PutLogEvents", logs_put_log_events, "logs:PutLogEvents", arn_stream, M},
+    {"PutSubscriptionFilter", logs_put_subscription_filter, "logs:PutSubscriptionFilter", arn_group, M},
     {"PutRetentionPolicy", logs_put_retention_policy, "logs:PutRetentionPolicy", arn_group, M},
     {"TagLogGroup", logs_tag_log_group, "logs:TagLogGroup", arn_group, M},
     {"TagResource", logs_tag_resource, "logs:TagResource", arn_resource, M},
@@ -233,6 +237,7 @@ static void *logs_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
     st->store = ctx->store;
     st->next_group_id = st->next_stream_id = st->next_seq = 1;
     st->sweep.cb = logs__on_sweep;
+    st->deliver.cb = logs__on_deliver;
     dq_init(&st->dq, ctx->loop);
     if (logs__store_migrate(st, err, errcap) != 0 || logs__store_load(st, err, errcap) != 0) {
         logs__state_clear(st);
@@ -253,6 +258,7 @@ static void logs_free(void *state)
     st->closing = true;
     logs__watches_disown(st);
     dq_remove(&st->dq, &st->sweep);
+    dq_remove(&st->dq, &st->deliver);
     /* The state holds the dq's libuv handles: it is freed once they are
      * closed. */
     dq_close(&st->dq, on_dq_closed);
@@ -264,7 +270,8 @@ static void logs_reset(void *state)
     logs__state_clear(st);
     st->next_group_id = st->next_stream_id = st->next_seq = 1;
     logs__write_begin(st);
-    if (store_exec(st->store, "DELETE FROM logs_events; DELETE FROM logs_streams; DELETE FROM logs_groups;") != 0)
+    if (store_exec(st->store, "DELETE FROM logs_events; DELETE FROM logs_streams; DELETE FROM logs_subscriptions;"
+                               " DELETE FROM logs_groups;") != 0)
         log_error("logs: reset could not clear the store");
 }
 

@@ -56,6 +56,16 @@ static const char *const migrations[] = {
     "  message TEXT NOT NULL,"
     "  PRIMARY KEY (group_id, ts, seq)) WITHOUT ROWID;"
     "CREATE INDEX logs_events_stream ON logs_events(stream_id, ts, seq);",
+    /* 2: subscription filters, at most two a group. */
+    "CREATE TABLE logs_subscriptions ("
+    "  group_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  pattern TEXT NOT NULL,"
+    "  destination_arn TEXT NOT NULL,"
+    "  role_arn TEXT,"
+    "  distribution TEXT NOT NULL DEFAULT 'ByLogStream',"
+    "  created_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (group_id, name)) WITHOUT ROWID;",
 };
 
 int logs__store_migrate(logs_state_t *st, char *err, size_t errcap)
@@ -156,6 +166,9 @@ void logs__persist_group_delete(logs_group_t *g)
     sqlite3_stmt *s = store_stmt(st->store, "DELETE FROM logs_events WHERE group_id=?");
     sqlite3_bind_int64(s, 1, (sqlite3_int64)g->id);
     logs__step(st, s);
+    s = store_stmt(st->store, "DELETE FROM logs_subscriptions WHERE group_id=?");
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)g->id);
+    logs__step(st, s);
     s = store_stmt(st->store, "DELETE FROM logs_streams WHERE group_id=?");
     sqlite3_bind_int64(s, 1, (sqlite3_int64)g->id);
     logs__step(st, s);
@@ -195,6 +208,33 @@ void logs__persist_stream_delete(logs_stream_t *s)
     logs__step(st, q);
     q = store_stmt(st->store, "DELETE FROM logs_streams WHERE id=?");
     sqlite3_bind_int64(q, 1, (sqlite3_int64)s->id);
+    logs__step(st, q);
+}
+
+void logs__persist_subscription(logs_subscription_t *f)
+{
+    logs_state_t *st = f->g->st;
+    logs__write_begin(st);
+    sqlite3_stmt *q = store_stmt(st->store, "INSERT OR REPLACE INTO logs_subscriptions(group_id, name, pattern,"
+                                            " destination_arn, role_arn, distribution, created_ms)"
+                                            " VALUES(?,?,?,?,?,?,?)");
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)f->g->id);
+    bind_text(q, 2, f->name);
+    bind_text(q, 3, f->pattern);
+    bind_text(q, 4, f->destination_arn);
+    bind_text(q, 5, f->role_arn);
+    bind_text(q, 6, f->distribution);
+    sqlite3_bind_int64(q, 7, f->created_ms);
+    logs__step(st, q);
+}
+
+void logs__persist_subscription_delete(logs_subscription_t *f)
+{
+    logs_state_t *st = f->g->st;
+    logs__write_begin(st);
+    sqlite3_stmt *q = store_stmt(st->store, "DELETE FROM logs_subscriptions WHERE group_id=? AND name=?");
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)f->g->id);
+    bind_text(q, 2, f->name);
     logs__step(st, q);
 }
 
@@ -321,6 +361,29 @@ int logs__store_load(logs_state_t *st, char *err, size_t errcap)
     }
     if (orphans)
         log_warn("logs: %zu stored log streams belong to no log group; ignored", orphans);
+    s = store_stmt(st->store, "SELECT group_id, name, pattern, destination_arn, role_arn, distribution, created_ms"
+                              " FROM logs_subscriptions ORDER BY group_id, name");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        logs_group_t *g = group_by_id(st, (uint64_t)sqlite3_column_int64(s, 0));
+        const char *pattern = col_text(s, 2);
+        logs_pattern_t *pat = NULL;
+        char perr[256];
+        if (!g || logs_pattern_compile(pattern, strlen(pattern), &pat, perr, sizeof perr) != 0) {
+            log_warn("logs: stored subscription filter %s ignored (%s)", col_text(s, 1),
+                     g ? perr : "its log group is gone");
+            continue;
+        }
+        if (!logs__subscription_add(g, col_text(s, 1), pattern, pat, col_text(s, 3),
+                                    sqlite3_column_type(s, 4) == SQLITE_NULL ? NULL : col_text(s, 4),
+                                    col_text(s, 5)[0] ? col_text(s, 5) : "ByLogStream", sqlite3_column_int64(s, 6)))
+            log_warn("logs: stored subscription filter %s ignored (more than %d on log group %s)", col_text(s, 1),
+                     LOGS_MAX_SUBSCRIPTIONS, g->name);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errcap, "cannot read logs_subscriptions: %s", sqlite3_errmsg(store_db(st->store)));
+        return KYOKA_ESTORE;
+    }
     if (st->ngroups)
         log_info("logs: loaded %zu log groups and %zu log streams", st->ngroups, nstreams);
     return 0;
