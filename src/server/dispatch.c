@@ -706,13 +706,33 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
     run_decoded(c);
 }
 
+static char *arena_strdup_or_null(arena_t *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
+
+/* The caller's credential, copied: an internal call can outlive it (a
+ * long poll across POST /_kyoka/reset, which drops every session). */
+static const auth_cred_t *cred_copy(arena_t *a, const auth_cred_t *src)
+{
+    auth_cred_t *c = arena_calloc(a, sizeof *c);
+    *c = *src;
+    c->access_key_id = arena_strdup_or_null(a, src->access_key_id);
+    c->secret_access_key = NULL; /* never needed after authentication */
+    c->session_token = NULL;
+    c->account_id = arena_strdup_or_null(a, src->account_id);
+    c->principal_arn = arena_strdup_or_null(a, src->principal_arn);
+    c->user_id = arena_strdup_or_null(a, src->user_id);
+    c->source_arn = arena_strdup_or_null(a, src->source_arn);
+    c->session_name = arena_strdup_or_null(a, src->session_name);
+    c->owner = NULL;
+    return c;
+}
+
 /* The principal of an internal call: a credential's, or a service's. */
 static void internal_principal(svc_call_t *c, const svc_caller_t *who)
 {
     call_priv_t *p = c->_priv;
     if (who->cred) {
-        c->cred = who->cred;
-        kyoka__principal_of(who->cred, &c->principal);
+        c->cred = cred_copy(c->arena, who->cred);
+        kyoka__principal_of(c->cred, &c->principal);
         return;
     }
     c->principal.service = arena_strdup(c->arena, who->service_principal ? who->service_principal : "");
