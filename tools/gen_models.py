@@ -34,6 +34,10 @@ SERVICES = [
     ("sqs", "sqs", "2012-11-05"),
     ("lambda", "lambda", "2015-03-31"),
     ("logs", "logs", "2014-03-28"),
+    ("events", "events", "2015-10-07"),
+    ("scheduler", "scheduler", "2021-06-30"),
+    ("kinesis", "kinesis", "2013-12-02"),
+    ("s3", "s3", "2006-03-01"),
 ]
 
 TYPES = {

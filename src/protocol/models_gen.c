@@ -3683,56 +3683,56 @@ static const model_service_t m_sqs_service = {
 };
 
 static const model_member_t m_lambda_mem_0[] = {
-    {"TotalCodeSize", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSizeUnzipped", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSizeZipped", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ConcurrentExecutions", NULL, 143, false, false, LOC_BODY, TSF_DEFAULT},
-    {"UnreservedConcurrentExecutions", NULL, 322, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TotalCodeSize", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSizeUnzipped", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSizeZipped", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConcurrentExecutions", NULL, 144, false, false, LOC_BODY, TSF_DEFAULT},
+    {"UnreservedConcurrentExecutions", NULL, 325, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_1[] = {
-    {"TotalCodeSize", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionCount", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TotalCodeSize", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionCount", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_3[] = {
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"VersionNumber", "VersionNumber", 174, true, false, LOC_URI, TSF_DEFAULT},
-    {"StatementId", NULL, 296, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Action", NULL, 169, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Principal", NULL, 170, true, false, LOC_BODY, TSF_DEFAULT},
-    {"OrganizationId", NULL, 232, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", "RevisionId", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionNumber", "VersionNumber", 175, true, false, LOC_URI, TSF_DEFAULT},
+    {"StatementId", NULL, 299, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Action", NULL, 170, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Principal", NULL, 171, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OrganizationId", NULL, 234, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", "RevisionId", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_4[] = {
-    {"Statement", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Statement", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_5[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"StatementId", NULL, 296, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"StatementId", NULL, 299, true, false, LOC_BODY, TSF_DEFAULT},
     {"Action", NULL, 2, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Principal", NULL, 240, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Principal", NULL, 242, true, false, LOC_BODY, TSF_DEFAULT},
     {"SourceArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceAccount", NULL, 292, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EventSourceToken", NULL, 87, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PrincipalOrgID", NULL, 241, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionUrlAuthType", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceAccount", NULL, 295, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceToken", NULL, 88, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PrincipalOrgID", NULL, 243, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionUrlAuthType", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_6[] = {
-    {"Statement", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Statement", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_8[] = {
     {"key", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
-    {"value", NULL, 338, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 341, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_10[] = {
-    {"AliasArn", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AliasArn", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
     {"Name", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionVersion", NULL, 334, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionVersion", NULL, 337, false, false, LOC_BODY, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
     {"RoutingConfig", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_11[] = {
     {"member", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
@@ -3741,16 +3741,16 @@ static const model_member_t m_lambda_mem_12[] = {
     {"AdditionalVersionWeights", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_14[] = {
-    {"member", NULL, 224, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_15[] = {
-    {"member", NULL, 233, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 235, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_16[] = {
-    {"SigningProfileVersionArns", NULL, 281, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SigningProfileVersionArns", NULL, 284, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_17[] = {
-    {"ConsumerGroupId", NULL, 321, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerGroupId", NULL, 324, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const char *const m_lambda_enum_18[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", NULL};
 static const char *const m_lambda_enum_19[] = {"x86_64", "arm64", NULL};
@@ -3763,48 +3763,48 @@ static const model_member_t m_lambda_mem_27[] = {
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
     {"AllowedPublishers", NULL, 16, true, false, LOC_BODY, TSF_DEFAULT},
     {"CodeSigningPolicies", NULL, 32, true, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModified", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_30[] = {
     {"member", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_31[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_32[] = {
     {"UntrustedArtifactOnDeployment", NULL, 33, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const char *const m_lambda_enum_33[] = {"Warn", "Enforce", NULL};
 static const model_member_t m_lambda_mem_34[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_35[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_36[] = {
     {"member", NULL, 19, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_37[] = {
-    {"member", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_38[] = {
-    {"ReservedConcurrentExecutions", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReservedConcurrentExecutions", NULL, 263, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_39[] = {
     {"AllowCredentials", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AllowHeaders", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowHeaders", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
     {"AllowMethods", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
     {"AllowOrigins", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ExposeHeaders", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaxAge", NULL, 212, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExposeHeaders", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxAge", NULL, 213, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_40[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
     {"Name", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionVersion", NULL, 334, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionVersion", NULL, 337, true, false, LOC_BODY, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
     {"RoutingConfig", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
 };
@@ -3818,143 +3818,144 @@ static const model_member_t m_lambda_mem_42[] = {
 };
 static const model_member_t m_lambda_mem_43[] = {
     {"EventSourceArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionName", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
     {"Enabled", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
     {"BatchSize", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FilterCriteria", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumBatchingWindowInSeconds", NULL, 218, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ParallelizationFactor", NULL, 235, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StartingPosition", NULL, 86, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FilterCriteria", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumBatchingWindowInSeconds", NULL, 219, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ParallelizationFactor", NULL, 237, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingPosition", NULL, 87, false, false, LOC_BODY, TSF_DEFAULT},
     {"StartingPositionTimestamp", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
     {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRecordAgeInSeconds", NULL, 220, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRecordAgeInSeconds", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
     {"BisectBatchOnFunctionError", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TumblingWindowInSeconds", NULL, 320, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Topics", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Queues", NULL, 257, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceAccessConfigurations", NULL, 290, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SelfManagedEventSource", NULL, 277, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionResponseTypes", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 224, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TumblingWindowInSeconds", NULL, 323, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Topics", NULL, 319, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Queues", NULL, 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceAccessConfigurations", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SelfManagedEventSource", NULL, 280, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionResponseTypes", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
     {"AmazonManagedKafkaEventSourceConfig", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SelfManagedKafkaEventSourceConfig", NULL, 278, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SelfManagedKafkaEventSourceConfig", NULL, 281, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScalingConfig", NULL, 277, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_44[] = {
-    {"FunctionName", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Runtime", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Role", NULL, 267, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Handler", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Code", NULL, 96, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Runtime", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Role", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Handler", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Code", NULL, 97, true, false, LOC_BODY, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Timeout", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MemorySize", NULL, 223, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timeout", NULL, 315, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MemorySize", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
     {"Publish", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
-    {"VpcConfig", NULL, 335, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PackageType", NULL, 234, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcConfig", NULL, 338, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PackageType", NULL, 236, false, false, LOC_BODY, TSF_DEFAULT},
     {"DeadLetterConfig", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
     {"Environment", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSKeyArn", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TracingConfig", NULL, 317, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Tags", NULL, 307, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Layers", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FileSystemConfigs", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ImageConfig", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSKeyArn", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TracingConfig", NULL, 320, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 310, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Layers", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FileSystemConfigs", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImageConfig", NULL, 141, false, false, LOC_BODY, TSF_DEFAULT},
     {"CodeSigningConfigArn", NULL, 28, false, false, LOC_BODY, TSF_DEFAULT},
     {"Architectures", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
     {"EphemeralStorage", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SnapStart", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LoggingConfig", NULL, 209, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SnapStart", NULL, 285, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LoggingConfig", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_45[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 109, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"AuthType", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 110, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"AuthType", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
     {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
-    {"InvokeMode", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvokeMode", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_46[] = {
-    {"FunctionUrl", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
-    {"AuthType", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionUrl", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthType", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
     {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"InvokeMode", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"InvokeMode", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_48[] = {
-    {"TargetArn", NULL, 262, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetArn", NULL, 264, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_49[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
     {"Name", "Name", 9, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_50[] = {
     {"CodeSigningConfigArn", "CodeSigningConfigArn", 28, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_52[] = {
-    {"UUID", "UUID", 297, true, false, LOC_URI, TSF_DEFAULT},
+    {"UUID", "UUID", 300, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_53[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_54[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_55[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_56[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_57[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 109, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 110, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_58[] = {
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"VersionNumber", "VersionNumber", 174, true, false, LOC_URI, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionNumber", "VersionNumber", 175, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_59[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_62[] = {
-    {"OnSuccess", NULL, 231, false, false, LOC_BODY, TSF_DEFAULT},
-    {"OnFailure", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OnSuccess", NULL, 233, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OnFailure", NULL, 232, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_63[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_64[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_65[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EC2ErrorCode", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EC2ErrorCode", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_66[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_67[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_68[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_69[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_70[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const char *const m_lambda_enum_72[] = {"KAFKA_BOOTSTRAP_SERVERS", NULL};
 static const model_member_t m_lambda_mem_74[] = {
@@ -3968,8 +3969,8 @@ static const model_member_t m_lambda_mem_76[] = {
     {"Variables", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_77[] = {
-    {"ErrorCode", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 279, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_78[] = {
     {"Variables", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
@@ -3982,828 +3983,834 @@ static const model_member_t m_lambda_mem_81[] = {
 static const model_member_t m_lambda_mem_82[] = {
     {"Size", NULL, 83, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_84[] = {
-    {"UUID", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StartingPosition", NULL, 86, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_85[] = {
+    {"UUID", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingPosition", NULL, 87, false, false, LOC_BODY, TSF_DEFAULT},
     {"StartingPositionTimestamp", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
     {"BatchSize", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumBatchingWindowInSeconds", NULL, 218, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ParallelizationFactor", NULL, 235, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumBatchingWindowInSeconds", NULL, 219, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ParallelizationFactor", NULL, 237, false, false, LOC_BODY, TSF_DEFAULT},
     {"EventSourceArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FilterCriteria", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FilterCriteria", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
     {"LastModified", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastProcessingResult", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StateTransitionReason", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastProcessingResult", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateTransitionReason", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
     {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Topics", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Queues", NULL, 257, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceAccessConfigurations", NULL, 290, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SelfManagedEventSource", NULL, 277, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRecordAgeInSeconds", NULL, 220, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Topics", NULL, 319, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Queues", NULL, 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceAccessConfigurations", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SelfManagedEventSource", NULL, 280, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRecordAgeInSeconds", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
     {"BisectBatchOnFunctionError", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TumblingWindowInSeconds", NULL, 320, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionResponseTypes", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 224, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TumblingWindowInSeconds", NULL, 323, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionResponseTypes", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
     {"AmazonManagedKafkaEventSourceConfig", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SelfManagedKafkaEventSourceConfig", NULL, 278, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SelfManagedKafkaEventSourceConfig", NULL, 281, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScalingConfig", NULL, 277, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceMappingArn", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_85[] = {
-    {"member", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_86[] = {
+    {"member", NULL, 85, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_86[] = {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP", NULL};
-static const model_member_t m_lambda_mem_89[] = {
-    {"Arn", NULL, 88, true, false, LOC_BODY, TSF_DEFAULT},
-    {"LocalMountPath", NULL, 205, true, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_lambda_enum_87[] = {"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP", NULL};
 static const model_member_t m_lambda_mem_90[] = {
-    {"member", NULL, 89, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 89, true, false, LOC_BODY, TSF_DEFAULT},
+    {"LocalMountPath", NULL, 206, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_91[] = {
-    {"Pattern", NULL, 236, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_92[] = {
-    {"Filters", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Pattern", NULL, 238, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_93[] = {
-    {"member", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Filters", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_95[] = {
-    {"member", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_94[] = {
+    {"member", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_96[] = {
-    {"ZipFile", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3Bucket", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3Key", NULL, 273, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3ObjectVersion", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ImageUri", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceKMSKeyArn", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_97[] = {
-    {"RepositoryType", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Location", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ImageUri", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ResolvedImageUri", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceKMSKeyArn", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ZipFile", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3Bucket", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3Key", NULL, 275, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3ObjectVersion", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImageUri", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceKMSKeyArn", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_98[] = {
-    {"FunctionName", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Runtime", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Role", NULL, 267, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Handler", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSize", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RepositoryType", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Location", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImageUri", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResolvedImageUri", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceKMSKeyArn", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_99[] = {
+    {"FunctionName", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 227, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Runtime", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Role", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Handler", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSize", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Timeout", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MemorySize", NULL, 223, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModified", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSha256", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Version", NULL, 334, false, false, LOC_BODY, TSF_DEFAULT},
-    {"VpcConfig", NULL, 336, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timeout", NULL, 315, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MemorySize", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSha256", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", NULL, 337, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcConfig", NULL, 339, false, false, LOC_BODY, TSF_DEFAULT},
     {"DeadLetterConfig", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
     {"Environment", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSKeyArn", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TracingConfig", NULL, 318, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MasterArn", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Layers", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StateReason", NULL, 294, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StateReasonCode", NULL, 295, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastUpdateStatus", NULL, 162, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastUpdateStatusReason", NULL, 163, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastUpdateStatusReasonCode", NULL, 164, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FileSystemConfigs", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PackageType", NULL, 234, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ImageConfigResponse", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSKeyArn", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TracingConfig", NULL, 321, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MasterArn", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Layers", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 296, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReasonCode", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdateStatus", NULL, 163, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdateStatusReason", NULL, 164, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdateStatusReasonCode", NULL, 165, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FileSystemConfigs", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PackageType", NULL, 236, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImageConfigResponse", NULL, 143, false, false, LOC_BODY, TSF_DEFAULT},
     {"SigningProfileVersionArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
     {"SigningJobArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
     {"Architectures", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
     {"EphemeralStorage", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SnapStart", NULL, 287, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LoggingConfig", NULL, 209, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RuntimeVersionConfig", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_99[] = {
-    {"LastModified", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumEventAgeInSeconds", NULL, 219, false, false, LOC_BODY, TSF_DEFAULT},
-    {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SnapStart", NULL, 290, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LoggingConfig", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RuntimeVersionConfig", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_100[] = {
-    {"member", NULL, 99, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 223, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumEventAgeInSeconds", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_101[] = {
-    {"member", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_103[] = {"ReportBatchItemFailures", NULL};
-static const model_member_t m_lambda_mem_104[] = {
-    {"member", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_102[] = {
+    {"member", NULL, 99, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_106[] = {"NONE", "AWS_IAM", NULL};
-static const model_member_t m_lambda_mem_107[] = {
-    {"FunctionUrl", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModifiedTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AuthType", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
-    {"InvokeMode", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+static const char *const m_lambda_enum_104[] = {"ReportBatchItemFailures", NULL};
+static const model_member_t m_lambda_mem_105[] = {
+    {"member", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_lambda_enum_107[] = {"NONE", "AWS_IAM", NULL};
 static const model_member_t m_lambda_mem_108[] = {
-    {"member", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionUrl", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthType", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"InvokeMode", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_110[] = {"ALL", NULL};
-static const model_member_t m_lambda_mem_112[] = {
+static const model_member_t m_lambda_mem_109[] = {
+    {"member", NULL, 108, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_lambda_enum_111[] = {"ALL", NULL};
+static const model_member_t m_lambda_mem_113[] = {
     {"AccountLimit", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
     {"AccountUsage", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_113[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_114[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
     {"Name", "Name", 9, true, false, LOC_URI, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_114[] = {
+static const model_member_t m_lambda_mem_115[] = {
     {"CodeSigningConfigArn", "CodeSigningConfigArn", 28, true, false, LOC_URI, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_115[] = {
+static const model_member_t m_lambda_mem_116[] = {
     {"CodeSigningConfig", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_116[] = {
-    {"UUID", "UUID", 297, true, false, LOC_URI, TSF_DEFAULT},
-};
 static const model_member_t m_lambda_mem_117[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"UUID", "UUID", 300, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_118[] = {
-    {"CodeSigningConfigArn", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionName", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_119[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"CodeSigningConfigArn", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_120[] = {
-    {"ReservedConcurrentExecutions", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_121[] = {
-    {"FunctionName", "FunctionName", 226, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ReservedConcurrentExecutions", NULL, 263, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_122[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 228, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_123[] = {
-    {"FunctionName", "FunctionName", 226, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_124[] = {
-    {"Configuration", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Code", NULL, 97, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Tags", NULL, 307, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Concurrency", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TagsError", NULL, 308, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 228, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_125[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 109, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Configuration", NULL, 99, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Code", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 310, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Concurrency", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TagsError", NULL, 311, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_126[] = {
-    {"FunctionUrl", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
-    {"AuthType", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModifiedTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"InvokeMode", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 110, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_127[] = {
-    {"Arn", "Arn", 171, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionUrl", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthType", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"InvokeMode", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_128[] = {
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"VersionNumber", "VersionNumber", 174, true, false, LOC_URI, TSF_DEFAULT},
+    {"Arn", "Arn", 172, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_129[] = {
-    {"Policy", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionNumber", "VersionNumber", 175, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_130[] = {
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"VersionNumber", "VersionNumber", 174, true, false, LOC_URI, TSF_DEFAULT},
+    {"Policy", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_131[] = {
-    {"Content", NULL, 173, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LayerArn", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LayerVersionArn", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreatedDate", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Version", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LicenseInfo", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionNumber", "VersionNumber", 175, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_132[] = {
-    {"FunctionName", "FunctionName", 226, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Content", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerArn", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerVersionArn", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LicenseInfo", NULL, 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_133[] = {
-    {"Policy", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 228, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_134[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Policy", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_135[] = {
-    {"RequestedProvisionedConcurrentExecutions", NULL, 238, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AvailableProvisionedConcurrentExecutions", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AllocatedProvisionedConcurrentExecutions", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Status", NULL, 245, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StatusReason", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModified", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_138[] = {
-    {"member", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_136[] = {
+    {"RequestedProvisionedConcurrentExecutions", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AvailableProvisionedConcurrentExecutions", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllocatedProvisionedConcurrentExecutions", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 247, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StatusReason", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_140[] = {
-    {"EntryPoint", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Command", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
-    {"WorkingDirectory", NULL, 339, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_139[] = {
+    {"member", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_141[] = {
-    {"ErrorCode", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 279, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EntryPoint", NULL, 301, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Command", NULL, 301, false, false, LOC_BODY, TSF_DEFAULT},
+    {"WorkingDirectory", NULL, 342, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_142[] = {
-    {"ImageConfig", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Error", NULL, 141, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_144[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_143[] = {
+    {"ImageConfig", NULL, 141, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Error", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_145[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_146[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_147[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_148[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_149[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_150[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_151[] = {
-    {"FunctionName", "FunctionName", 226, true, false, LOC_URI, TSF_DEFAULT},
-    {"InvocationType", "X-Amz-Invocation-Type", 153, false, false, LOC_HEADER, TSF_DEFAULT},
-    {"LogType", "X-Amz-Log-Type", 208, false, false, LOC_HEADER, TSF_DEFAULT},
-    {"ClientContext", "X-Amz-Client-Context", 297, false, false, LOC_HEADER, TSF_DEFAULT},
-    {"Payload", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_152[] = {
-    {"StatusCode", NULL, 143, false, false, LOC_STATUS_CODE, TSF_DEFAULT},
-    {"FunctionError", "X-Amz-Function-Error", 297, false, false, LOC_HEADER, TSF_DEFAULT},
-    {"LogResult", "X-Amz-Log-Result", 297, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 228, true, false, LOC_URI, TSF_DEFAULT},
+    {"InvocationType", "X-Amz-Invocation-Type", 154, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LogType", "X-Amz-Log-Type", 209, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ClientContext", "X-Amz-Client-Context", 300, false, false, LOC_HEADER, TSF_DEFAULT},
     {"Payload", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ExecutedVersion", "X-Amz-Executed-Version", 334, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_153[] = {"Event", "RequestResponse", "DryRun", NULL};
-static const model_member_t m_lambda_mem_154[] = {
-    {"FunctionName", "FunctionName", 226, true, false, LOC_URI, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_153[] = {
+    {"StatusCode", NULL, 144, false, false, LOC_STATUS_CODE, TSF_DEFAULT},
+    {"FunctionError", "X-Amz-Function-Error", 300, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LogResult", "X-Amz-Log-Result", 300, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Payload", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExecutedVersion", "X-Amz-Executed-Version", 337, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const char *const m_lambda_enum_154[] = {"Event", "RequestResponse", "DryRun", NULL};
+static const model_member_t m_lambda_mem_155[] = {
+    {"FunctionName", "FunctionName", 228, true, false, LOC_URI, TSF_DEFAULT},
     {"InvokeArgs", NULL, 25, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_155[] = {
-    {"Status", NULL, 139, false, false, LOC_STATUS_CODE, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_156[] = {
+    {"Status", NULL, 140, false, false, LOC_STATUS_CODE, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_156[] = {"BUFFERED", "RESPONSE_STREAM", NULL};
-static const model_member_t m_lambda_mem_157[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_lambda_enum_157[] = {"BUFFERED", "RESPONSE_STREAM", NULL};
 static const model_member_t m_lambda_mem_158[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_159[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_161[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_160[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_162[] = {"Successful", "Failed", "InProgress", NULL};
-static const char *const m_lambda_enum_164[] = {"EniLimitExceeded", "InsufficientRolePermissions", "InvalidConfiguration", "InternalError", "SubnetOutOfIPAddresses", "InvalidSubnet", "InvalidSecurityGroup", "ImageDeleted", "ImageAccessDenied", "InvalidImage", "KMSKeyAccessDenied", "KMSKeyNotFound", "InvalidStateKMSKey", "DisabledKMSKey", "EFSIOError", "EFSMountConnectivityError", "EFSMountFailure", "EFSMountTimeout", "InvalidRuntime", "InvalidZipFileException", "FunctionError", NULL};
-static const model_member_t m_lambda_mem_165[] = {
-    {"Arn", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSize", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_162[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_lambda_enum_163[] = {"Successful", "Failed", "InProgress", NULL};
+static const char *const m_lambda_enum_165[] = {"EniLimitExceeded", "InsufficientRolePermissions", "InvalidConfiguration", "InternalError", "SubnetOutOfIPAddresses", "InvalidSubnet", "InvalidSecurityGroup", "ImageDeleted", "ImageAccessDenied", "InvalidImage", "KMSKeyAccessDenied", "KMSKeyNotFound", "InvalidStateKMSKey", "DisabledKMSKey", "EFSIOError", "EFSMountConnectivityError", "EFSMountFailure", "EFSMountTimeout", "InvalidRuntime", "InvalidZipFileException", "FunctionError", NULL};
+static const model_member_t m_lambda_mem_166[] = {
+    {"Arn", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSize", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
     {"SigningProfileVersionArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
     {"SigningJobArn", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_167[] = {
-    {"member", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_172[] = {
-    {"S3Bucket", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3Key", NULL, 273, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3ObjectVersion", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ZipFile", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_168[] = {
+    {"member", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_173[] = {
-    {"Location", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSha256", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSize", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SigningProfileVersionArn", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SigningJobArn", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3Bucket", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3Key", NULL, 275, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3ObjectVersion", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ZipFile", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_175[] = {
-    {"member", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_174[] = {
+    {"Location", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSha256", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSize", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SigningProfileVersionArn", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SigningJobArn", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_176[] = {
-    {"LayerVersionArn", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Version", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreatedDate", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LicenseInfo", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 177, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_177[] = {
-    {"member", NULL, 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerVersionArn", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LicenseInfo", NULL, 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_178[] = {
-    {"LayerName", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LayerArn", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LatestMatchingVersion", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_179[] = {
-    {"member", NULL, 165, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerName", NULL, 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerArn", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LatestMatchingVersion", NULL, 177, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_181[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"FunctionVersion", "FunctionVersion", 334, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_180[] = {
+    {"member", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_182[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Aliases", NULL, 11, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_183[] = {
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_184[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CodeSigningConfigs", NULL, 30, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_185[] = {
-    {"EventSourceArn", "EventSourceArn", 21, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"FunctionName", "FunctionName", 102, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_186[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EventSourceMappings", NULL, 85, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_187[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 213, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_188[] = {
-    {"FunctionEventInvokeConfigs", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_189[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 214, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_190[] = {
-    {"FunctionUrlConfigs", NULL, 108, true, false, LOC_BODY, TSF_DEFAULT},
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_191[] = {
-    {"CodeSigningConfigArn", "CodeSigningConfigArn", 28, true, false, LOC_URI, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_192[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArns", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_193[] = {
-    {"MasterRegion", "MasterRegion", 211, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"FunctionVersion", "FunctionVersion", 110, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_194[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Functions", NULL, 101, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_195[] = {
-    {"CompatibleRuntime", "CompatibleRuntime", 268, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 215, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"CompatibleArchitecture", "CompatibleArchitecture", 19, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_196[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LayerVersions", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_197[] = {
-    {"CompatibleRuntime", "CompatibleRuntime", 268, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 215, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"CompatibleArchitecture", "CompatibleArchitecture", 19, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_198[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Layers", NULL, 177, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_199[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"FunctionVersion", "FunctionVersion", 337, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
     {"MaxItems", "MaxItems", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
+static const model_member_t m_lambda_mem_183[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Aliases", NULL, 11, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_184[] = {
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_185[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSigningConfigs", NULL, 30, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_186[] = {
+    {"EventSourceArn", "EventSourceArn", 21, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_187[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceMappings", NULL, 86, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_188[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 214, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_189[] = {
+    {"FunctionEventInvokeConfigs", NULL, 101, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_190[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 215, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_191[] = {
+    {"FunctionUrlConfigs", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_192[] = {
+    {"CodeSigningConfigArn", "CodeSigningConfigArn", 28, true, false, LOC_URI, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_193[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArns", NULL, 96, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_194[] = {
+    {"MasterRegion", "MasterRegion", 212, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FunctionVersion", "FunctionVersion", 111, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_195[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Functions", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_196[] = {
+    {"CompatibleRuntime", "CompatibleRuntime", 270, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"CompatibleArchitecture", "CompatibleArchitecture", 19, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_197[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerVersions", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_198[] = {
+    {"CompatibleRuntime", "CompatibleRuntime", 270, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"CompatibleArchitecture", "CompatibleArchitecture", 19, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_199[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Layers", NULL, 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_lambda_mem_200[] = {
-    {"ProvisionedConcurrencyConfigs", NULL, 242, false, false, LOC_BODY, TSF_DEFAULT},
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 218, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_201[] = {
-    {"Resource", "ARN", 94, true, false, LOC_URI, TSF_DEFAULT},
+    {"ProvisionedConcurrencyConfigs", NULL, 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_202[] = {
-    {"Tags", NULL, 307, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Resource", "ARN", 95, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_203[] = {
-    {"FunctionName", "FunctionName", 226, true, false, LOC_URI, TSF_DEFAULT},
-    {"Marker", "Marker", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxItems", "MaxItems", 216, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Tags", NULL, 310, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_204[] = {
-    {"NextMarker", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Versions", NULL, 101, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 228, true, false, LOC_URI, TSF_DEFAULT},
+    {"Marker", "Marker", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxItems", "MaxItems", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_206[] = {"JSON", "Text", NULL};
-static const char *const m_lambda_enum_208[] = {"None", "Tail", NULL};
-static const model_member_t m_lambda_mem_209[] = {
-    {"LogFormat", NULL, 206, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_205[] = {
+    {"NextMarker", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Versions", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_lambda_enum_207[] = {"JSON", "Text", NULL};
+static const char *const m_lambda_enum_209[] = {"None", "Tail", NULL};
+static const model_member_t m_lambda_mem_210[] = {
+    {"LogFormat", NULL, 207, false, false, LOC_BODY, TSF_DEFAULT},
     {"ApplicationLogLevel", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SystemLogLevel", NULL, 302, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LogGroup", NULL, 207, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SystemLogLevel", NULL, 305, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LogGroup", NULL, 208, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_230[] = {
+static const model_member_t m_lambda_mem_232[] = {
     {"Destination", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_231[] = {
+static const model_member_t m_lambda_mem_233[] = {
     {"Destination", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_234[] = {"Zip", "Image", NULL};
-static const model_member_t m_lambda_mem_237[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_lambda_enum_236[] = {"Zip", "Image", NULL};
 static const model_member_t m_lambda_mem_239[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_242[] = {
-    {"member", NULL, 243, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_243[] = {
-    {"FunctionArn", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RequestedProvisionedConcurrentExecutions", NULL, 238, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AvailableProvisionedConcurrentExecutions", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AllocatedProvisionedConcurrentExecutions", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Status", NULL, 245, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StatusReason", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModified", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_241[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_244[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 245, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_245[] = {"IN_PROGRESS", "READY", "FAILED", NULL};
+static const model_member_t m_lambda_mem_245[] = {
+    {"FunctionArn", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestedProvisionedConcurrentExecutions", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AvailableProvisionedConcurrentExecutions", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllocatedProvisionedConcurrentExecutions", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 247, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StatusReason", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_lambda_mem_246[] = {
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Content", NULL, 172, true, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LicenseInfo", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_247[] = {
-    {"Content", NULL, 173, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LayerArn", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LayerVersionArn", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreatedDate", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Version", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LicenseInfo", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_lambda_enum_247[] = {"IN_PROGRESS", "READY", "FAILED", NULL};
 static const model_member_t m_lambda_mem_248[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"CodeSha256", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Content", NULL, 173, true, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LicenseInfo", NULL, 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_249[] = {
-    {"CodeSigningConfigArn", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+    {"Content", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerArn", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerVersionArn", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleRuntimes", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LicenseInfo", NULL, 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompatibleArchitectures", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_250[] = {
-    {"CodeSigningConfigArn", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionName", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"CodeSha256", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_251[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"ReservedConcurrentExecutions", NULL, 261, true, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSigningConfigArn", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_252[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumEventAgeInSeconds", NULL, 219, false, false, LOC_BODY, TSF_DEFAULT},
-    {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CodeSigningConfigArn", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_253[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"ProvisionedConcurrentExecutions", NULL, 238, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"ReservedConcurrentExecutions", NULL, 263, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_254[] = {
-    {"RequestedProvisionedConcurrentExecutions", NULL, 238, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AvailableProvisionedConcurrentExecutions", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AllocatedProvisionedConcurrentExecutions", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Status", NULL, 245, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StatusReason", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModified", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 223, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumEventAgeInSeconds", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_257[] = {
-    {"member", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_255[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ProvisionedConcurrentExecutions", NULL, 240, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_258[] = {
-    {"LayerName", "LayerName", 168, true, false, LOC_URI, TSF_DEFAULT},
-    {"VersionNumber", "VersionNumber", 174, true, false, LOC_URI, TSF_DEFAULT},
-    {"StatementId", "StatementId", 296, true, false, LOC_URI, TSF_DEFAULT},
-    {"RevisionId", "RevisionId", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_256[] = {
+    {"RequestedProvisionedConcurrentExecutions", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AvailableProvisionedConcurrentExecutions", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllocatedProvisionedConcurrentExecutions", NULL, 230, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 247, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StatusReason", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 316, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_259[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"StatementId", "StatementId", 227, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"RevisionId", "RevisionId", 297, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"member", NULL, 258, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_260[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LayerName", "LayerName", 169, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionNumber", "VersionNumber", 175, true, false, LOC_URI, TSF_DEFAULT},
+    {"StatementId", "StatementId", 299, true, false, LOC_URI, TSF_DEFAULT},
+    {"RevisionId", "RevisionId", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_263[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_261[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"StatementId", "StatementId", 229, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RevisionId", "RevisionId", 300, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_264[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_262[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_265[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_266[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_268[] = {"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "java8", "java8.al2", "java11", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided", "provided.al2", "nodejs18.x", "python3.10", "java17", "ruby3.2", "ruby3.3", "ruby3.4", "python3.11", "nodejs20.x", "provided.al2023", "python3.12", "java21", "python3.13", "nodejs22.x", "nodejs24.x", "python3.14", "java25", "dotnet10", "ruby4.0", NULL};
-static const model_member_t m_lambda_mem_270[] = {
-    {"RuntimeVersionArn", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Error", NULL, 271, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_267[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_271[] = {
-    {"ErrorCode", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 279, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_268[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_276[] = {
-    {"member", NULL, 275, false, false, LOC_BODY, TSF_DEFAULT},
+static const char *const m_lambda_enum_270[] = {"nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "java8", "java8.al2", "java11", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided", "provided.al2", "nodejs18.x", "python3.10", "java17", "ruby3.2", "ruby3.3", "ruby3.4", "python3.11", "nodejs20.x", "provided.al2023", "python3.12", "java21", "python3.13", "nodejs22.x", "nodejs24.x", "python3.14", "java25", "dotnet10", "ruby4.0", NULL};
+static const model_member_t m_lambda_mem_272[] = {
+    {"RuntimeVersionArn", NULL, 271, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Error", NULL, 273, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_273[] = {
+    {"ErrorCode", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_277[] = {
-    {"Endpoints", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumConcurrency", NULL, 220, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_278[] = {
-    {"ConsumerGroupId", NULL, 321, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_279[] = {
+    {"member", NULL, 278, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_280[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Endpoints", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_281[] = {
+    {"ConsumerGroupId", NULL, 324, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_283[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_284[] = {
     {"member", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_282[] = {
-    {"ApplyOn", NULL, 283, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const char *const m_lambda_enum_283[] = {"PublishedVersions", "None", NULL};
-static const model_member_t m_lambda_mem_284[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-};
 static const model_member_t m_lambda_mem_285[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApplyOn", NULL, 286, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_286[] = {"On", "Off", NULL};
+static const char *const m_lambda_enum_286[] = {"PublishedVersions", "None", NULL};
 static const model_member_t m_lambda_mem_287[] = {
-    {"ApplyOn", NULL, 283, false, false, LOC_BODY, TSF_DEFAULT},
-    {"OptimizationStatus", NULL, 286, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_288[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_289[] = {
-    {"Type", NULL, 291, false, false, LOC_BODY, TSF_DEFAULT},
-    {"URI", NULL, 321, false, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_lambda_enum_289[] = {"On", "Off", NULL};
 static const model_member_t m_lambda_mem_290[] = {
-    {"member", NULL, 289, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApplyOn", NULL, 286, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OptimizationStatus", NULL, 289, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_291[] = {"BASIC_AUTH", "VPC_SUBNET", "VPC_SECURITY_GROUP", "SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH", "VIRTUAL_HOST", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", NULL};
-static const char *const m_lambda_enum_293[] = {"Pending", "Active", "Inactive", "Failed", NULL};
-static const char *const m_lambda_enum_295[] = {"Idle", "Creating", "Restoring", "EniLimitExceeded", "InsufficientRolePermissions", "InvalidConfiguration", "InternalError", "SubnetOutOfIPAddresses", "InvalidSubnet", "InvalidSecurityGroup", "ImageDeleted", "ImageAccessDenied", "InvalidImage", "KMSKeyAccessDenied", "KMSKeyNotFound", "InvalidStateKMSKey", "DisabledKMSKey", "EFSIOError", "EFSMountConnectivityError", "EFSMountFailure", "EFSMountTimeout", "InvalidRuntime", "InvalidZipFileException", "FunctionError", NULL};
-static const model_member_t m_lambda_mem_298[] = {
-    {"member", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_291[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_299[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_292[] = {
+    {"Type", NULL, 294, false, false, LOC_BODY, TSF_DEFAULT},
+    {"URI", NULL, 324, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const model_member_t m_lambda_mem_293[] = {
+    {"member", NULL, 292, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_lambda_enum_294[] = {"BASIC_AUTH", "VPC_SUBNET", "VPC_SECURITY_GROUP", "SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH", "VIRTUAL_HOST", "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", NULL};
+static const char *const m_lambda_enum_296[] = {"Pending", "Active", "Inactive", "Failed", NULL};
+static const char *const m_lambda_enum_298[] = {"Idle", "Creating", "Restoring", "EniLimitExceeded", "InsufficientRolePermissions", "InvalidConfiguration", "InternalError", "SubnetOutOfIPAddresses", "InvalidSubnet", "InvalidSecurityGroup", "ImageDeleted", "ImageAccessDenied", "InvalidImage", "KMSKeyAccessDenied", "KMSKeyNotFound", "InvalidStateKMSKey", "DisabledKMSKey", "EFSIOError", "EFSMountConnectivityError", "EFSMountFailure", "EFSMountTimeout", "InvalidRuntime", "InvalidZipFileException", "FunctionError", NULL};
 static const model_member_t m_lambda_mem_301[] = {
     {"member", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_302[] = {"DEBUG", "INFO", "WARN", NULL};
+static const model_member_t m_lambda_mem_302[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_lambda_mem_304[] = {
     {"member", NULL, 303, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_305[] = {
-    {"Resource", "ARN", 94, true, false, LOC_URI, TSF_DEFAULT},
-    {"Tags", NULL, 307, true, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_lambda_enum_305[] = {"DEBUG", "INFO", "WARN", NULL};
 static const model_member_t m_lambda_mem_307[] = {
-    {"key", NULL, 303, false, false, LOC_BODY, TSF_DEFAULT},
-    {"value", NULL, 306, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 306, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_308[] = {
-    {"ErrorCode", NULL, 309, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Message", NULL, 310, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Resource", "ARN", 95, true, false, LOC_URI, TSF_DEFAULT},
+    {"Tags", NULL, 310, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_311[] = {"ConcurrentInvocationLimitExceeded", "FunctionInvocationRateLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded", "ReservedFunctionInvocationRateLimitExceeded", "CallerRateLimitExceeded", "ConcurrentSnapshotCreateLimitExceeded", NULL};
-static const model_member_t m_lambda_mem_314[] = {
-    {"retryAfterSeconds", "Retry-After", 297, false, false, LOC_HEADER, TSF_DEFAULT},
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Reason", NULL, 311, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_310[] = {
+    {"key", NULL, 306, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 309, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_316[] = {
-    {"member", NULL, 315, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_311[] = {
+    {"ErrorCode", NULL, 312, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_lambda_enum_314[] = {"ConcurrentInvocationLimitExceeded", "FunctionInvocationRateLimitExceeded", "ReservedFunctionConcurrentInvocationLimitExceeded", "ReservedFunctionInvocationRateLimitExceeded", "CallerRateLimitExceeded", "ConcurrentSnapshotCreateLimitExceeded", NULL};
 static const model_member_t m_lambda_mem_317[] = {
-    {"Mode", NULL, 319, false, false, LOC_BODY, TSF_DEFAULT},
+    {"retryAfterSeconds", "Retry-After", 300, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Reason", NULL, 314, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_318[] = {
-    {"Mode", NULL, 319, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_319[] = {
+    {"member", NULL, 318, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_lambda_enum_319[] = {"Active", "PassThrough", NULL};
-static const model_member_t m_lambda_mem_323[] = {
-    {"Type", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"message", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_320[] = {
+    {"Mode", NULL, 322, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_324[] = {
-    {"Resource", "ARN", 94, true, false, LOC_URI, TSF_DEFAULT},
-    {"TagKeys", "tagKeys", 304, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_321[] = {
+    {"Mode", NULL, 322, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_325[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
+static const char *const m_lambda_enum_322[] = {"Active", "PassThrough", NULL};
+static const model_member_t m_lambda_mem_326[] = {
+    {"Type", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_327[] = {
+    {"Resource", "ARN", 95, true, false, LOC_URI, TSF_DEFAULT},
+    {"TagKeys", "tagKeys", 307, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_328[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
     {"Name", "Name", 9, true, false, LOC_URI, TSF_DEFAULT},
-    {"FunctionVersion", NULL, 334, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionVersion", NULL, 337, false, false, LOC_BODY, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
     {"RoutingConfig", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_326[] = {
+static const model_member_t m_lambda_mem_329[] = {
     {"CodeSigningConfigArn", "CodeSigningConfigArn", 28, true, false, LOC_URI, TSF_DEFAULT},
     {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
     {"AllowedPublishers", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
     {"CodeSigningPolicies", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_327[] = {
+static const model_member_t m_lambda_mem_330[] = {
     {"CodeSigningConfig", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_lambda_mem_328[] = {
-    {"UUID", "UUID", 297, true, false, LOC_URI, TSF_DEFAULT},
-    {"FunctionName", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_lambda_mem_331[] = {
+    {"UUID", "UUID", 300, true, false, LOC_URI, TSF_DEFAULT},
+    {"FunctionName", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
     {"Enabled", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
     {"BatchSize", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FilterCriteria", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumBatchingWindowInSeconds", NULL, 218, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FilterCriteria", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumBatchingWindowInSeconds", NULL, 219, false, false, LOC_BODY, TSF_DEFAULT},
     {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRecordAgeInSeconds", NULL, 220, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRecordAgeInSeconds", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
     {"BisectBatchOnFunctionError", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ParallelizationFactor", NULL, 235, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceAccessConfigurations", NULL, 290, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TumblingWindowInSeconds", NULL, 320, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionResponseTypes", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_329[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"ZipFile", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3Bucket", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3Key", NULL, 273, false, false, LOC_BODY, TSF_DEFAULT},
-    {"S3ObjectVersion", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ImageUri", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Publish", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
-    {"DryRun", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Architectures", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SourceKMSKeyArn", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_330[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Role", NULL, 267, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Handler", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Timeout", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MemorySize", NULL, 223, false, false, LOC_BODY, TSF_DEFAULT},
-    {"VpcConfig", NULL, 335, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Environment", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Runtime", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
-    {"DeadLetterConfig", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSKeyArn", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TracingConfig", NULL, 317, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RevisionId", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Layers", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FileSystemConfigs", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ImageConfig", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EphemeralStorage", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SnapStart", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LoggingConfig", NULL, 209, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_lambda_mem_331[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 255, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumEventAgeInSeconds", NULL, 219, false, false, LOC_BODY, TSF_DEFAULT},
-    {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 224, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ParallelizationFactor", NULL, 237, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceAccessConfigurations", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TumblingWindowInSeconds", NULL, 323, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionResponseTypes", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScalingConfig", NULL, 277, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_332[] = {
-    {"FunctionName", "FunctionName", 102, true, false, LOC_URI, TSF_DEFAULT},
-    {"Qualifier", "Qualifier", 109, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"AuthType", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
-    {"InvokeMode", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"ZipFile", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3Bucket", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3Key", NULL, 275, false, false, LOC_BODY, TSF_DEFAULT},
+    {"S3ObjectVersion", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImageUri", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Publish", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DryRun", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Architectures", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceKMSKeyArn", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_333[] = {
-    {"FunctionUrl", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
-    {"FunctionArn", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
-    {"AuthType", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModifiedTime", NULL, 313, true, false, LOC_BODY, TSF_DEFAULT},
-    {"InvokeMode", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Role", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Handler", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timeout", NULL, 315, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MemorySize", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcConfig", NULL, 338, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Environment", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Runtime", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeadLetterConfig", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSKeyArn", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TracingConfig", NULL, 320, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RevisionId", NULL, 300, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Layers", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FileSystemConfigs", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImageConfig", NULL, 141, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EphemeralStorage", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SnapStart", NULL, 285, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LoggingConfig", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_334[] = {
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 257, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 223, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumEventAgeInSeconds", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DestinationConfig", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_335[] = {
-    {"SubnetIds", NULL, 301, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SecurityGroupIds", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Ipv6AllowedForDualStack", NULL, 229, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionName", "FunctionName", 103, true, false, LOC_URI, TSF_DEFAULT},
+    {"Qualifier", "Qualifier", 110, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"AuthType", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvokeMode", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_lambda_mem_336[] = {
-    {"SubnetIds", NULL, 301, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SecurityGroupIds", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
-    {"VpcId", NULL, 337, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Ipv6AllowedForDualStack", NULL, 229, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionUrl", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FunctionArn", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthType", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Cors", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 316, true, false, LOC_BODY, TSF_DEFAULT},
+    {"InvokeMode", NULL, 157, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_338[] = {
+    {"SubnetIds", NULL, 304, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", NULL, 279, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Ipv6AllowedForDualStack", NULL, 231, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_lambda_mem_339[] = {
+    {"SubnetIds", NULL, 304, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", NULL, 279, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcId", NULL, 340, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Ipv6AllowedForDualStack", NULL, 231, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_shape_t m_lambda_shapes[] = {
     {"AccountLimit", SHAPE_STRUCTURE, false, m_lambda_mem_0, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
@@ -4892,7 +4899,7 @@ static const model_shape_t m_lambda_shapes[] = {
      NULL, false, -1, false, false},
     {"CreateCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_42, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CreateEventSourceMappingRequest", SHAPE_STRUCTURE, false, m_lambda_mem_43, 21, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CreateEventSourceMappingRequest", SHAPE_STRUCTURE, false, m_lambda_mem_43, 22, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"CreateFunctionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_44, 24, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -4974,173 +4981,175 @@ static const model_shape_t m_lambda_shapes[] = {
      NULL, false, -1, false, false},
     {"EphemeralStorageSize", SHAPE_INTEGER, false, NULL, 0, true, true, 512LL, 10240LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EventSourceMappingConfiguration", SHAPE_STRUCTURE, false, m_lambda_mem_84, 25, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EventSourceMappingArn", SHAPE_STRING, false, NULL, 0, true, true, 85LL, 120LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EventSourceMappingsList", SHAPE_LIST, false, m_lambda_mem_85, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EventSourceMappingConfiguration", SHAPE_STRUCTURE, false, m_lambda_mem_85, 27, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EventSourcePosition", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_86, NULL, 0, false,
+    {"EventSourceMappingsList", SHAPE_LIST, false, m_lambda_mem_86, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventSourcePosition", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_87, NULL, 0, false,
      NULL, false, -1, false, false},
     {"EventSourceToken", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 256LL, NULL, NULL, 0, false,
      "[a-zA-Z0-9._\\-]+", false, -1, false, false},
     {"FileSystemArn", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 200LL, NULL, NULL, 0, false,
      "arn:aws[a-zA-Z-]*:elasticfilesystem:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}:\\d{12}:access-point/fsap-[a-f0-9]{17}", false, -1, false, false},
-    {"FileSystemConfig", SHAPE_STRUCTURE, false, m_lambda_mem_89, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FileSystemConfig", SHAPE_STRUCTURE, false, m_lambda_mem_90, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FileSystemConfigList", SHAPE_LIST, false, m_lambda_mem_90, 1, false, true, 0LL, 1LL, NULL, NULL, 0, false,
+    {"FileSystemConfigList", SHAPE_LIST, false, m_lambda_mem_91, 1, false, true, 0LL, 1LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Filter", SHAPE_STRUCTURE, false, m_lambda_mem_91, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Filter", SHAPE_STRUCTURE, false, m_lambda_mem_92, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FilterCriteria", SHAPE_STRUCTURE, false, m_lambda_mem_92, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FilterCriteria", SHAPE_STRUCTURE, false, m_lambda_mem_93, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FilterList", SHAPE_LIST, false, m_lambda_mem_93, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FilterList", SHAPE_LIST, false, m_lambda_mem_94, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"FunctionArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      "arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?", false, -1, false, false},
-    {"FunctionArnList", SHAPE_LIST, false, m_lambda_mem_95, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionArnList", SHAPE_LIST, false, m_lambda_mem_96, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionCode", SHAPE_STRUCTURE, false, m_lambda_mem_96, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionCode", SHAPE_STRUCTURE, false, m_lambda_mem_97, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionCodeLocation", SHAPE_STRUCTURE, false, m_lambda_mem_97, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionCodeLocation", SHAPE_STRUCTURE, false, m_lambda_mem_98, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionConfiguration", SHAPE_STRUCTURE, false, m_lambda_mem_98, 36, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionConfiguration", SHAPE_STRUCTURE, false, m_lambda_mem_99, 36, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionEventInvokeConfig", SHAPE_STRUCTURE, false, m_lambda_mem_99, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionEventInvokeConfig", SHAPE_STRUCTURE, false, m_lambda_mem_100, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionEventInvokeConfigList", SHAPE_LIST, false, m_lambda_mem_100, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionEventInvokeConfigList", SHAPE_LIST, false, m_lambda_mem_101, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionList", SHAPE_LIST, false, m_lambda_mem_101, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionList", SHAPE_LIST, false, m_lambda_mem_102, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"FunctionName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 140LL, NULL, NULL, 0, false,
      "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?", false, -1, false, false},
-    {"FunctionResponseType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_103, NULL, 0, false,
+    {"FunctionResponseType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_104, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionResponseTypeList", SHAPE_LIST, false, m_lambda_mem_104, 1, true, true, 0LL, 1LL, NULL, NULL, 0, false,
+    {"FunctionResponseTypeList", SHAPE_LIST, false, m_lambda_mem_105, 1, true, true, 0LL, 1LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"FunctionUrl", SHAPE_STRING, false, NULL, 0, true, true, 40LL, 100LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionUrlAuthType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_106, NULL, 0, false,
+    {"FunctionUrlAuthType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_107, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionUrlConfig", SHAPE_STRUCTURE, false, m_lambda_mem_107, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionUrlConfig", SHAPE_STRUCTURE, false, m_lambda_mem_108, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FunctionUrlConfigList", SHAPE_LIST, false, m_lambda_mem_108, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FunctionUrlConfigList", SHAPE_LIST, false, m_lambda_mem_109, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"FunctionUrlQualifier", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      "(^\\$LATEST$)|((?!^[0-9]+$)([a-zA-Z0-9-_]+))", false, -1, false, false},
-    {"FunctionVersion", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_110, NULL, 0, false,
+    {"FunctionVersion", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_111, NULL, 0, false,
      NULL, false, -1, false, false},
     {"GetAccountSettingsRequest", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetAccountSettingsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_112, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetAccountSettingsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_113, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetAliasRequest", SHAPE_STRUCTURE, false, m_lambda_mem_113, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetAliasRequest", SHAPE_STRUCTURE, false, m_lambda_mem_114, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_114, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_115, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_115, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_116, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetEventSourceMappingRequest", SHAPE_STRUCTURE, false, m_lambda_mem_116, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetEventSourceMappingRequest", SHAPE_STRUCTURE, false, m_lambda_mem_117, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_117, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_118, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_118, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_119, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionConcurrencyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_119, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionConcurrencyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_120, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionConcurrencyResponse", SHAPE_STRUCTURE, false, m_lambda_mem_120, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionConcurrencyResponse", SHAPE_STRUCTURE, false, m_lambda_mem_121, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionConfigurationRequest", SHAPE_STRUCTURE, false, m_lambda_mem_121, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionConfigurationRequest", SHAPE_STRUCTURE, false, m_lambda_mem_122, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionEventInvokeConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_122, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionEventInvokeConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_123, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_123, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_124, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_124, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_125, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionUrlConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_125, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionUrlConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_126, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetFunctionUrlConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_126, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetFunctionUrlConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_127, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetLayerVersionByArnRequest", SHAPE_STRUCTURE, false, m_lambda_mem_127, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetLayerVersionByArnRequest", SHAPE_STRUCTURE, false, m_lambda_mem_128, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetLayerVersionPolicyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_128, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetLayerVersionPolicyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_129, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetLayerVersionPolicyResponse", SHAPE_STRUCTURE, false, m_lambda_mem_129, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetLayerVersionPolicyResponse", SHAPE_STRUCTURE, false, m_lambda_mem_130, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetLayerVersionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_130, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetLayerVersionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_131, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetLayerVersionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_131, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetLayerVersionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_132, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetPolicyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_132, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetPolicyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_133, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetPolicyResponse", SHAPE_STRUCTURE, false, m_lambda_mem_133, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetPolicyResponse", SHAPE_STRUCTURE, false, m_lambda_mem_134, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetProvisionedConcurrencyConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_134, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetProvisionedConcurrencyConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_135, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetProvisionedConcurrencyConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_135, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetProvisionedConcurrencyConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_136, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Handler", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 128LL, NULL, NULL, 0, false,
      "[^\\s]+", false, -1, false, false},
     {"Header", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 1024LL, NULL, NULL, 0, false,
      ".*", false, -1, false, false},
-    {"HeadersList", SHAPE_LIST, false, m_lambda_mem_138, 1, false, true, 0LL, 100LL, NULL, NULL, 0, false,
+    {"HeadersList", SHAPE_LIST, false, m_lambda_mem_139, 1, false, true, 0LL, 100LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"HttpStatus", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ImageConfig", SHAPE_STRUCTURE, false, m_lambda_mem_140, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ImageConfig", SHAPE_STRUCTURE, false, m_lambda_mem_141, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ImageConfigError", SHAPE_STRUCTURE, false, m_lambda_mem_141, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ImageConfigError", SHAPE_STRUCTURE, false, m_lambda_mem_142, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ImageConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_142, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ImageConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_143, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Integer", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"InvalidCodeSignatureException", SHAPE_STRUCTURE, false, m_lambda_mem_144, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"InvalidCodeSignatureException", SHAPE_STRUCTURE, false, m_lambda_mem_145, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"InvalidParameterValueException", SHAPE_STRUCTURE, false, m_lambda_mem_145, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"InvalidParameterValueException", SHAPE_STRUCTURE, false, m_lambda_mem_146, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"InvalidRequestContentException", SHAPE_STRUCTURE, false, m_lambda_mem_146, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"InvalidRequestContentException", SHAPE_STRUCTURE, false, m_lambda_mem_147, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"InvalidRuntimeException", SHAPE_STRUCTURE, false, m_lambda_mem_147, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"InvalidRuntimeException", SHAPE_STRUCTURE, false, m_lambda_mem_148, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"InvalidSecurityGroupIDException", SHAPE_STRUCTURE, false, m_lambda_mem_148, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"InvalidSecurityGroupIDException", SHAPE_STRUCTURE, false, m_lambda_mem_149, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"InvalidSubnetIDException", SHAPE_STRUCTURE, false, m_lambda_mem_149, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"InvalidSubnetIDException", SHAPE_STRUCTURE, false, m_lambda_mem_150, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"InvalidZipFileException", SHAPE_STRUCTURE, false, m_lambda_mem_150, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"InvalidZipFileException", SHAPE_STRUCTURE, false, m_lambda_mem_151, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"InvocationRequest", SHAPE_STRUCTURE, false, m_lambda_mem_151, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"InvocationRequest", SHAPE_STRUCTURE, false, m_lambda_mem_152, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, 4, true, false},
-    {"InvocationResponse", SHAPE_STRUCTURE, false, m_lambda_mem_152, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"InvocationResponse", SHAPE_STRUCTURE, false, m_lambda_mem_153, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, 3, true, false},
-    {"InvocationType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_153, NULL, 0, false,
+    {"InvocationType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_154, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"InvokeAsyncRequest", SHAPE_STRUCTURE, false, m_lambda_mem_154, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"InvokeAsyncRequest", SHAPE_STRUCTURE, false, m_lambda_mem_155, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, 1, true, false},
-    {"InvokeAsyncResponse", SHAPE_STRUCTURE, false, m_lambda_mem_155, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"InvokeAsyncResponse", SHAPE_STRUCTURE, false, m_lambda_mem_156, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"InvokeMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_156, NULL, 0, false,
+    {"InvokeMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_157, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"KMSAccessDeniedException", SHAPE_STRUCTURE, false, m_lambda_mem_157, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"KMSAccessDeniedException", SHAPE_STRUCTURE, false, m_lambda_mem_158, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"KMSDisabledException", SHAPE_STRUCTURE, false, m_lambda_mem_158, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"KMSDisabledException", SHAPE_STRUCTURE, false, m_lambda_mem_159, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"KMSInvalidStateException", SHAPE_STRUCTURE, false, m_lambda_mem_159, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"KMSInvalidStateException", SHAPE_STRUCTURE, false, m_lambda_mem_160, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
     {"KMSKeyArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()", false, -1, false, false},
-    {"KMSNotFoundException", SHAPE_STRUCTURE, false, m_lambda_mem_161, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"KMSNotFoundException", SHAPE_STRUCTURE, false, m_lambda_mem_162, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
-    {"LastUpdateStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_162, NULL, 0, false,
+    {"LastUpdateStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_163, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LastUpdateStatusReason", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LastUpdateStatusReasonCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_164, NULL, 0, false,
+    {"LastUpdateStatusReasonCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_165, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Layer", SHAPE_STRUCTURE, false, m_lambda_mem_165, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Layer", SHAPE_STRUCTURE, false, m_lambda_mem_166, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LayerArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 140LL, NULL, NULL, 0, false,
      "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+", false, -1, false, false},
-    {"LayerList", SHAPE_LIST, false, m_lambda_mem_167, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayerList", SHAPE_LIST, false, m_lambda_mem_168, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LayerName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 140LL, NULL, NULL, 0, false,
      "(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+", false, -1, false, false},
@@ -5150,81 +5159,81 @@ static const model_shape_t m_lambda_shapes[] = {
      "\\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root", false, -1, false, false},
     {"LayerVersionArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 140LL, NULL, NULL, 0, false,
      "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+", false, -1, false, false},
-    {"LayerVersionContentInput", SHAPE_STRUCTURE, false, m_lambda_mem_172, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayerVersionContentInput", SHAPE_STRUCTURE, false, m_lambda_mem_173, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LayerVersionContentOutput", SHAPE_STRUCTURE, false, m_lambda_mem_173, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayerVersionContentOutput", SHAPE_STRUCTURE, false, m_lambda_mem_174, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LayerVersionNumber", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LayerVersionsList", SHAPE_LIST, false, m_lambda_mem_175, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayerVersionsList", SHAPE_LIST, false, m_lambda_mem_176, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LayerVersionsListItem", SHAPE_STRUCTURE, false, m_lambda_mem_176, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayerVersionsListItem", SHAPE_STRUCTURE, false, m_lambda_mem_177, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LayersList", SHAPE_LIST, false, m_lambda_mem_177, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayersList", SHAPE_LIST, false, m_lambda_mem_178, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LayersListItem", SHAPE_STRUCTURE, false, m_lambda_mem_178, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayersListItem", SHAPE_STRUCTURE, false, m_lambda_mem_179, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LayersReferenceList", SHAPE_LIST, false, m_lambda_mem_179, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LayersReferenceList", SHAPE_LIST, false, m_lambda_mem_180, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LicenseInfo", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListAliasesRequest", SHAPE_STRUCTURE, false, m_lambda_mem_181, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListAliasesRequest", SHAPE_STRUCTURE, false, m_lambda_mem_182, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListAliasesResponse", SHAPE_STRUCTURE, false, m_lambda_mem_182, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListAliasesResponse", SHAPE_STRUCTURE, false, m_lambda_mem_183, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListCodeSigningConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_183, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListCodeSigningConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_184, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListCodeSigningConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_184, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListCodeSigningConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_185, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListEventSourceMappingsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_185, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListEventSourceMappingsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_186, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListEventSourceMappingsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_186, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListEventSourceMappingsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_187, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionEventInvokeConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_187, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionEventInvokeConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_188, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionEventInvokeConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_188, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionEventInvokeConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_189, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionUrlConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_189, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionUrlConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_190, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionUrlConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_190, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionUrlConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_191, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionsByCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_191, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionsByCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_192, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionsByCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_192, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionsByCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_193, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_193, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_194, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListFunctionsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_194, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListFunctionsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_195, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListLayerVersionsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_195, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListLayerVersionsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_196, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListLayerVersionsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_196, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListLayerVersionsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_197, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListLayersRequest", SHAPE_STRUCTURE, false, m_lambda_mem_197, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListLayersRequest", SHAPE_STRUCTURE, false, m_lambda_mem_198, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListLayersResponse", SHAPE_STRUCTURE, false, m_lambda_mem_198, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListLayersResponse", SHAPE_STRUCTURE, false, m_lambda_mem_199, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListProvisionedConcurrencyConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_199, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListProvisionedConcurrencyConfigsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_200, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListProvisionedConcurrencyConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_200, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListProvisionedConcurrencyConfigsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_201, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListTagsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_201, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListTagsRequest", SHAPE_STRUCTURE, false, m_lambda_mem_202, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListTagsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_202, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListTagsResponse", SHAPE_STRUCTURE, false, m_lambda_mem_203, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListVersionsByFunctionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_203, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListVersionsByFunctionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_204, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListVersionsByFunctionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_204, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListVersionsByFunctionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_205, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LocalMountPath", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 160LL, NULL, NULL, 0, false,
      "^/mnt/[a-zA-Z0-9-_.]+$", false, -1, false, false},
-    {"LogFormat", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_206, NULL, 0, false,
+    {"LogFormat", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_207, NULL, 0, false,
      NULL, false, -1, false, false},
     {"LogGroup", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
      "[\\.\\-_/#A-Za-z0-9]+", false, -1, false, false},
-    {"LogType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_208, NULL, 0, false,
+    {"LogType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_209, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LoggingConfig", SHAPE_STRUCTURE, false, m_lambda_mem_209, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"LoggingConfig", SHAPE_STRUCTURE, false, m_lambda_mem_210, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Long", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -5243,6 +5252,8 @@ static const model_shape_t m_lambda_shapes[] = {
     {"MaxProvisionedConcurrencyConfigListItems", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 50LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"MaximumBatchingWindowInSeconds", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 300LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaximumConcurrency", SHAPE_INTEGER, false, NULL, 0, true, true, 2LL, 1000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"MaximumEventAgeInSeconds", SHAPE_INTEGER, false, NULL, 0, true, true, 60LL, 21600LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -5266,89 +5277,89 @@ static const model_shape_t m_lambda_shapes[] = {
      NULL, false, -1, false, false},
     {"NullableBoolean", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"OnFailure", SHAPE_STRUCTURE, false, m_lambda_mem_230, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"OnFailure", SHAPE_STRUCTURE, false, m_lambda_mem_232, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"OnSuccess", SHAPE_STRUCTURE, false, m_lambda_mem_231, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"OnSuccess", SHAPE_STRUCTURE, false, m_lambda_mem_233, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"OrganizationId", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 34LL, NULL, NULL, 0, false,
      "o-[a-z0-9]{10,32}", false, -1, false, false},
     {"Origin", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 253LL, NULL, NULL, 0, false,
      ".*", false, -1, false, false},
-    {"PackageType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_234, NULL, 0, false,
+    {"PackageType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_236, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ParallelizationFactor", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Pattern", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 4096LL, NULL, NULL, 0, false,
      ".*", false, -1, false, false},
-    {"PolicyLengthExceededException", SHAPE_STRUCTURE, false, m_lambda_mem_237, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"PolicyLengthExceededException", SHAPE_STRUCTURE, false, m_lambda_mem_239, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
     {"PositiveInteger", SHAPE_INTEGER, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PreconditionFailedException", SHAPE_STRUCTURE, false, m_lambda_mem_239, 2, false, false, 0LL, 0LL, NULL, NULL, 412, true,
+    {"PreconditionFailedException", SHAPE_STRUCTURE, false, m_lambda_mem_241, 2, false, false, 0LL, 0LL, NULL, NULL, 412, true,
      NULL, false, -1, false, false},
     {"Principal", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      "[^\\s]+", false, -1, false, false},
     {"PrincipalOrgID", SHAPE_STRING, false, NULL, 0, true, true, 12LL, 34LL, NULL, NULL, 0, false,
      "^o-[a-z0-9]{10,32}$", false, -1, false, false},
-    {"ProvisionedConcurrencyConfigList", SHAPE_LIST, false, m_lambda_mem_242, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ProvisionedConcurrencyConfigList", SHAPE_LIST, false, m_lambda_mem_244, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ProvisionedConcurrencyConfigListItem", SHAPE_STRUCTURE, false, m_lambda_mem_243, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ProvisionedConcurrencyConfigListItem", SHAPE_STRUCTURE, false, m_lambda_mem_245, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ProvisionedConcurrencyConfigNotFoundException", SHAPE_STRUCTURE, false, m_lambda_mem_244, 2, false, false, 0LL, 0LL, NULL, NULL, 404, true,
+    {"ProvisionedConcurrencyConfigNotFoundException", SHAPE_STRUCTURE, false, m_lambda_mem_246, 2, false, false, 0LL, 0LL, NULL, NULL, 404, true,
      NULL, false, -1, false, false},
-    {"ProvisionedConcurrencyStatusEnum", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_245, NULL, 0, false,
+    {"ProvisionedConcurrencyStatusEnum", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_247, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PublishLayerVersionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_246, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PublishLayerVersionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_248, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PublishLayerVersionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_247, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PublishLayerVersionResponse", SHAPE_STRUCTURE, false, m_lambda_mem_249, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PublishVersionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_248, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PublishVersionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_250, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutFunctionCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_249, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutFunctionCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_251, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutFunctionCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_250, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutFunctionCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_252, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutFunctionConcurrencyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_251, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutFunctionConcurrencyRequest", SHAPE_STRUCTURE, false, m_lambda_mem_253, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutFunctionEventInvokeConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_252, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutFunctionEventInvokeConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_254, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutProvisionedConcurrencyConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_253, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutProvisionedConcurrencyConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_255, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutProvisionedConcurrencyConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_254, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutProvisionedConcurrencyConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_256, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Qualifier", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      "(|[a-zA-Z0-9$_-]+)", false, -1, false, false},
     {"Queue", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
      "[\\s\\S]*", false, -1, false, false},
-    {"Queues", SHAPE_LIST, false, m_lambda_mem_257, 1, true, true, 1LL, 1LL, NULL, NULL, 0, false,
+    {"Queues", SHAPE_LIST, false, m_lambda_mem_259, 1, true, true, 1LL, 1LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RemoveLayerVersionPermissionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_258, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RemoveLayerVersionPermissionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_260, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RemovePermissionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_259, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RemovePermissionRequest", SHAPE_STRUCTURE, false, m_lambda_mem_261, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RequestTooLargeException", SHAPE_STRUCTURE, false, m_lambda_mem_260, 2, false, false, 0LL, 0LL, NULL, NULL, 413, true,
+    {"RequestTooLargeException", SHAPE_STRUCTURE, false, m_lambda_mem_262, 2, false, false, 0LL, 0LL, NULL, NULL, 413, true,
      NULL, false, -1, false, false},
     {"ReservedConcurrentExecutions", SHAPE_INTEGER, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ResourceArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()", false, -1, false, false},
-    {"ResourceConflictException", SHAPE_STRUCTURE, false, m_lambda_mem_263, 2, false, false, 0LL, 0LL, NULL, NULL, 409, true,
+    {"ResourceConflictException", SHAPE_STRUCTURE, false, m_lambda_mem_265, 2, false, false, 0LL, 0LL, NULL, NULL, 409, true,
      NULL, false, -1, false, false},
-    {"ResourceInUseException", SHAPE_STRUCTURE, false, m_lambda_mem_264, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"ResourceInUseException", SHAPE_STRUCTURE, false, m_lambda_mem_266, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_lambda_mem_265, 2, false, false, 0LL, 0LL, NULL, NULL, 404, true,
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_lambda_mem_267, 2, false, false, 0LL, 0LL, NULL, NULL, 404, true,
      NULL, false, -1, false, false},
-    {"ResourceNotReadyException", SHAPE_STRUCTURE, false, m_lambda_mem_266, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"ResourceNotReadyException", SHAPE_STRUCTURE, false, m_lambda_mem_268, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
     {"RoleArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+", false, -1, false, false},
-    {"Runtime", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_268, NULL, 0, false,
+    {"Runtime", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_270, NULL, 0, false,
      NULL, false, -1, false, false},
     {"RuntimeVersionArn", SHAPE_STRING, false, NULL, 0, true, true, 26LL, 2048LL, NULL, NULL, 0, false,
      "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\\d{1}::runtime:.+", false, -1, false, false},
-    {"RuntimeVersionConfig", SHAPE_STRUCTURE, false, m_lambda_mem_270, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RuntimeVersionConfig", SHAPE_STRUCTURE, false, m_lambda_mem_272, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RuntimeVersionError", SHAPE_STRUCTURE, false, m_lambda_mem_271, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RuntimeVersionError", SHAPE_STRUCTURE, false, m_lambda_mem_273, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"S3Bucket", SHAPE_STRING, false, NULL, 0, true, true, 3LL, 63LL, NULL, NULL, 0, false,
      "^[0-9A-Za-z\\.\\-_]*(?<!\\.)$", false, -1, false, false},
@@ -5356,95 +5367,97 @@ static const model_shape_t m_lambda_shapes[] = {
      NULL, false, -1, false, false},
     {"S3ObjectVersion", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1024LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
+    {"ScalingConfig", SHAPE_STRUCTURE, false, m_lambda_mem_277, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
     {"SecurityGroupId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SecurityGroupIds", SHAPE_LIST, false, m_lambda_mem_276, 1, false, true, 0LL, 5LL, NULL, NULL, 0, false,
+    {"SecurityGroupIds", SHAPE_LIST, false, m_lambda_mem_279, 1, false, true, 0LL, 5LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SelfManagedEventSource", SHAPE_STRUCTURE, false, m_lambda_mem_277, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SelfManagedEventSource", SHAPE_STRUCTURE, false, m_lambda_mem_280, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SelfManagedKafkaEventSourceConfig", SHAPE_STRUCTURE, false, m_lambda_mem_278, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SelfManagedKafkaEventSourceConfig", SHAPE_STRUCTURE, false, m_lambda_mem_281, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"SensitiveString", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, true, -1, false, false},
-    {"ServiceException", SHAPE_STRUCTURE, false, m_lambda_mem_280, 2, false, false, 0LL, 0LL, NULL, NULL, 500, false,
+    {"ServiceException", SHAPE_STRUCTURE, false, m_lambda_mem_283, 2, false, false, 0LL, 0LL, NULL, NULL, 500, false,
      NULL, false, -1, false, false},
-    {"SigningProfileVersionArns", SHAPE_LIST, false, m_lambda_mem_281, 1, true, true, 1LL, 20LL, NULL, NULL, 0, false,
+    {"SigningProfileVersionArns", SHAPE_LIST, false, m_lambda_mem_284, 1, true, true, 1LL, 20LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SnapStart", SHAPE_STRUCTURE, false, m_lambda_mem_282, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SnapStart", SHAPE_STRUCTURE, false, m_lambda_mem_285, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SnapStartApplyOn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_283, NULL, 0, false,
+    {"SnapStartApplyOn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_286, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SnapStartException", SHAPE_STRUCTURE, false, m_lambda_mem_284, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"SnapStartException", SHAPE_STRUCTURE, false, m_lambda_mem_287, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"SnapStartNotReadyException", SHAPE_STRUCTURE, false, m_lambda_mem_285, 2, false, false, 0LL, 0LL, NULL, NULL, 409, true,
+    {"SnapStartNotReadyException", SHAPE_STRUCTURE, false, m_lambda_mem_288, 2, false, false, 0LL, 0LL, NULL, NULL, 409, true,
      NULL, false, -1, false, false},
-    {"SnapStartOptimizationStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_286, NULL, 0, false,
+    {"SnapStartOptimizationStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_289, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SnapStartResponse", SHAPE_STRUCTURE, false, m_lambda_mem_287, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SnapStartResponse", SHAPE_STRUCTURE, false, m_lambda_mem_290, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SnapStartTimeoutException", SHAPE_STRUCTURE, false, m_lambda_mem_288, 2, false, false, 0LL, 0LL, NULL, NULL, 408, true,
+    {"SnapStartTimeoutException", SHAPE_STRUCTURE, false, m_lambda_mem_291, 2, false, false, 0LL, 0LL, NULL, NULL, 408, true,
      NULL, false, -1, false, false},
-    {"SourceAccessConfiguration", SHAPE_STRUCTURE, false, m_lambda_mem_289, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SourceAccessConfiguration", SHAPE_STRUCTURE, false, m_lambda_mem_292, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SourceAccessConfigurations", SHAPE_LIST, false, m_lambda_mem_290, 1, true, true, 0LL, 22LL, NULL, NULL, 0, false,
+    {"SourceAccessConfigurations", SHAPE_LIST, false, m_lambda_mem_293, 1, true, true, 0LL, 22LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SourceAccessType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_291, NULL, 0, false,
+    {"SourceAccessType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_294, NULL, 0, false,
      NULL, false, -1, false, false},
     {"SourceOwner", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 12LL, NULL, NULL, 0, false,
      "\\d{12}", false, -1, false, false},
-    {"State", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_293, NULL, 0, false,
+    {"State", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_296, NULL, 0, false,
      NULL, false, -1, false, false},
     {"StateReason", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StateReasonCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_295, NULL, 0, false,
+    {"StateReasonCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_298, NULL, 0, false,
      NULL, false, -1, false, false},
     {"StatementId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 100LL, NULL, NULL, 0, false,
      "([a-zA-Z0-9-_]+)", false, -1, false, false},
     {"String", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StringList", SHAPE_LIST, false, m_lambda_mem_298, 1, false, true, 0LL, 1500LL, NULL, NULL, 0, false,
+    {"StringList", SHAPE_LIST, false, m_lambda_mem_301, 1, false, true, 0LL, 1500LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SubnetIPAddressLimitReachedException", SHAPE_STRUCTURE, false, m_lambda_mem_299, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
+    {"SubnetIPAddressLimitReachedException", SHAPE_STRUCTURE, false, m_lambda_mem_302, 2, false, false, 0LL, 0LL, NULL, NULL, 502, false,
      NULL, false, -1, false, false},
     {"SubnetId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SubnetIds", SHAPE_LIST, false, m_lambda_mem_301, 1, false, true, 0LL, 16LL, NULL, NULL, 0, false,
+    {"SubnetIds", SHAPE_LIST, false, m_lambda_mem_304, 1, false, true, 0LL, 16LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SystemLogLevel", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_302, NULL, 0, false,
+    {"SystemLogLevel", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_305, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagKeyList", SHAPE_LIST, false, m_lambda_mem_304, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TagKeyList", SHAPE_LIST, false, m_lambda_mem_307, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagResourceRequest", SHAPE_STRUCTURE, false, m_lambda_mem_305, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TagResourceRequest", SHAPE_STRUCTURE, false, m_lambda_mem_308, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagValue", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Tags", SHAPE_MAP, false, m_lambda_mem_307, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Tags", SHAPE_MAP, false, m_lambda_mem_310, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagsError", SHAPE_STRUCTURE, false, m_lambda_mem_308, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TagsError", SHAPE_STRUCTURE, false, m_lambda_mem_311, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagsErrorCode", SHAPE_STRING, false, NULL, 0, true, true, 10LL, 21LL, NULL, NULL, 0, false,
      "[A-Za-z]+Exception", false, -1, false, false},
     {"TagsErrorMessage", SHAPE_STRING, false, NULL, 0, true, true, 84LL, 1000LL, NULL, NULL, 0, false,
      ".*", false, -1, false, false},
-    {"ThrottleReason", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_311, NULL, 0, false,
+    {"ThrottleReason", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_314, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Timeout", SHAPE_INTEGER, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Timestamp", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TooManyRequestsException", SHAPE_STRUCTURE, false, m_lambda_mem_314, 4, false, false, 0LL, 0LL, NULL, NULL, 429, true,
+    {"TooManyRequestsException", SHAPE_STRUCTURE, false, m_lambda_mem_317, 4, false, false, 0LL, 0LL, NULL, NULL, 429, true,
      NULL, false, -1, false, false},
     {"Topic", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 249LL, NULL, NULL, 0, false,
      "^[^.]([a-zA-Z0-9\\-_.]+)", false, -1, false, false},
-    {"Topics", SHAPE_LIST, false, m_lambda_mem_316, 1, true, true, 1LL, 1LL, NULL, NULL, 0, false,
+    {"Topics", SHAPE_LIST, false, m_lambda_mem_319, 1, true, true, 1LL, 1LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TracingConfig", SHAPE_STRUCTURE, false, m_lambda_mem_317, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TracingConfig", SHAPE_STRUCTURE, false, m_lambda_mem_320, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TracingConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_318, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TracingConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_321, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TracingMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_319, NULL, 0, false,
+    {"TracingMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_lambda_enum_322, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TumblingWindowInSeconds", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 900LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -5452,33 +5465,33 @@ static const model_shape_t m_lambda_shapes[] = {
      "[a-zA-Z0-9-\\/*:_+=.@-]*", false, -1, false, false},
     {"UnreservedConcurrentExecutions", SHAPE_INTEGER, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UnsupportedMediaTypeException", SHAPE_STRUCTURE, false, m_lambda_mem_323, 2, false, false, 0LL, 0LL, NULL, NULL, 415, true,
+    {"UnsupportedMediaTypeException", SHAPE_STRUCTURE, false, m_lambda_mem_326, 2, false, false, 0LL, 0LL, NULL, NULL, 415, true,
      NULL, false, -1, false, false},
-    {"UntagResourceRequest", SHAPE_STRUCTURE, false, m_lambda_mem_324, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UntagResourceRequest", SHAPE_STRUCTURE, false, m_lambda_mem_327, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateAliasRequest", SHAPE_STRUCTURE, false, m_lambda_mem_325, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateAliasRequest", SHAPE_STRUCTURE, false, m_lambda_mem_328, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_326, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateCodeSigningConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_329, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_327, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateCodeSigningConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_330, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateEventSourceMappingRequest", SHAPE_STRUCTURE, false, m_lambda_mem_328, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateEventSourceMappingRequest", SHAPE_STRUCTURE, false, m_lambda_mem_331, 15, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateFunctionCodeRequest", SHAPE_STRUCTURE, false, m_lambda_mem_329, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateFunctionCodeRequest", SHAPE_STRUCTURE, false, m_lambda_mem_332, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateFunctionConfigurationRequest", SHAPE_STRUCTURE, false, m_lambda_mem_330, 19, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateFunctionConfigurationRequest", SHAPE_STRUCTURE, false, m_lambda_mem_333, 19, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateFunctionEventInvokeConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_331, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateFunctionEventInvokeConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_334, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateFunctionUrlConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_332, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateFunctionUrlConfigRequest", SHAPE_STRUCTURE, false, m_lambda_mem_335, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateFunctionUrlConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_333, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateFunctionUrlConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_336, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Version", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1024LL, NULL, NULL, 0, false,
      "(\\$LATEST|[0-9]+)", false, -1, false, false},
-    {"VpcConfig", SHAPE_STRUCTURE, false, m_lambda_mem_335, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"VpcConfig", SHAPE_STRUCTURE, false, m_lambda_mem_338, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"VpcConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_336, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"VpcConfigResponse", SHAPE_STRUCTURE, false, m_lambda_mem_339, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"VpcId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -5492,12 +5505,12 @@ static const model_op_t m_lambda_ops[] = {
     {"AddPermission", 5, 6, NULL, "POST", "/2015-03-31/functions/{FunctionName}/policy", 201},
     {"CreateAlias", 40, 10, NULL, "POST", "/2015-03-31/functions/{FunctionName}/aliases", 201},
     {"CreateCodeSigningConfig", 41, 42, NULL, "POST", "/2020-04-22/code-signing-configs/", 201},
-    {"CreateEventSourceMapping", 43, 84, NULL, "POST", "/2015-03-31/event-source-mappings/", 202},
-    {"CreateFunction", 44, 98, NULL, "POST", "/2015-03-31/functions", 201},
+    {"CreateEventSourceMapping", 43, 85, NULL, "POST", "/2015-03-31/event-source-mappings/", 202},
+    {"CreateFunction", 44, 99, NULL, "POST", "/2015-03-31/functions", 201},
     {"CreateFunctionUrlConfig", 45, 46, NULL, "POST", "/2021-10-31/functions/{FunctionName}/url", 201},
     {"DeleteAlias", 49, -1, NULL, "DELETE", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", 204},
     {"DeleteCodeSigningConfig", 50, 51, NULL, "DELETE", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", 204},
-    {"DeleteEventSourceMapping", 52, 84, NULL, "DELETE", "/2015-03-31/event-source-mappings/{UUID}", 202},
+    {"DeleteEventSourceMapping", 52, 85, NULL, "DELETE", "/2015-03-31/event-source-mappings/{UUID}", 202},
     {"DeleteFunction", 56, -1, NULL, "DELETE", "/2015-03-31/functions/{FunctionName}", 204},
     {"DeleteFunctionCodeSigningConfig", 53, -1, NULL, "DELETE", "/2020-06-30/functions/{FunctionName}/code-signing-config", 204},
     {"DeleteFunctionConcurrency", 54, -1, NULL, "DELETE", "/2017-10-31/functions/{FunctionName}/concurrency", 204},
@@ -5505,56 +5518,56 @@ static const model_op_t m_lambda_ops[] = {
     {"DeleteFunctionUrlConfig", 57, -1, NULL, "DELETE", "/2021-10-31/functions/{FunctionName}/url", 204},
     {"DeleteLayerVersion", 58, -1, NULL, "DELETE", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", 204},
     {"DeleteProvisionedConcurrencyConfig", 59, -1, NULL, "DELETE", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", 204},
-    {"GetAccountSettings", 111, 112, NULL, "GET", "/2016-08-19/account-settings/", 200},
-    {"GetAlias", 113, 10, NULL, "GET", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", 200},
-    {"GetCodeSigningConfig", 114, 115, NULL, "GET", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", 200},
-    {"GetEventSourceMapping", 116, 84, NULL, "GET", "/2015-03-31/event-source-mappings/{UUID}", 200},
-    {"GetFunction", 123, 124, NULL, "GET", "/2015-03-31/functions/{FunctionName}", 200},
-    {"GetFunctionCodeSigningConfig", 117, 118, NULL, "GET", "/2020-06-30/functions/{FunctionName}/code-signing-config", 200},
-    {"GetFunctionConcurrency", 119, 120, NULL, "GET", "/2019-09-30/functions/{FunctionName}/concurrency", 200},
-    {"GetFunctionConfiguration", 121, 98, NULL, "GET", "/2015-03-31/functions/{FunctionName}/configuration", 200},
-    {"GetFunctionEventInvokeConfig", 122, 99, NULL, "GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config", 200},
-    {"GetFunctionUrlConfig", 125, 126, NULL, "GET", "/2021-10-31/functions/{FunctionName}/url", 200},
-    {"GetLayerVersion", 130, 131, NULL, "GET", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", 200},
-    {"GetLayerVersionByArn", 127, 131, NULL, "GET", "/2018-10-31/layers?find=LayerVersion", 200},
-    {"GetLayerVersionPolicy", 128, 129, NULL, "GET", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", 200},
-    {"GetPolicy", 132, 133, NULL, "GET", "/2015-03-31/functions/{FunctionName}/policy", 200},
-    {"GetProvisionedConcurrencyConfig", 134, 135, NULL, "GET", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", 200},
-    {"Invoke", 151, 152, NULL, "POST", "/2015-03-31/functions/{FunctionName}/invocations", 200},
-    {"InvokeAsync", 154, 155, NULL, "POST", "/2014-11-13/functions/{FunctionName}/invoke-async/", 202},
-    {"ListAliases", 181, 182, NULL, "GET", "/2015-03-31/functions/{FunctionName}/aliases", 200},
-    {"ListCodeSigningConfigs", 183, 184, NULL, "GET", "/2020-04-22/code-signing-configs/", 200},
-    {"ListEventSourceMappings", 185, 186, NULL, "GET", "/2015-03-31/event-source-mappings/", 200},
-    {"ListFunctionEventInvokeConfigs", 187, 188, NULL, "GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", 200},
-    {"ListFunctionUrlConfigs", 189, 190, NULL, "GET", "/2021-10-31/functions/{FunctionName}/urls", 200},
-    {"ListFunctions", 193, 194, NULL, "GET", "/2015-03-31/functions/", 200},
-    {"ListFunctionsByCodeSigningConfig", 191, 192, NULL, "GET", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions", 200},
-    {"ListLayerVersions", 195, 196, NULL, "GET", "/2018-10-31/layers/{LayerName}/versions", 200},
-    {"ListLayers", 197, 198, NULL, "GET", "/2018-10-31/layers", 200},
-    {"ListProvisionedConcurrencyConfigs", 199, 200, NULL, "GET", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL", 200},
-    {"ListTags", 201, 202, NULL, "GET", "/2017-03-31/tags/{ARN}", 200},
-    {"ListVersionsByFunction", 203, 204, NULL, "GET", "/2015-03-31/functions/{FunctionName}/versions", 200},
-    {"PublishLayerVersion", 246, 247, NULL, "POST", "/2018-10-31/layers/{LayerName}/versions", 201},
-    {"PublishVersion", 248, 98, NULL, "POST", "/2015-03-31/functions/{FunctionName}/versions", 201},
-    {"PutFunctionCodeSigningConfig", 249, 250, NULL, "PUT", "/2020-06-30/functions/{FunctionName}/code-signing-config", 200},
-    {"PutFunctionConcurrency", 251, 38, NULL, "PUT", "/2017-10-31/functions/{FunctionName}/concurrency", 200},
-    {"PutFunctionEventInvokeConfig", 252, 99, NULL, "PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config", 200},
-    {"PutProvisionedConcurrencyConfig", 253, 254, NULL, "PUT", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", 202},
-    {"RemoveLayerVersionPermission", 258, -1, NULL, "DELETE", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", 204},
-    {"RemovePermission", 259, -1, NULL, "DELETE", "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", 204},
-    {"TagResource", 305, -1, NULL, "POST", "/2017-03-31/tags/{ARN}", 204},
-    {"UntagResource", 324, -1, NULL, "DELETE", "/2017-03-31/tags/{ARN}", 204},
-    {"UpdateAlias", 325, 10, NULL, "PUT", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", 200},
-    {"UpdateCodeSigningConfig", 326, 327, NULL, "PUT", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", 200},
-    {"UpdateEventSourceMapping", 328, 84, NULL, "PUT", "/2015-03-31/event-source-mappings/{UUID}", 202},
-    {"UpdateFunctionCode", 329, 98, NULL, "PUT", "/2015-03-31/functions/{FunctionName}/code", 200},
-    {"UpdateFunctionConfiguration", 330, 98, NULL, "PUT", "/2015-03-31/functions/{FunctionName}/configuration", 200},
-    {"UpdateFunctionEventInvokeConfig", 331, 99, NULL, "POST", "/2019-09-25/functions/{FunctionName}/event-invoke-config", 200},
-    {"UpdateFunctionUrlConfig", 332, 333, NULL, "PUT", "/2021-10-31/functions/{FunctionName}/url", 200},
+    {"GetAccountSettings", 112, 113, NULL, "GET", "/2016-08-19/account-settings/", 200},
+    {"GetAlias", 114, 10, NULL, "GET", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", 200},
+    {"GetCodeSigningConfig", 115, 116, NULL, "GET", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", 200},
+    {"GetEventSourceMapping", 117, 85, NULL, "GET", "/2015-03-31/event-source-mappings/{UUID}", 200},
+    {"GetFunction", 124, 125, NULL, "GET", "/2015-03-31/functions/{FunctionName}", 200},
+    {"GetFunctionCodeSigningConfig", 118, 119, NULL, "GET", "/2020-06-30/functions/{FunctionName}/code-signing-config", 200},
+    {"GetFunctionConcurrency", 120, 121, NULL, "GET", "/2019-09-30/functions/{FunctionName}/concurrency", 200},
+    {"GetFunctionConfiguration", 122, 99, NULL, "GET", "/2015-03-31/functions/{FunctionName}/configuration", 200},
+    {"GetFunctionEventInvokeConfig", 123, 100, NULL, "GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config", 200},
+    {"GetFunctionUrlConfig", 126, 127, NULL, "GET", "/2021-10-31/functions/{FunctionName}/url", 200},
+    {"GetLayerVersion", 131, 132, NULL, "GET", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", 200},
+    {"GetLayerVersionByArn", 128, 132, NULL, "GET", "/2018-10-31/layers?find=LayerVersion", 200},
+    {"GetLayerVersionPolicy", 129, 130, NULL, "GET", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", 200},
+    {"GetPolicy", 133, 134, NULL, "GET", "/2015-03-31/functions/{FunctionName}/policy", 200},
+    {"GetProvisionedConcurrencyConfig", 135, 136, NULL, "GET", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", 200},
+    {"Invoke", 152, 153, NULL, "POST", "/2015-03-31/functions/{FunctionName}/invocations", 200},
+    {"InvokeAsync", 155, 156, NULL, "POST", "/2014-11-13/functions/{FunctionName}/invoke-async/", 202},
+    {"ListAliases", 182, 183, NULL, "GET", "/2015-03-31/functions/{FunctionName}/aliases", 200},
+    {"ListCodeSigningConfigs", 184, 185, NULL, "GET", "/2020-04-22/code-signing-configs/", 200},
+    {"ListEventSourceMappings", 186, 187, NULL, "GET", "/2015-03-31/event-source-mappings/", 200},
+    {"ListFunctionEventInvokeConfigs", 188, 189, NULL, "GET", "/2019-09-25/functions/{FunctionName}/event-invoke-config/list", 200},
+    {"ListFunctionUrlConfigs", 190, 191, NULL, "GET", "/2021-10-31/functions/{FunctionName}/urls", 200},
+    {"ListFunctions", 194, 195, NULL, "GET", "/2015-03-31/functions/", 200},
+    {"ListFunctionsByCodeSigningConfig", 192, 193, NULL, "GET", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions", 200},
+    {"ListLayerVersions", 196, 197, NULL, "GET", "/2018-10-31/layers/{LayerName}/versions", 200},
+    {"ListLayers", 198, 199, NULL, "GET", "/2018-10-31/layers", 200},
+    {"ListProvisionedConcurrencyConfigs", 200, 201, NULL, "GET", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL", 200},
+    {"ListTags", 202, 203, NULL, "GET", "/2017-03-31/tags/{ARN}", 200},
+    {"ListVersionsByFunction", 204, 205, NULL, "GET", "/2015-03-31/functions/{FunctionName}/versions", 200},
+    {"PublishLayerVersion", 248, 249, NULL, "POST", "/2018-10-31/layers/{LayerName}/versions", 201},
+    {"PublishVersion", 250, 99, NULL, "POST", "/2015-03-31/functions/{FunctionName}/versions", 201},
+    {"PutFunctionCodeSigningConfig", 251, 252, NULL, "PUT", "/2020-06-30/functions/{FunctionName}/code-signing-config", 200},
+    {"PutFunctionConcurrency", 253, 38, NULL, "PUT", "/2017-10-31/functions/{FunctionName}/concurrency", 200},
+    {"PutFunctionEventInvokeConfig", 254, 100, NULL, "PUT", "/2019-09-25/functions/{FunctionName}/event-invoke-config", 200},
+    {"PutProvisionedConcurrencyConfig", 255, 256, NULL, "PUT", "/2019-09-30/functions/{FunctionName}/provisioned-concurrency", 202},
+    {"RemoveLayerVersionPermission", 260, -1, NULL, "DELETE", "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", 204},
+    {"RemovePermission", 261, -1, NULL, "DELETE", "/2015-03-31/functions/{FunctionName}/policy/{StatementId}", 204},
+    {"TagResource", 308, -1, NULL, "POST", "/2017-03-31/tags/{ARN}", 204},
+    {"UntagResource", 327, -1, NULL, "DELETE", "/2017-03-31/tags/{ARN}", 204},
+    {"UpdateAlias", 328, 10, NULL, "PUT", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", 200},
+    {"UpdateCodeSigningConfig", 329, 330, NULL, "PUT", "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}", 200},
+    {"UpdateEventSourceMapping", 331, 85, NULL, "PUT", "/2015-03-31/event-source-mappings/{UUID}", 202},
+    {"UpdateFunctionCode", 332, 99, NULL, "PUT", "/2015-03-31/functions/{FunctionName}/code", 200},
+    {"UpdateFunctionConfiguration", 333, 99, NULL, "PUT", "/2015-03-31/functions/{FunctionName}/configuration", 200},
+    {"UpdateFunctionEventInvokeConfig", 334, 100, NULL, "POST", "/2019-09-25/functions/{FunctionName}/event-invoke-config", 200},
+    {"UpdateFunctionUrlConfig", 335, 336, NULL, "PUT", "/2021-10-31/functions/{FunctionName}/url", 200},
 };
 static const model_service_t m_lambda_service = {
     "lambda", "rest-json", "2015-03-31", NULL, NULL, NULL, "lambda", "com.amazonaws.lambda#", false,
-    m_lambda_shapes, 340, m_lambda_ops, 63,
+    m_lambda_shapes, 343, m_lambda_ops, 63,
     PROTO_REST_JSON, "InvalidRequestContentException", "ValidationException",
 };
 
@@ -6636,11 +6649,6301 @@ static const model_service_t m_logs_service = {
     PROTO_JSON, NULL, NULL,
 };
 
+static const model_member_t m_events_mem_2[] = {
+    {"Name", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_3[] = {
+    {"ApiDestinationArn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiDestinationState", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationEndpoint", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationRateLimitPerSecond", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_6[] = {"POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE", NULL};
+static const model_member_t m_events_mem_9[] = {
+    {"member", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_10[] = {"ACTIVE", "INACTIVE", NULL};
+static const model_member_t m_events_mem_11[] = {
+    {"ArchiveName", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionDays", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SizeBytes", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventCount", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_15[] = {
+    {"member", NULL, 11, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_16[] = {"ENABLED", "DISABLED", "CREATING", "UPDATING", "CREATE_FAILED", "UPDATE_FAILED", NULL};
+static const char *const m_events_enum_19[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_events_mem_21[] = {
+    {"Subnets", NULL, 294, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroups", NULL, 294, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AssignPublicIp", NULL, 19, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_22[] = {
+    {"Size", NULL, 151, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_23[] = {
+    {"JobDefinition", NULL, 293, true, false, LOC_BODY, TSF_DEFAULT},
+    {"JobName", NULL, 293, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ArrayProperties", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetryStrategy", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_24[] = {
+    {"Attempts", NULL, 151, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_26[] = {
+    {"ReplayName", NULL, 253, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_27[] = {
+    {"ReplayArn", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_29[] = {
+    {"member", NULL, 30, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_30[] = {
+    {"capacityProvider", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"weight", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"base", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_34[] = {
+    {"Type", NULL, 293, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 293, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 293, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_35[] = {
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastAuthorizedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_36[] = {
+    {"ApiKeyName", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_38[] = {
+    {"BasicAuthParameters", NULL, 40, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OAuthParameters", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyAuthParameters", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationHttpParameters", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_39[] = {"BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY", NULL};
+static const model_member_t m_events_mem_40[] = {
+    {"Username", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_41[] = {
+    {"Key", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsValueSecret", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_42[] = {
+    {"member", NULL, 41, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_44[] = {
+    {"Key", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsValueSecret", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_45[] = {
+    {"member", NULL, 44, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_46[] = {
+    {"HeaderParameters", NULL, 45, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QueryStringParameters", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BodyParameters", NULL, 42, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_48[] = {
+    {"ClientID", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_49[] = {"GET", "POST", "PUT", NULL};
+static const model_member_t m_events_mem_50[] = {
+    {"ClientParameters", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationEndpoint", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OAuthHttpParameters", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_51[] = {
+    {"Key", NULL, 236, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 238, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsValueSecret", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_52[] = {
+    {"member", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_53[] = {
+    {"member", NULL, 35, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_54[] = {"CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED", "AUTHORIZING", "DEAUTHORIZING", NULL};
+static const model_member_t m_events_mem_56[] = {
+    {"Name", NULL, 8, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionArn", NULL, 37, true, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationEndpoint", NULL, 146, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 6, true, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationRateLimitPerSecond", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_57[] = {
+    {"ApiDestinationArn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiDestinationState", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_58[] = {
+    {"ArchiveName", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventPattern", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionDays", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_59[] = {
+    {"ArchiveArn", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_60[] = {
+    {"ApiKeyName", NULL, 20, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyValue", NULL, 20, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_61[] = {
+    {"BasicAuthParameters", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OAuthParameters", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyAuthParameters", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationHttpParameters", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_62[] = {
+    {"Username", NULL, 20, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Password", NULL, 20, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_63[] = {
+    {"ClientID", NULL, 20, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientSecret", NULL, 20, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_64[] = {
+    {"ClientParameters", NULL, 63, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationEndpoint", NULL, 146, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 49, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OAuthHttpParameters", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_65[] = {
+    {"Name", NULL, 47, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", NULL, 39, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthParameters", NULL, 61, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_66[] = {
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_67[] = {
+    {"Name", NULL, 119, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 114, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingConfig", NULL, 265, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationConfig", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBuses", NULL, 116, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_68[] = {
+    {"Name", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingConfig", NULL, 265, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationConfig", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBuses", NULL, 116, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_69[] = {
+    {"Name", NULL, 127, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceName", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_70[] = {
+    {"EventBusArn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_71[] = {
+    {"Name", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Account", NULL, 0, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_72[] = {
+    {"EventSourceArn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_76[] = {
+    {"Name", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_77[] = {
+    {"Arn", NULL, 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_78[] = {
+    {"Name", NULL, 47, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_79[] = {
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastAuthorizedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_80[] = {
+    {"Name", NULL, 8, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_82[] = {
+    {"ArchiveName", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_84[] = {
+    {"Name", NULL, 47, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_85[] = {
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastAuthorizedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_86[] = {
+    {"Name", NULL, 119, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_88[] = {
+    {"Name", NULL, 127, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_89[] = {
+    {"Name", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Account", NULL, 0, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_90[] = {
+    {"Name", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Force", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_91[] = {
+    {"Name", NULL, 8, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_92[] = {
+    {"ApiDestinationArn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiDestinationState", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationEndpoint", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationRateLimitPerSecond", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_93[] = {
+    {"ArchiveName", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_94[] = {
+    {"ArchiveArn", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ArchiveName", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventPattern", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionDays", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SizeBytes", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventCount", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_95[] = {
+    {"Name", NULL, 47, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_96[] = {
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecretArn", NULL, 286, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthParameters", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastAuthorizedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_97[] = {
+    {"Name", NULL, 119, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HomeRegion", NULL, 144, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_98[] = {
+    {"Name", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 114, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingConfig", NULL, 265, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationConfig", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBuses", NULL, 116, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointId", NULL, 117, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointUrl", NULL, 122, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_99[] = {
+    {"Name", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_100[] = {
+    {"Name", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Policy", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_101[] = {
+    {"Name", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_102[] = {
+    {"Arn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedBy", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpirationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_103[] = {
+    {"Name", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_104[] = {
+    {"Arn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_105[] = {
+    {"ReplayName", NULL, 253, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_106[] = {
+    {"ReplayName", NULL, 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplayArn", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 249, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Destination", NULL, 250, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventStartTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventEndTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventLastReplayedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplayStartTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplayEndTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_107[] = {
+    {"Name", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_108[] = {
+    {"Name", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 267, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventPattern", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 284, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 263, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ManagedBy", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 127, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedBy", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_109[] = {
+    {"Name", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_110[] = {
+    {"TaskDefinitionArn", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+    {"TaskCount", NULL, 159, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LaunchType", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NetworkConfiguration", NULL, 192, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlatformVersion", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Group", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CapacityProviderStrategy", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableECSManagedTags", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableExecuteCommand", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlacementConstraints", NULL, 208, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlacementStrategy", NULL, 209, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PropagateTags", NULL, 216, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReferenceId", NULL, 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_111[] = {
+    {"Name", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_112[] = {
+    {"Name", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 114, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingConfig", NULL, 265, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationConfig", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBuses", NULL, 116, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointId", NULL, 117, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointUrl", NULL, 122, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_115[] = {
+    {"EventBusArn", NULL, 194, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_116[] = {
+    {"member", NULL, 115, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_118[] = {
+    {"member", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_120[] = {"ACTIVE", "CREATING", "UPDATING", "DELETING", "CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED", NULL};
+static const model_member_t m_events_mem_125[] = {
+    {"Name", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Policy", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_126[] = {
+    {"member", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_132[] = {
+    {"member", NULL, 131, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_133[] = {
+    {"Arn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedBy", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpirationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_134[] = {
+    {"member", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_137[] = {"PENDING", "ACTIVE", "DELETED", NULL};
+static const model_member_t m_events_mem_139[] = {
+    {"Primary", NULL, 214, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Secondary", NULL, 285, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_141[] = {
+    {"key", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_145[] = {
+    {"PathParameterValues", NULL, 204, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HeaderParameters", NULL, 141, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QueryStringParameters", NULL, 237, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_149[] = {
+    {"InputPathsMap", NULL, 315, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InputTemplate", NULL, 314, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_155[] = {
+    {"PartitionKeyPath", NULL, 309, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_156[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
+static const model_member_t m_events_mem_160[] = {
+    {"NamePrefix", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_161[] = {
+    {"ApiDestinations", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_162[] = {
+    {"NamePrefix", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_163[] = {
+    {"Archives", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_164[] = {
+    {"NamePrefix", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_165[] = {
+    {"Connections", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_166[] = {
+    {"NamePrefix", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HomeRegion", NULL, 144, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxResults", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_167[] = {
+    {"Endpoints", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_168[] = {
+    {"NamePrefix", NULL, 127, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_169[] = {
+    {"EventBuses", NULL, 126, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_170[] = {
+    {"NamePrefix", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_171[] = {
+    {"EventSources", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_172[] = {
+    {"EventSourceName", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_173[] = {
+    {"PartnerEventSourceAccounts", NULL, 200, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_174[] = {
+    {"NamePrefix", NULL, 202, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_175[] = {
+    {"PartnerEventSources", NULL, 201, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_176[] = {
+    {"NamePrefix", NULL, 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_177[] = {
+    {"Replays", NULL, 252, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_178[] = {
+    {"TargetArn", NULL, 303, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_179[] = {
+    {"RuleNames", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_180[] = {
+    {"NamePrefix", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_181[] = {
+    {"Rules", NULL, 271, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_182[] = {
+    {"ResourceARN", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_183[] = {
+    {"Tags", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_184[] = {
+    {"Rule", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_185[] = {
+    {"Targets", NULL, 308, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 193, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_192[] = {
+    {"awsvpcConfiguration", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_198[] = {
+    {"Arn", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_199[] = {
+    {"Account", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpirationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_200[] = {
+    {"member", NULL, 199, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_201[] = {
+    {"member", NULL, 198, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_204[] = {
+    {"member", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_205[] = {
+    {"type", NULL, 207, false, false, LOC_BODY, TSF_DEFAULT},
+    {"expression", NULL, 206, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_207[] = {"distinctInstance", "memberOf", NULL};
+static const model_member_t m_events_mem_208[] = {
+    {"member", NULL, 205, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_209[] = {
+    {"member", NULL, 210, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_210[] = {
+    {"type", NULL, 212, false, false, LOC_BODY, TSF_DEFAULT},
+    {"field", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_212[] = {"random", "spread", "binpack", NULL};
+static const model_member_t m_events_mem_214[] = {
+    {"HealthCheck", NULL, 143, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_216[] = {"TASK_DEFINITION", NULL};
+static const model_member_t m_events_mem_217[] = {
+    {"Entries", NULL, 219, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointId", NULL, 117, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_218[] = {
+    {"Time", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Source", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Resources", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DetailType", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Detail", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TraceHeader", NULL, 313, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_219[] = {
+    {"member", NULL, 218, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_220[] = {
+    {"FailedEntryCount", NULL, 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Entries", NULL, 222, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_221[] = {
+    {"EventId", NULL, 129, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorMessage", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_222[] = {
+    {"member", NULL, 221, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_223[] = {
+    {"Entries", NULL, 225, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_224[] = {
+    {"Time", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Source", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Resources", NULL, 132, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DetailType", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Detail", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_225[] = {
+    {"member", NULL, 224, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_226[] = {
+    {"FailedEntryCount", NULL, 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Entries", NULL, 228, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_227[] = {
+    {"EventId", NULL, 129, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorMessage", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_228[] = {
+    {"member", NULL, 227, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_229[] = {
+    {"EventBusName", NULL, 195, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Action", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Principal", NULL, 215, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StatementId", NULL, 291, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Condition", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Policy", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_230[] = {
+    {"Name", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 284, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventPattern", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 263, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_231[] = {
+    {"RuleArn", NULL, 267, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_232[] = {
+    {"Rule", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Targets", NULL, 308, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_233[] = {
+    {"FailedEntryCount", NULL, 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FailedEntries", NULL, 235, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_234[] = {
+    {"TargetId", NULL, 304, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorMessage", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_235[] = {
+    {"member", NULL, 234, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_237[] = {
+    {"key", NULL, 236, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 238, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_239[] = {
+    {"SecretManagerArn", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Database", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DbUser", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Sql", NULL, 287, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StatementName", NULL, 292, false, false, LOC_BODY, TSF_DEFAULT},
+    {"WithEvent", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_242[] = {
+    {"StatementId", NULL, 291, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RemoveAllPermissions", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 195, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_243[] = {
+    {"Rule", NULL, 269, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Ids", NULL, 305, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Force", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_244[] = {
+    {"FailedEntryCount", NULL, 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FailedEntries", NULL, 246, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_245[] = {
+    {"TargetId", NULL, 304, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorMessage", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_246[] = {
+    {"member", NULL, 245, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_247[] = {
+    {"ReplayName", NULL, 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventStartTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventEndTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventLastReplayedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplayStartTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplayEndTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_250[] = {
+    {"Arn", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FilterArns", NULL, 251, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_251[] = {
+    {"member", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_252[] = {
+    {"member", NULL, 247, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_254[] = {"STARTING", "RUNNING", "CANCELLING", "COMPLETED", "CANCELLED", "FAILED", NULL};
+static const model_member_t m_events_mem_256[] = {
+    {"State", NULL, 257, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_257[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_events_mem_262[] = {
+    {"MaximumRetryAttempts", NULL, 190, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumEventAgeInSeconds", NULL, 189, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_265[] = {
+    {"FailoverConfig", NULL, 139, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_266[] = {
+    {"Name", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 267, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventPattern", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 272, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 268, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 284, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 263, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ManagedBy", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBusName", NULL, 127, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_270[] = {
+    {"member", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_271[] = {
+    {"member", NULL, 266, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_events_enum_272[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_events_mem_273[] = {
+    {"RunCommandTargets", NULL, 278, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_274[] = {
+    {"Key", NULL, 275, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Values", NULL, 277, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_277[] = {
+    {"member", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_278[] = {
+    {"member", NULL, 274, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_279[] = {
+    {"Name", NULL, 281, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 282, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_280[] = {
+    {"member", NULL, 279, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_283[] = {
+    {"PipelineParameterList", NULL, 280, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_285[] = {
+    {"Route", NULL, 264, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_288[] = {
+    {"MessageGroupId", NULL, 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_289[] = {
+    {"ReplayName", NULL, 253, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 249, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventSourceArn", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventStartTime", NULL, 312, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventEndTime", NULL, 312, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Destination", NULL, 250, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_290[] = {
+    {"ReplayArn", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplayStartTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_294[] = {
+    {"member", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_295[] = {
+    {"Key", NULL, 296, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 301, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_297[] = {
+    {"member", NULL, 296, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_298[] = {
+    {"member", NULL, 295, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_299[] = {
+    {"ResourceARN", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 298, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_302[] = {
+    {"Id", NULL, 304, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 303, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 263, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Input", NULL, 306, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InputPath", NULL, 307, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InputTransformer", NULL, 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KinesisParameters", NULL, 155, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RunCommandParameters", NULL, 273, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EcsParameters", NULL, 110, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BatchParameters", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SqsParameters", NULL, 288, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpParameters", NULL, 145, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RedshiftDataParameters", NULL, 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SageMakerPipelineParameters", NULL, 283, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeadLetterConfig", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetryPolicy", NULL, 262, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_305[] = {
+    {"member", NULL, 304, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_308[] = {
+    {"member", NULL, 302, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_310[] = {
+    {"EventPattern", NULL, 130, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Event", NULL, 293, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_311[] = {
+    {"Result", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_315[] = {
+    {"key", NULL, 150, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 307, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_316[] = {
+    {"ResourceARN", NULL, 18, true, false, LOC_BODY, TSF_DEFAULT},
+    {"TagKeys", NULL, 297, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_318[] = {
+    {"Name", NULL, 8, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationEndpoint", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationRateLimitPerSecond", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_319[] = {
+    {"ApiDestinationArn", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiDestinationState", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_320[] = {
+    {"ArchiveName", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventPattern", NULL, 130, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionDays", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_321[] = {
+    {"ArchiveArn", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StateReason", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_322[] = {
+    {"ApiKeyName", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyValue", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_323[] = {
+    {"BasicAuthParameters", NULL, 324, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OAuthParameters", NULL, 326, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyAuthParameters", NULL, 322, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationHttpParameters", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_324[] = {
+    {"Username", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Password", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_325[] = {
+    {"ClientID", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientSecret", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_326[] = {
+    {"ClientParameters", NULL, 325, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationEndpoint", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpMethod", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OAuthHttpParameters", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_327[] = {
+    {"Name", NULL, 47, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthParameters", NULL, 323, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_328[] = {
+    {"ConnectionArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionState", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModifiedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastAuthorizedTime", NULL, 312, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_329[] = {
+    {"Name", NULL, 119, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 114, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingConfig", NULL, 265, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationConfig", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBuses", NULL, 116, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_events_mem_330[] = {
+    {"Name", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingConfig", NULL, 265, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationConfig", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBuses", NULL, 116, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointId", NULL, 117, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointUrl", NULL, 122, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_shape_t m_events_shapes[] = {
+    {"AccountId", SHAPE_STRING, false, NULL, 0, true, true, 12LL, 12LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Action", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ActivateEventSourceRequest", SHAPE_STRUCTURE, false, m_events_mem_2, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestination", SHAPE_STRUCTURE, false, m_events_mem_3, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationDescription", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationHttpMethod", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_6, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationInvocationRateLimitPerSecond", SHAPE_INTEGER, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationResponseList", SHAPE_LIST, false, m_events_mem_9, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiDestinationState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_10, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Archive", SHAPE_STRUCTURE, false, m_events_mem_11, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveDescription", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 48LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveResponseList", SHAPE_LIST, false, m_events_mem_15, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_16, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveStateReason", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Arn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AssignPublicIp", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_19, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AuthHeaderParameters", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AwsVpcConfiguration", SHAPE_STRUCTURE, false, m_events_mem_21, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BatchArrayProperties", SHAPE_STRUCTURE, false, m_events_mem_22, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BatchParameters", SHAPE_STRUCTURE, false, m_events_mem_23, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BatchRetryStrategy", SHAPE_STRUCTURE, false, m_events_mem_24, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Boolean", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CancelReplayRequest", SHAPE_STRUCTURE, false, m_events_mem_26, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CancelReplayResponse", SHAPE_STRUCTURE, false, m_events_mem_27, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProvider", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategy", SHAPE_LIST, false, m_events_mem_29, 1, false, true, 0LL, 6LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategyItem", SHAPE_STRUCTURE, false, m_events_mem_30, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategyItemBase", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 100000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategyItemWeight", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConcurrentModificationException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"Condition", SHAPE_STRUCTURE, false, m_events_mem_34, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Connection", SHAPE_STRUCTURE, false, m_events_mem_35, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionApiKeyAuthResponseParameters", SHAPE_STRUCTURE, false, m_events_mem_36, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionAuthResponseParameters", SHAPE_STRUCTURE, false, m_events_mem_38, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionAuthorizationType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_39, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionBasicAuthResponseParameters", SHAPE_STRUCTURE, false, m_events_mem_40, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionBodyParameter", SHAPE_STRUCTURE, false, m_events_mem_41, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionBodyParametersList", SHAPE_LIST, false, m_events_mem_42, 1, true, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionDescription", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionHeaderParameter", SHAPE_STRUCTURE, false, m_events_mem_44, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionHeaderParametersList", SHAPE_LIST, false, m_events_mem_45, 1, true, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionHttpParameters", SHAPE_STRUCTURE, false, m_events_mem_46, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionOAuthClientResponseParameters", SHAPE_STRUCTURE, false, m_events_mem_48, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionOAuthHttpMethod", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_49, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionOAuthResponseParameters", SHAPE_STRUCTURE, false, m_events_mem_50, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionQueryStringParameter", SHAPE_STRUCTURE, false, m_events_mem_51, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionQueryStringParametersList", SHAPE_LIST, false, m_events_mem_52, 1, true, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionResponseList", SHAPE_LIST, false, m_events_mem_53, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_54, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConnectionStateReason", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateApiDestinationRequest", SHAPE_STRUCTURE, false, m_events_mem_56, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateApiDestinationResponse", SHAPE_STRUCTURE, false, m_events_mem_57, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateArchiveRequest", SHAPE_STRUCTURE, false, m_events_mem_58, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateArchiveResponse", SHAPE_STRUCTURE, false, m_events_mem_59, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionApiKeyAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_60, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_61, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionBasicAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_62, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionOAuthClientRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_63, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionOAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_64, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionRequest", SHAPE_STRUCTURE, false, m_events_mem_65, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateConnectionResponse", SHAPE_STRUCTURE, false, m_events_mem_66, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateEndpointRequest", SHAPE_STRUCTURE, false, m_events_mem_67, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateEndpointResponse", SHAPE_STRUCTURE, false, m_events_mem_68, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateEventBusRequest", SHAPE_STRUCTURE, false, m_events_mem_69, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateEventBusResponse", SHAPE_STRUCTURE, false, m_events_mem_70, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreatePartnerEventSourceRequest", SHAPE_STRUCTURE, false, m_events_mem_71, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreatePartnerEventSourceResponse", SHAPE_STRUCTURE, false, m_events_mem_72, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreatedBy", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Database", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DbUser", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeactivateEventSourceRequest", SHAPE_STRUCTURE, false, m_events_mem_76, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeadLetterConfig", SHAPE_STRUCTURE, false, m_events_mem_77, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeauthorizeConnectionRequest", SHAPE_STRUCTURE, false, m_events_mem_78, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeauthorizeConnectionResponse", SHAPE_STRUCTURE, false, m_events_mem_79, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteApiDestinationRequest", SHAPE_STRUCTURE, false, m_events_mem_80, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteApiDestinationResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteArchiveRequest", SHAPE_STRUCTURE, false, m_events_mem_82, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteArchiveResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteConnectionRequest", SHAPE_STRUCTURE, false, m_events_mem_84, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteConnectionResponse", SHAPE_STRUCTURE, false, m_events_mem_85, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteEndpointRequest", SHAPE_STRUCTURE, false, m_events_mem_86, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteEndpointResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteEventBusRequest", SHAPE_STRUCTURE, false, m_events_mem_88, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeletePartnerEventSourceRequest", SHAPE_STRUCTURE, false, m_events_mem_89, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRuleRequest", SHAPE_STRUCTURE, false, m_events_mem_90, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeApiDestinationRequest", SHAPE_STRUCTURE, false, m_events_mem_91, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeApiDestinationResponse", SHAPE_STRUCTURE, false, m_events_mem_92, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeArchiveRequest", SHAPE_STRUCTURE, false, m_events_mem_93, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeArchiveResponse", SHAPE_STRUCTURE, false, m_events_mem_94, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeConnectionRequest", SHAPE_STRUCTURE, false, m_events_mem_95, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeConnectionResponse", SHAPE_STRUCTURE, false, m_events_mem_96, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeEndpointRequest", SHAPE_STRUCTURE, false, m_events_mem_97, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeEndpointResponse", SHAPE_STRUCTURE, false, m_events_mem_98, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeEventBusRequest", SHAPE_STRUCTURE, false, m_events_mem_99, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeEventBusResponse", SHAPE_STRUCTURE, false, m_events_mem_100, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeEventSourceRequest", SHAPE_STRUCTURE, false, m_events_mem_101, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeEventSourceResponse", SHAPE_STRUCTURE, false, m_events_mem_102, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribePartnerEventSourceRequest", SHAPE_STRUCTURE, false, m_events_mem_103, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribePartnerEventSourceResponse", SHAPE_STRUCTURE, false, m_events_mem_104, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeReplayRequest", SHAPE_STRUCTURE, false, m_events_mem_105, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeReplayResponse", SHAPE_STRUCTURE, false, m_events_mem_106, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeRuleRequest", SHAPE_STRUCTURE, false, m_events_mem_107, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeRuleResponse", SHAPE_STRUCTURE, false, m_events_mem_108, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DisableRuleRequest", SHAPE_STRUCTURE, false, m_events_mem_109, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EcsParameters", SHAPE_STRUCTURE, false, m_events_mem_110, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnableRuleRequest", SHAPE_STRUCTURE, false, m_events_mem_111, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Endpoint", SHAPE_STRUCTURE, false, m_events_mem_112, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointDescription", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointEventBus", SHAPE_STRUCTURE, false, m_events_mem_115, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointEventBusList", SHAPE_LIST, false, m_events_mem_116, 1, true, true, 2LL, 2LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointList", SHAPE_LIST, false, m_events_mem_118, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_120, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointStateReason", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointUrl", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorMessage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventBus", SHAPE_STRUCTURE, false, m_events_mem_125, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventBusList", SHAPE_LIST, false, m_events_mem_126, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventBusName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventBusNameOrArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventId", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventPattern", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 4096LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventResource", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventResourceList", SHAPE_LIST, false, m_events_mem_132, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventSource", SHAPE_STRUCTURE, false, m_events_mem_133, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventSourceList", SHAPE_LIST, false, m_events_mem_134, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventSourceName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventSourceNamePrefix", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventSourceState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_137, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventTime", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FailoverConfig", SHAPE_STRUCTURE, false, m_events_mem_139, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HeaderKey", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HeaderParametersMap", SHAPE_MAP, false, m_events_mem_141, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HeaderValue", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HealthCheck", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HomeRegion", SHAPE_STRING, false, NULL, 0, true, true, 9LL, 20LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HttpParameters", SHAPE_STRUCTURE, false, m_events_mem_145, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HttpsEndpoint", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IamRoleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IllegalStatusException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InputTransformer", SHAPE_STRUCTURE, false, m_events_mem_149, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InputTransformerPathKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Integer", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InternalException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InvalidEventPatternException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InvalidStateException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KinesisParameters", SHAPE_STRUCTURE, false, m_events_mem_155, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LaunchType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_156, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LimitExceededException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"LimitMax100", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LimitMin1", SHAPE_INTEGER, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListApiDestinationsRequest", SHAPE_STRUCTURE, false, m_events_mem_160, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListApiDestinationsResponse", SHAPE_STRUCTURE, false, m_events_mem_161, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListArchivesRequest", SHAPE_STRUCTURE, false, m_events_mem_162, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListArchivesResponse", SHAPE_STRUCTURE, false, m_events_mem_163, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListConnectionsRequest", SHAPE_STRUCTURE, false, m_events_mem_164, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListConnectionsResponse", SHAPE_STRUCTURE, false, m_events_mem_165, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListEndpointsRequest", SHAPE_STRUCTURE, false, m_events_mem_166, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListEndpointsResponse", SHAPE_STRUCTURE, false, m_events_mem_167, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListEventBusesRequest", SHAPE_STRUCTURE, false, m_events_mem_168, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListEventBusesResponse", SHAPE_STRUCTURE, false, m_events_mem_169, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListEventSourcesRequest", SHAPE_STRUCTURE, false, m_events_mem_170, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListEventSourcesResponse", SHAPE_STRUCTURE, false, m_events_mem_171, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListPartnerEventSourceAccountsRequest", SHAPE_STRUCTURE, false, m_events_mem_172, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListPartnerEventSourceAccountsResponse", SHAPE_STRUCTURE, false, m_events_mem_173, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListPartnerEventSourcesRequest", SHAPE_STRUCTURE, false, m_events_mem_174, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListPartnerEventSourcesResponse", SHAPE_STRUCTURE, false, m_events_mem_175, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListReplaysRequest", SHAPE_STRUCTURE, false, m_events_mem_176, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListReplaysResponse", SHAPE_STRUCTURE, false, m_events_mem_177, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListRuleNamesByTargetRequest", SHAPE_STRUCTURE, false, m_events_mem_178, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListRuleNamesByTargetResponse", SHAPE_STRUCTURE, false, m_events_mem_179, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListRulesRequest", SHAPE_STRUCTURE, false, m_events_mem_180, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListRulesResponse", SHAPE_STRUCTURE, false, m_events_mem_181, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceRequest", SHAPE_STRUCTURE, false, m_events_mem_182, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceResponse", SHAPE_STRUCTURE, false, m_events_mem_183, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTargetsByRuleRequest", SHAPE_STRUCTURE, false, m_events_mem_184, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTargetsByRuleResponse", SHAPE_STRUCTURE, false, m_events_mem_185, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Long", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ManagedBy", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ManagedRuleException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"MaximumEventAgeInSeconds", SHAPE_INTEGER, false, NULL, 0, true, true, 60LL, 86400LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaximumRetryAttempts", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 185LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MessageGroupId", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NetworkConfiguration", SHAPE_STRUCTURE, false, m_events_mem_192, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NonPartnerEventBusArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NonPartnerEventBusName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NonPartnerEventBusNameOrArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OperationDisabledException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"PartnerEventSource", SHAPE_STRUCTURE, false, m_events_mem_198, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartnerEventSourceAccount", SHAPE_STRUCTURE, false, m_events_mem_199, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartnerEventSourceAccountList", SHAPE_LIST, false, m_events_mem_200, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartnerEventSourceList", SHAPE_LIST, false, m_events_mem_201, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartnerEventSourceNamePrefix", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PathParameter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PathParameterList", SHAPE_LIST, false, m_events_mem_204, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraint", SHAPE_STRUCTURE, false, m_events_mem_205, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraintExpression", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 2000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraintType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_207, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraints", SHAPE_LIST, false, m_events_mem_208, 1, false, true, 0LL, 10LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategies", SHAPE_LIST, false, m_events_mem_209, 1, false, true, 0LL, 5LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategy", SHAPE_STRUCTURE, false, m_events_mem_210, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategyField", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategyType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_212, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PolicyLengthExceededException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"Primary", SHAPE_STRUCTURE, false, m_events_mem_214, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Principal", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 12LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PropagateTags", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_216, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutEventsRequest", SHAPE_STRUCTURE, false, m_events_mem_217, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutEventsRequestEntry", SHAPE_STRUCTURE, false, m_events_mem_218, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutEventsRequestEntryList", SHAPE_LIST, false, m_events_mem_219, 1, true, true, 1LL, 10LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutEventsResponse", SHAPE_STRUCTURE, false, m_events_mem_220, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutEventsResultEntry", SHAPE_STRUCTURE, false, m_events_mem_221, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutEventsResultEntryList", SHAPE_LIST, false, m_events_mem_222, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPartnerEventsRequest", SHAPE_STRUCTURE, false, m_events_mem_223, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPartnerEventsRequestEntry", SHAPE_STRUCTURE, false, m_events_mem_224, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPartnerEventsRequestEntryList", SHAPE_LIST, false, m_events_mem_225, 1, true, true, 1LL, 20LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPartnerEventsResponse", SHAPE_STRUCTURE, false, m_events_mem_226, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPartnerEventsResultEntry", SHAPE_STRUCTURE, false, m_events_mem_227, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPartnerEventsResultEntryList", SHAPE_LIST, false, m_events_mem_228, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutPermissionRequest", SHAPE_STRUCTURE, false, m_events_mem_229, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRuleRequest", SHAPE_STRUCTURE, false, m_events_mem_230, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRuleResponse", SHAPE_STRUCTURE, false, m_events_mem_231, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutTargetsRequest", SHAPE_STRUCTURE, false, m_events_mem_232, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutTargetsResponse", SHAPE_STRUCTURE, false, m_events_mem_233, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutTargetsResultEntry", SHAPE_STRUCTURE, false, m_events_mem_234, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutTargetsResultEntryList", SHAPE_LIST, false, m_events_mem_235, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryStringKey", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryStringParametersMap", SHAPE_MAP, false, m_events_mem_237, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueryStringValue", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RedshiftDataParameters", SHAPE_STRUCTURE, false, m_events_mem_239, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RedshiftSecretManagerArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReferenceId", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 1024LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RemovePermissionRequest", SHAPE_STRUCTURE, false, m_events_mem_242, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RemoveTargetsRequest", SHAPE_STRUCTURE, false, m_events_mem_243, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RemoveTargetsResponse", SHAPE_STRUCTURE, false, m_events_mem_244, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RemoveTargetsResultEntry", SHAPE_STRUCTURE, false, m_events_mem_245, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RemoveTargetsResultEntryList", SHAPE_LIST, false, m_events_mem_246, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Replay", SHAPE_STRUCTURE, false, m_events_mem_247, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayDescription", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayDestination", SHAPE_STRUCTURE, false, m_events_mem_250, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayDestinationFilters", SHAPE_LIST, false, m_events_mem_251, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayList", SHAPE_LIST, false, m_events_mem_252, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_254, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplayStateReason", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationConfig", SHAPE_STRUCTURE, false, m_events_mem_256, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_257, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourceAlreadyExistsException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ResourceArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"RetentionDays", SHAPE_INTEGER, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RetryPolicy", SHAPE_STRUCTURE, false, m_events_mem_262, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RoleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Route", SHAPE_STRING, false, NULL, 0, true, true, 9LL, 20LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RoutingConfig", SHAPE_STRUCTURE, false, m_events_mem_265, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Rule", SHAPE_STRUCTURE, false, m_events_mem_266, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RuleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RuleDescription", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RuleName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RuleNameList", SHAPE_LIST, false, m_events_mem_270, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RuleResponseList", SHAPE_LIST, false, m_events_mem_271, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RuleState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_events_enum_272, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RunCommandParameters", SHAPE_STRUCTURE, false, m_events_mem_273, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RunCommandTarget", SHAPE_STRUCTURE, false, m_events_mem_274, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RunCommandTargetKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RunCommandTargetValue", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RunCommandTargetValues", SHAPE_LIST, false, m_events_mem_277, 1, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RunCommandTargets", SHAPE_LIST, false, m_events_mem_278, 1, true, true, 1LL, 5LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameter", SHAPE_STRUCTURE, false, m_events_mem_279, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameterList", SHAPE_LIST, false, m_events_mem_280, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameterName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameterValue", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 1024LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameters", SHAPE_STRUCTURE, false, m_events_mem_283, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleExpression", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Secondary", SHAPE_STRUCTURE, false, m_events_mem_285, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SecretsManagerSecretArn", SHAPE_STRING, false, NULL, 0, true, true, 20LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Sql", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 100000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SqsParameters", SHAPE_STRUCTURE, false, m_events_mem_288, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartReplayRequest", SHAPE_STRUCTURE, false, m_events_mem_289, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartReplayResponse", SHAPE_STRUCTURE, false, m_events_mem_290, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StatementId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StatementName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 500LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"String", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringList", SHAPE_LIST, false, m_events_mem_294, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tag", SHAPE_STRUCTURE, false, m_events_mem_295, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKeyList", SHAPE_LIST, false, m_events_mem_297, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagList", SHAPE_LIST, false, m_events_mem_298, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceRequest", SHAPE_STRUCTURE, false, m_events_mem_299, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagValue", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Target", SHAPE_STRUCTURE, false, m_events_mem_302, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetIdList", SHAPE_LIST, false, m_events_mem_305, 1, true, true, 1LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetInput", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 8192LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetInputPath", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetList", SHAPE_LIST, false, m_events_mem_308, 1, true, true, 1LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetPartitionKeyPath", SHAPE_STRING, false, NULL, 0, false, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestEventPatternRequest", SHAPE_STRUCTURE, false, m_events_mem_310, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestEventPatternResponse", SHAPE_STRUCTURE, false, m_events_mem_311, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Timestamp", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TraceHeader", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 500LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TransformerInput", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 8192LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TransformerPaths", SHAPE_MAP, false, m_events_mem_315, 2, false, true, 0LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UntagResourceRequest", SHAPE_STRUCTURE, false, m_events_mem_316, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UntagResourceResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateApiDestinationRequest", SHAPE_STRUCTURE, false, m_events_mem_318, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateApiDestinationResponse", SHAPE_STRUCTURE, false, m_events_mem_319, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateArchiveRequest", SHAPE_STRUCTURE, false, m_events_mem_320, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateArchiveResponse", SHAPE_STRUCTURE, false, m_events_mem_321, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionApiKeyAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_322, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_323, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionBasicAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_324, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionOAuthClientRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_325, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionOAuthRequestParameters", SHAPE_STRUCTURE, false, m_events_mem_326, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionRequest", SHAPE_STRUCTURE, false, m_events_mem_327, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateConnectionResponse", SHAPE_STRUCTURE, false, m_events_mem_328, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateEndpointRequest", SHAPE_STRUCTURE, false, m_events_mem_329, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateEndpointResponse", SHAPE_STRUCTURE, false, m_events_mem_330, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+};
+static const model_op_t m_events_ops[] = {
+    {"ActivateEventSource", 2, -1, NULL, "POST", "/", 200},
+    {"CancelReplay", 26, 27, NULL, "POST", "/", 200},
+    {"CreateApiDestination", 56, 57, NULL, "POST", "/", 200},
+    {"CreateArchive", 58, 59, NULL, "POST", "/", 200},
+    {"CreateConnection", 65, 66, NULL, "POST", "/", 200},
+    {"CreateEndpoint", 67, 68, NULL, "POST", "/", 200},
+    {"CreateEventBus", 69, 70, NULL, "POST", "/", 200},
+    {"CreatePartnerEventSource", 71, 72, NULL, "POST", "/", 200},
+    {"DeactivateEventSource", 76, -1, NULL, "POST", "/", 200},
+    {"DeauthorizeConnection", 78, 79, NULL, "POST", "/", 200},
+    {"DeleteApiDestination", 80, 81, NULL, "POST", "/", 200},
+    {"DeleteArchive", 82, 83, NULL, "POST", "/", 200},
+    {"DeleteConnection", 84, 85, NULL, "POST", "/", 200},
+    {"DeleteEndpoint", 86, 87, NULL, "POST", "/", 200},
+    {"DeleteEventBus", 88, -1, NULL, "POST", "/", 200},
+    {"DeletePartnerEventSource", 89, -1, NULL, "POST", "/", 200},
+    {"DeleteRule", 90, -1, NULL, "POST", "/", 200},
+    {"DescribeApiDestination", 91, 92, NULL, "POST", "/", 200},
+    {"DescribeArchive", 93, 94, NULL, "POST", "/", 200},
+    {"DescribeConnection", 95, 96, NULL, "POST", "/", 200},
+    {"DescribeEndpoint", 97, 98, NULL, "POST", "/", 200},
+    {"DescribeEventBus", 99, 100, NULL, "POST", "/", 200},
+    {"DescribeEventSource", 101, 102, NULL, "POST", "/", 200},
+    {"DescribePartnerEventSource", 103, 104, NULL, "POST", "/", 200},
+    {"DescribeReplay", 105, 106, NULL, "POST", "/", 200},
+    {"DescribeRule", 107, 108, NULL, "POST", "/", 200},
+    {"DisableRule", 109, -1, NULL, "POST", "/", 200},
+    {"EnableRule", 111, -1, NULL, "POST", "/", 200},
+    {"ListApiDestinations", 160, 161, NULL, "POST", "/", 200},
+    {"ListArchives", 162, 163, NULL, "POST", "/", 200},
+    {"ListConnections", 164, 165, NULL, "POST", "/", 200},
+    {"ListEndpoints", 166, 167, NULL, "POST", "/", 200},
+    {"ListEventBuses", 168, 169, NULL, "POST", "/", 200},
+    {"ListEventSources", 170, 171, NULL, "POST", "/", 200},
+    {"ListPartnerEventSourceAccounts", 172, 173, NULL, "POST", "/", 200},
+    {"ListPartnerEventSources", 174, 175, NULL, "POST", "/", 200},
+    {"ListReplays", 176, 177, NULL, "POST", "/", 200},
+    {"ListRuleNamesByTarget", 178, 179, NULL, "POST", "/", 200},
+    {"ListRules", 180, 181, NULL, "POST", "/", 200},
+    {"ListTagsForResource", 182, 183, NULL, "POST", "/", 200},
+    {"ListTargetsByRule", 184, 185, NULL, "POST", "/", 200},
+    {"PutEvents", 217, 220, NULL, "POST", "/", 200},
+    {"PutPartnerEvents", 223, 226, NULL, "POST", "/", 200},
+    {"PutPermission", 229, -1, NULL, "POST", "/", 200},
+    {"PutRule", 230, 231, NULL, "POST", "/", 200},
+    {"PutTargets", 232, 233, NULL, "POST", "/", 200},
+    {"RemovePermission", 242, -1, NULL, "POST", "/", 200},
+    {"RemoveTargets", 243, 244, NULL, "POST", "/", 200},
+    {"StartReplay", 289, 290, NULL, "POST", "/", 200},
+    {"TagResource", 299, 300, NULL, "POST", "/", 200},
+    {"TestEventPattern", 310, 311, NULL, "POST", "/", 200},
+    {"UntagResource", 316, 317, NULL, "POST", "/", 200},
+    {"UpdateApiDestination", 318, 319, NULL, "POST", "/", 200},
+    {"UpdateArchive", 320, 321, NULL, "POST", "/", 200},
+    {"UpdateConnection", 327, 328, NULL, "POST", "/", 200},
+    {"UpdateEndpoint", 329, 330, NULL, "POST", "/", 200},
+};
+static const model_service_t m_events_service = {
+    "events", "json", "2015-10-07", "AWSEvents", "1.1", NULL, "events", "com.amazonaws.eventbridge#", false,
+    m_events_shapes, 331, m_events_ops, 56,
+    PROTO_JSON, NULL, NULL,
+};
+
+static const char *const m_scheduler_enum_0[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_scheduler_mem_1[] = {
+    {"AssignPublicIp", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroups", NULL, 86, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Subnets", NULL, 93, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_3[] = {
+    {"member", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_4[] = {
+    {"base", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+    {"capacityProvider", NULL, 2, true, false, LOC_BODY, TSF_DEFAULT},
+    {"weight", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_8[] = {
+    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_9[] = {
+    {"ClientToken", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 78, true, false, LOC_URI, TSF_DEFAULT},
+    {"Tags", NULL, 97, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_10[] = {
+    {"ScheduleGroupArn", NULL, 76, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_11[] = {
+    {"ClientToken", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndDate", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FlexibleTimeWindow", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KmsKeyArn", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpressionTimezone", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartDate", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 104, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_12[] = {
+    {"ScheduleArn", NULL, 73, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_14[] = {
+    {"Arn", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_16[] = {
+    {"ClientToken", "clientToken", 7, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Name", "Name", 78, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_18[] = {
+    {"ClientToken", "clientToken", 7, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"GroupName", "groupName", 78, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_22[] = {
+    {"CapacityProviderStrategy", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableECSManagedTags", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableExecuteCommand", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Group", NULL, 33, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LaunchType", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NetworkConfiguration", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlacementConstraints", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlacementStrategy", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlatformVersion", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PropagateTags", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReferenceId", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TaskCount", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TaskDefinitionArn", NULL, 110, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_26[] = {
+    {"DetailType", NULL, 21, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Source", NULL, 88, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_27[] = {
+    {"MaximumWindowInMinutes", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Mode", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_scheduler_enum_28[] = {"OFF", "FLEXIBLE", NULL};
+static const model_member_t m_scheduler_mem_29[] = {
+    {"Name", "Name", 78, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_30[] = {
+    {"Arn", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 80, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_31[] = {
+    {"GroupName", "groupName", 78, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_32[] = {
+    {"Arn", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndDate", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FlexibleTimeWindow", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KmsKeyArn", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpressionTimezone", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartDate", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_34[] = {
+    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_35[] = {
+    {"PartitionKey", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_scheduler_enum_38[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
+static const model_member_t m_scheduler_mem_39[] = {
+    {"MaxResults", "MaxResults", 45, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NamePrefix", "NamePrefix", 79, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "NextToken", 53, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_40[] = {
+    {"NextToken", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleGroups", NULL, 77, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_41[] = {
+    {"GroupName", "ScheduleGroup", 78, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxResults", "MaxResults", 45, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NamePrefix", "NamePrefix", 51, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "NextToken", 53, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"State", "State", 83, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_42[] = {
+    {"NextToken", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schedules", NULL, 82, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_43[] = {
+    {"ResourceArn", "ResourceArn", 99, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_44[] = {
+    {"Tags", NULL, 97, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_52[] = {
+    {"awsvpcConfiguration", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_54[] = {
+    {"expression", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 56, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_scheduler_enum_56[] = {"distinctInstance", "memberOf", NULL};
+static const model_member_t m_scheduler_mem_57[] = {
+    {"member", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_58[] = {
+    {"member", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_59[] = {
+    {"field", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_scheduler_enum_61[] = {"random", "spread", "binpack", NULL};
+static const char *const m_scheduler_enum_63[] = {"TASK_DEFINITION", NULL};
+static const model_member_t m_scheduler_mem_65[] = {
+    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_66[] = {
+    {"MaximumEventAgeInSeconds", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_68[] = {
+    {"Name", NULL, 70, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 71, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_69[] = {
+    {"member", NULL, 68, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_72[] = {
+    {"PipelineParameterList", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_77[] = {
+    {"member", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_scheduler_enum_80[] = {"ACTIVE", "DELETING", NULL};
+static const model_member_t m_scheduler_mem_81[] = {
+    {"Arn", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 80, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_82[] = {
+    {"member", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_scheduler_enum_83[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_scheduler_mem_84[] = {
+    {"Arn", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 108, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_86[] = {
+    {"member", NULL, 85, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_87[] = {
+    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_89[] = {
+    {"MessageGroupId", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_93[] = {
+    {"member", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_94[] = {
+    {"Key", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_96[] = {
+    {"member", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_97[] = {
+    {"member", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_98[] = {
+    {"key", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_100[] = {
+    {"ResourceArn", "ResourceArn", 99, true, false, LOC_URI, TSF_DEFAULT},
+    {"Tags", NULL, 97, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_103[] = {
+    {"member", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_104[] = {
+    {"Arn", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DeadLetterConfig", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EcsParameters", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBridgeParameters", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Input", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KinesisParameters", NULL, 35, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetryPolicy", NULL, 66, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SageMakerPipelineParameters", NULL, 72, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SqsParameters", NULL, 89, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_108[] = {
+    {"Arn", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_111[] = {
+    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_112[] = {
+    {"ResourceArn", "ResourceArn", 99, true, false, LOC_URI, TSF_DEFAULT},
+    {"TagKeys", "TagKeys", 96, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_114[] = {
+    {"ClientToken", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndDate", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FlexibleTimeWindow", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KmsKeyArn", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpressionTimezone", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartDate", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 104, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_115[] = {
+    {"ScheduleArn", NULL, 73, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_116[] = {
+    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_shape_t m_scheduler_shapes[] = {
+    {"AssignPublicIp", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_0, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AwsVpcConfiguration", SHAPE_STRUCTURE, false, m_scheduler_mem_1, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProvider", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategy", SHAPE_LIST, false, m_scheduler_mem_3, 1, true, true, 0LL, 6LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategyItem", SHAPE_STRUCTURE, false, m_scheduler_mem_4, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategyItemBase", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 100000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CapacityProviderStrategyItemWeight", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ClientToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     "^[a-zA-Z0-9-_]+$", false, -1, false, false},
+    {"ConflictException", SHAPE_STRUCTURE, false, m_scheduler_mem_8, 1, false, false, 0LL, 0LL, NULL, NULL, 409, true,
+     NULL, false, -1, false, false},
+    {"CreateScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_9, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateScheduleGroupOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_10, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_11, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_12, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreationDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeadLetterConfig", SHAPE_STRUCTURE, false, m_scheduler_mem_14, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeadLetterConfigArnString", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     "^arn:aws(-[a-z]+)?:sqs:[a-z0-9\\-]+:\\d{12}:[a-zA-Z0-9\\-_]+$", false, -1, false, false},
+    {"DeleteScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_16, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteScheduleGroupOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_18, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteScheduleOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Description", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DetailType", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EcsParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_22, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnableECSManagedTags", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnableExecuteCommand", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventBridgeParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_26, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FlexibleTimeWindow", SHAPE_STRUCTURE, false, m_scheduler_mem_27, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FlexibleTimeWindowMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_28, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_29, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetScheduleGroupOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_30, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_31, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_32, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Group", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InternalServerException", SHAPE_STRUCTURE, false, m_scheduler_mem_34, 1, false, false, 0LL, 0LL, NULL, NULL, 500, false,
+     NULL, false, -1, false, false},
+    {"KinesisParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_35, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"KmsKeyArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     "^arn:aws(-[a-z]+)?:kms:[a-z0-9\\-]+:\\d{12}:(key|alias)\\/[0-9a-zA-Z-_]*$", false, -1, false, false},
+    {"LastModificationDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LaunchType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_38, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListScheduleGroupsInput", SHAPE_STRUCTURE, false, m_scheduler_mem_39, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListScheduleGroupsOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_40, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListSchedulesInput", SHAPE_STRUCTURE, false, m_scheduler_mem_41, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListSchedulesOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_42, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_43, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_44, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaxResults", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 100LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaximumEventAgeInSeconds", SHAPE_INTEGER, false, NULL, 0, true, true, 60LL, 86400LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaximumRetryAttempts", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 185LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaximumWindowInMinutes", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 1440LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MessageGroupId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Name", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     "^[0-9a-zA-Z-_.]+$", false, -1, false, false},
+    {"NamePrefix", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     "^[a-zA-Z][0-9a-zA-Z-_]*$", false, -1, false, false},
+    {"NetworkConfiguration", SHAPE_STRUCTURE, false, m_scheduler_mem_52, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraint", SHAPE_STRUCTURE, false, m_scheduler_mem_54, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraintExpression", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 2000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraintType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_56, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementConstraints", SHAPE_LIST, false, m_scheduler_mem_57, 1, true, true, 0LL, 10LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategies", SHAPE_LIST, false, m_scheduler_mem_58, 1, true, true, 0LL, 5LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategy", SHAPE_STRUCTURE, false, m_scheduler_mem_59, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategyField", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 255LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlacementStrategyType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_61, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PlatformVersion", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PropagateTags", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_63, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReferenceId", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 1024LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_scheduler_mem_65, 1, false, false, 0LL, 0LL, NULL, NULL, 404, true,
+     NULL, false, -1, false, false},
+    {"RetryPolicy", SHAPE_STRUCTURE, false, m_scheduler_mem_66, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RoleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     "^arn:aws(-[a-z]+)?:iam::\\d{12}:role\\/(service-role\\/){0,1}[a-zA-Z0-9\\+=,\\.@\\-_]+$", false, -1, false, false},
+    {"SageMakerPipelineParameter", SHAPE_STRUCTURE, false, m_scheduler_mem_68, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameterList", SHAPE_LIST, false, m_scheduler_mem_69, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameterName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     "^[A-Za-z0-9\\-_]*$", false, -1, false, false},
+    {"SageMakerPipelineParameterValue", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1024LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SageMakerPipelineParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_72, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1224LL, NULL, NULL, 0, false,
+     "^arn:aws(-[a-z]+)?:scheduler:[a-z0-9\\-]+:\\d{12}:schedule\\/[0-9a-zA-Z-_.]+\\/[0-9a-zA-Z-_.]+$", false, -1, false, false},
+    {"ScheduleExpression", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleExpressionTimezone", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleGroupArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1224LL, NULL, NULL, 0, false,
+     "^arn:aws(-[a-z]+)?:scheduler:[a-z0-9\\-]+:\\d{12}:schedule-group\\/[0-9a-zA-Z-_.]+$", false, -1, false, false},
+    {"ScheduleGroupList", SHAPE_LIST, false, m_scheduler_mem_77, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleGroupName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     "^[0-9a-zA-Z-_.]+$", false, -1, false, false},
+    {"ScheduleGroupNamePrefix", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
+     "^[a-zA-Z][0-9a-zA-Z-_]*$", false, -1, false, false},
+    {"ScheduleGroupState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_80, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleGroupSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_81, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleList", SHAPE_LIST, false, m_scheduler_mem_82, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_83, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScheduleSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_84, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SecurityGroup", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SecurityGroups", SHAPE_LIST, false, m_scheduler_mem_86, 1, true, true, 1LL, 5LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServiceQuotaExceededException", SHAPE_STRUCTURE, false, m_scheduler_mem_87, 1, false, false, 0LL, 0LL, NULL, NULL, 402, true,
+     NULL, false, -1, false, false},
+    {"Source", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     "^(?=[/\\.\\-_A-Za-z0-9]+)((?!aws\\.).*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)$", false, -1, false, false},
+    {"SqsParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_89, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"String", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Subnet", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Subnets", SHAPE_LIST, false, m_scheduler_mem_93, 1, true, true, 1LL, 16LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tag", SHAPE_STRUCTURE, false, m_scheduler_mem_94, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKeyList", SHAPE_LIST, false, m_scheduler_mem_96, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagList", SHAPE_LIST, false, m_scheduler_mem_97, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagMap", SHAPE_MAP, false, m_scheduler_mem_98, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1011LL, NULL, NULL, 0, false,
+     "^arn:aws(-[a-z]+)?:scheduler:[a-z0-9\\-]+:\\d{12}:schedule-group\\/[0-9a-zA-Z-_.]+$", false, -1, false, false},
+    {"TagResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_100, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagValue", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tags", SHAPE_LIST, false, m_scheduler_mem_103, 1, true, true, 0LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Target", SHAPE_STRUCTURE, false, m_scheduler_mem_104, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetInput", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetPartitionKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_108, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TaskCount", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TaskDefinitionArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ThrottlingException", SHAPE_STRUCTURE, false, m_scheduler_mem_111, 1, false, false, 0LL, 0LL, NULL, NULL, 429, true,
+     NULL, false, -1, false, false},
+    {"UntagResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_112, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UntagResourceOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_114, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_115, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ValidationException", SHAPE_STRUCTURE, false, m_scheduler_mem_116, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+};
+static const model_op_t m_scheduler_ops[] = {
+    {"CreateSchedule", 11, 12, NULL, "POST", "/schedules/{Name}", 200},
+    {"CreateScheduleGroup", 9, 10, NULL, "POST", "/schedule-groups/{Name}", 200},
+    {"DeleteSchedule", 18, 19, NULL, "DELETE", "/schedules/{Name}", 200},
+    {"DeleteScheduleGroup", 16, 17, NULL, "DELETE", "/schedule-groups/{Name}", 200},
+    {"GetSchedule", 31, 32, NULL, "GET", "/schedules/{Name}", 200},
+    {"GetScheduleGroup", 29, 30, NULL, "GET", "/schedule-groups/{Name}", 200},
+    {"ListScheduleGroups", 39, 40, NULL, "GET", "/schedule-groups", 200},
+    {"ListSchedules", 41, 42, NULL, "GET", "/schedules", 200},
+    {"ListTagsForResource", 43, 44, NULL, "GET", "/tags/{ResourceArn}", 200},
+    {"TagResource", 100, 101, NULL, "POST", "/tags/{ResourceArn}", 200},
+    {"UntagResource", 112, 113, NULL, "DELETE", "/tags/{ResourceArn}", 200},
+    {"UpdateSchedule", 114, 115, NULL, "PUT", "/schedules/{Name}", 200},
+};
+static const model_service_t m_scheduler_service = {
+    "scheduler", "rest-json", "2021-06-30", NULL, "1.1", NULL, "scheduler", "com.amazonaws.scheduler#", false,
+    m_scheduler_shapes, 117, m_scheduler_ops, 12,
+    PROTO_REST_JSON, "SerializationException", "ValidationException",
+};
+
+static const model_member_t m_kinesis_mem_0[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 123, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_2[] = {
+    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ParentShards", NULL, 99, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HashKeyRange", NULL, 41, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_3[] = {
+    {"member", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_4[] = {
+    {"ConsumerName", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerStatus", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_7[] = {
+    {"ConsumerName", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerStatus", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_8[] = {
+    {"member", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_10[] = {"CREATING", "DELETING", "ACTIVE", NULL};
+static const model_member_t m_kinesis_mem_11[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_13[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_14[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EnforceConsumerDeletion", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_15[] = {
+    {"StreamARN", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerName", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_17[] = {
+    {"ShardLimit", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OpenShardCount", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OnDemandStreamCount", NULL, 71, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OnDemandStreamCountLimit", NULL, 70, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_18[] = {
+    {"StreamARN", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerName", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_19[] = {
+    {"ConsumerDescription", NULL, 7, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_20[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExclusiveStartShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_22[] = {
+    {"StreamDescription", NULL, 108, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_23[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_24[] = {
+    {"StreamDescriptionSummary", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_25[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardLevelMetrics", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_26[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardLevelMetrics", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_27[] = {"NONE", "KMS", NULL};
+static const model_member_t m_kinesis_mem_28[] = {
+    {"ShardLevelMetrics", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_29[] = {
+    {"member", NULL, 28, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_30[] = {
+    {"StreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CurrentShardLevelMetrics", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DesiredShardLevelMetrics", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_33[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_34[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_35[] = {
+    {"ShardIterator", NULL, 100, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_37[] = {
+    {"Records", NULL, 84, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextShardIterator", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MillisBehindLatest", NULL, 68, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChildShards", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_38[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardIteratorType", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingSequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_39[] = {
+    {"ShardIterator", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_41[] = {
+    {"StartingHashKey", NULL, 40, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EndingHashKey", NULL, 40, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_42[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_43[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_44[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_45[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_46[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_47[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_48[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_49[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_50[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_52[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_53[] = {
+    {"StreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExclusiveStartShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxResults", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardFilter", NULL, 96, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_55[] = {
+    {"Shards", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_56[] = {
+    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxResults", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_58[] = {
+    {"Consumers", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_59[] = {
+    {"Limit", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExclusiveStartStreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_61[] = {
+    {"StreamNames", NULL, 113, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HasMoreStreams", NULL, 1, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_62[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExclusiveStartTagKey", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_64[] = {
+    {"Tags", NULL, 122, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HasMoreTags", NULL, 1, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_65[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardToMerge", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AdjacentShardToMerge", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_66[] = {"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords", "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds", "ALL", NULL};
+static const model_member_t m_kinesis_mem_67[] = {
+    {"member", NULL, 66, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_74[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_75[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Data", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
+    {"PartitionKey", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExplicitHashKey", NULL, 40, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumberForOrdering", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_76[] = {
+    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_77[] = {
+    {"Records", NULL, 80, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_78[] = {
+    {"FailedRecordCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Records", NULL, 82, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_79[] = {
+    {"Data", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExplicitHashKey", NULL, 40, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PartitionKey", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_80[] = {
+    {"member", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_81[] = {
+    {"SequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorMessage", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_82[] = {
+    {"member", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_83[] = {
+    {"SequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApproximateArrivalTimestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Data", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
+    {"PartitionKey", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_84[] = {
+    {"member", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_85[] = {
+    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerName", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_86[] = {
+    {"Consumer", NULL, 4, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_87[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"TagKeys", NULL, 121, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_88[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_89[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_91[] = {"UNIFORM_SCALING", NULL};
+static const model_member_t m_kinesis_mem_93[] = {
+    {"StartingSequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EndingSequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_94[] = {
+    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ParentShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AdjacentParentShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HashKeyRange", NULL, 41, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumberRange", NULL, 93, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_96[] = {
+    {"Type", NULL, 97, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_97[] = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP", NULL};
+static const model_member_t m_kinesis_mem_99[] = {
+    {"member", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_101[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP", NULL};
+static const model_member_t m_kinesis_mem_102[] = {
+    {"member", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_103[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardToSplit", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NewStartingHashKey", NULL, 40, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_104[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 51, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_105[] = {
+    {"Type", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_106[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 51, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_108[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamStatus", NULL, 114, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Shards", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HasMoreShards", NULL, 1, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EnhancedMonitoring", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_109[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamStatus", NULL, 114, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EnhancedMonitoring", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OpenShardCount", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerCount", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_110[] = {"PROVISIONED", "ON_DEMAND", NULL};
+static const model_member_t m_kinesis_mem_111[] = {
+    {"StreamMode", NULL, 110, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_113[] = {
+    {"member", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_114[] = {"CREATING", "DELETING", "ACTIVE", "UPDATING", NULL};
+static const model_member_t m_kinesis_mem_115[] = {
+    {"Records", NULL, 84, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ContinuationSequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
+    {"MillisBehindLatest", NULL, 68, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ChildShards", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_116[] = {
+    {"SubscribeToShardEvent", NULL, 115, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceNotFoundException", NULL, 89, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceInUseException", NULL, 88, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSDisabledException", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSInvalidStateException", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSAccessDeniedException", NULL, 45, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSNotFoundException", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSOptInRequired", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSThrottlingException", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InternalFailureException", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_117[] = {
+    {"ConsumerARN", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingPosition", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_118[] = {
+    {"EventStream", NULL, 116, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_119[] = {
+    {"Key", NULL, 120, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_121[] = {
+    {"member", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_122[] = {
+    {"member", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_123[] = {
+    {"key", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_126[] = {
+    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetShardCount", NULL, 73, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScalingType", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_127[] = {
+    {"StreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CurrentShardCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetShardCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_128[] = {
+    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_129[] = {
+    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_shape_t m_kinesis_shapes[] = {
+    {"AddTagsToStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_0, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BooleanObject", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChildShard", SHAPE_STRUCTURE, false, m_kinesis_mem_2, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChildShardList", SHAPE_LIST, false, m_kinesis_mem_3, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Consumer", SHAPE_STRUCTURE, false, m_kinesis_mem_4, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConsumerARN", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConsumerCountObject", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConsumerDescription", SHAPE_STRUCTURE, false, m_kinesis_mem_7, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConsumerList", SHAPE_LIST, false, m_kinesis_mem_8, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConsumerName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConsumerStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_10, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_11, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Data", SHAPE_BLOB, false, NULL, 0, true, true, 0LL, 1048576LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DecreaseStreamRetentionPeriodInput", SHAPE_STRUCTURE, false, m_kinesis_mem_13, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_14, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeregisterStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_15, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLimitsInput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeLimitsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_17, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_18, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamConsumerOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_19, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_20, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_22, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamSummaryInput", SHAPE_STRUCTURE, false, m_kinesis_mem_23, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DescribeStreamSummaryOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_24, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DisableEnhancedMonitoringInput", SHAPE_STRUCTURE, false, m_kinesis_mem_25, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnableEnhancedMonitoringInput", SHAPE_STRUCTURE, false, m_kinesis_mem_26, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EncryptionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_27, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnhancedMetrics", SHAPE_STRUCTURE, false, m_kinesis_mem_28, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnhancedMonitoringList", SHAPE_LIST, false, m_kinesis_mem_29, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnhancedMonitoringOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_30, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorMessage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExpiredIteratorException", SHAPE_STRUCTURE, false, m_kinesis_mem_33, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ExpiredNextTokenException", SHAPE_STRUCTURE, false, m_kinesis_mem_34, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"GetRecordsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_35, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRecordsInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRecordsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_37, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetShardIteratorInput", SHAPE_STRUCTURE, false, m_kinesis_mem_38, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetShardIteratorOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_39, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HashKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HashKeyRange", SHAPE_STRUCTURE, false, m_kinesis_mem_41, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IncreaseStreamRetentionPeriodInput", SHAPE_STRUCTURE, false, m_kinesis_mem_42, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InternalFailureException", SHAPE_STRUCTURE, false, m_kinesis_mem_43, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InvalidArgumentException", SHAPE_STRUCTURE, false, m_kinesis_mem_44, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KMSAccessDeniedException", SHAPE_STRUCTURE, false, m_kinesis_mem_45, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KMSDisabledException", SHAPE_STRUCTURE, false, m_kinesis_mem_46, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KMSInvalidStateException", SHAPE_STRUCTURE, false, m_kinesis_mem_47, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KMSNotFoundException", SHAPE_STRUCTURE, false, m_kinesis_mem_48, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KMSOptInRequired", SHAPE_STRUCTURE, false, m_kinesis_mem_49, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KMSThrottlingException", SHAPE_STRUCTURE, false, m_kinesis_mem_50, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"KeyId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LimitExceededException", SHAPE_STRUCTURE, false, m_kinesis_mem_52, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ListShardsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_53, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListShardsInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListShardsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_55, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListStreamConsumersInput", SHAPE_STRUCTURE, false, m_kinesis_mem_56, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListStreamConsumersInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListStreamConsumersOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_58, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListStreamsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_59, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListStreamsInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListStreamsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_61, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_62, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForStreamInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForStreamOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_64, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MergeShardsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_65, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_66, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsNameList", SHAPE_LIST, false, m_kinesis_mem_67, 1, true, true, 1LL, 7LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MillisBehindLatest", SHAPE_LONG, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1048576LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OnDemandStreamCountLimitObject", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OnDemandStreamCountObject", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartitionKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PositiveIntegerObject", SHAPE_INTEGER, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ProvisionedThroughputExceededException", SHAPE_STRUCTURE, false, m_kinesis_mem_74, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"PutRecordInput", SHAPE_STRUCTURE, false, m_kinesis_mem_75, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_76, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_77, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_78, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordsRequestEntry", SHAPE_STRUCTURE, false, m_kinesis_mem_79, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordsRequestEntryList", SHAPE_LIST, false, m_kinesis_mem_80, 1, true, true, 1LL, 500LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordsResultEntry", SHAPE_STRUCTURE, false, m_kinesis_mem_81, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRecordsResultEntryList", SHAPE_LIST, false, m_kinesis_mem_82, 1, true, true, 1LL, 500LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Record", SHAPE_STRUCTURE, false, m_kinesis_mem_83, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RecordList", SHAPE_LIST, false, m_kinesis_mem_84, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RegisterStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_85, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RegisterStreamConsumerOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_86, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RemoveTagsFromStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_87, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourceInUseException", SHAPE_STRUCTURE, false, m_kinesis_mem_88, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_kinesis_mem_89, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"RetentionPeriodHours", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScalingType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_91, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SequenceNumber", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SequenceNumberRange", SHAPE_STRUCTURE, false, m_kinesis_mem_93, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Shard", SHAPE_STRUCTURE, false, m_kinesis_mem_94, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardCountObject", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardFilter", SHAPE_STRUCTURE, false, m_kinesis_mem_96, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardFilterType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_97, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardIdList", SHAPE_LIST, false, m_kinesis_mem_99, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardIterator", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardIteratorType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_101, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ShardList", SHAPE_LIST, false, m_kinesis_mem_102, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SplitShardInput", SHAPE_STRUCTURE, false, m_kinesis_mem_103, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartStreamEncryptionInput", SHAPE_STRUCTURE, false, m_kinesis_mem_104, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartingPosition", SHAPE_STRUCTURE, false, m_kinesis_mem_105, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StopStreamEncryptionInput", SHAPE_STRUCTURE, false, m_kinesis_mem_106, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamARN", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamDescription", SHAPE_STRUCTURE, false, m_kinesis_mem_108, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamDescriptionSummary", SHAPE_STRUCTURE, false, m_kinesis_mem_109, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_110, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamModeDetails", SHAPE_STRUCTURE, false, m_kinesis_mem_111, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamNameList", SHAPE_LIST, false, m_kinesis_mem_113, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_114, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscribeToShardEvent", SHAPE_STRUCTURE, false, m_kinesis_mem_115, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscribeToShardEventStream", SHAPE_STRUCTURE, false, m_kinesis_mem_116, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscribeToShardInput", SHAPE_STRUCTURE, false, m_kinesis_mem_117, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscribeToShardOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_118, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tag", SHAPE_STRUCTURE, false, m_kinesis_mem_119, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagKeyList", SHAPE_LIST, false, m_kinesis_mem_121, 1, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagList", SHAPE_LIST, false, m_kinesis_mem_122, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagMap", SHAPE_MAP, false, m_kinesis_mem_123, 2, true, true, 1LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagValue", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 256LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Timestamp", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateShardCountInput", SHAPE_STRUCTURE, false, m_kinesis_mem_126, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateShardCountOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_127, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateStreamModeInput", SHAPE_STRUCTURE, false, m_kinesis_mem_128, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ValidationException", SHAPE_STRUCTURE, false, m_kinesis_mem_129, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+};
+static const model_op_t m_kinesis_ops[] = {
+    {"AddTagsToStream", 0, -1, NULL, "POST", "/", 200},
+    {"CreateStream", 11, -1, NULL, "POST", "/", 200},
+    {"DecreaseStreamRetentionPeriod", 13, -1, NULL, "POST", "/", 200},
+    {"DeleteStream", 14, -1, NULL, "POST", "/", 200},
+    {"DeregisterStreamConsumer", 15, -1, NULL, "POST", "/", 200},
+    {"DescribeLimits", 16, 17, NULL, "POST", "/", 200},
+    {"DescribeStream", 20, 22, NULL, "POST", "/", 200},
+    {"DescribeStreamConsumer", 18, 19, NULL, "POST", "/", 200},
+    {"DescribeStreamSummary", 23, 24, NULL, "POST", "/", 200},
+    {"DisableEnhancedMonitoring", 25, 30, NULL, "POST", "/", 200},
+    {"EnableEnhancedMonitoring", 26, 30, NULL, "POST", "/", 200},
+    {"GetRecords", 35, 37, NULL, "POST", "/", 200},
+    {"GetShardIterator", 38, 39, NULL, "POST", "/", 200},
+    {"IncreaseStreamRetentionPeriod", 42, -1, NULL, "POST", "/", 200},
+    {"ListShards", 53, 55, NULL, "POST", "/", 200},
+    {"ListStreamConsumers", 56, 58, NULL, "POST", "/", 200},
+    {"ListStreams", 59, 61, NULL, "POST", "/", 200},
+    {"ListTagsForStream", 62, 64, NULL, "POST", "/", 200},
+    {"MergeShards", 65, -1, NULL, "POST", "/", 200},
+    {"PutRecord", 75, 76, NULL, "POST", "/", 200},
+    {"PutRecords", 77, 78, NULL, "POST", "/", 200},
+    {"RegisterStreamConsumer", 85, 86, NULL, "POST", "/", 200},
+    {"RemoveTagsFromStream", 87, -1, NULL, "POST", "/", 200},
+    {"SplitShard", 103, -1, NULL, "POST", "/", 200},
+    {"StartStreamEncryption", 104, -1, NULL, "POST", "/", 200},
+    {"StopStreamEncryption", 106, -1, NULL, "POST", "/", 200},
+    {"SubscribeToShard", 117, 118, NULL, "POST", "/", 200},
+    {"UpdateShardCount", 126, 127, NULL, "POST", "/", 200},
+    {"UpdateStreamMode", 128, -1, NULL, "POST", "/", 200},
+};
+static const model_service_t m_kinesis_service = {
+    "kinesis", "json", "2013-12-02", "Kinesis_20131202", "1.1", NULL, "kinesis", "com.amazonaws.kinesis#", false,
+    m_kinesis_shapes, 130, m_kinesis_ops, 29,
+    PROTO_JSON, NULL, NULL,
+};
+
+static const model_member_t m_s3_mem_1[] = {
+    {"DaysAfterInitiation", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_2[] = {
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_3[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"UploadId", "uploadId", 346, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_5[] = {
+    {"Status", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_7[] = {
+    {"Grants", "AccessControlList", 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_8[] = {
+    {"Owner", NULL, 398, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_13[] = {
+    {"member", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_15[] = {
+    {"member", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_17[] = {
+    {"member", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_18[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "Tag", 539, false, true, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_19[] = {
+    {"Id", NULL, 23, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClassAnalysis", NULL, 533, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_20[] = {
+    {"member", NULL, 19, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_21[] = {
+    {"S3BucketDestination", NULL, 24, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_22[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tag", NULL, 537, false, false, LOC_BODY, TSF_DEFAULT},
+    {"And", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_24[] = {
+    {"Format", NULL, 25, true, false, LOC_BODY, TSF_DEFAULT},
+    {"BucketAccountId", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", NULL, 38, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_25[] = {"CSV", NULL};
+static const char *const m_s3_enum_26[] = {"ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS", NULL};
+static const model_member_t m_s3_mem_28[] = {
+    {"Name", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 101, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_29[] = {"Enabled", "Suspended", NULL};
+static const char *const m_s3_enum_32[] = {"private", "public-read", "public-read-write", "authenticated-read", NULL};
+static const model_member_t m_s3_mem_34[] = {
+    {"Rules", "Rule", 299, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_35[] = {"af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ca-central-1", "cn-north-1", "cn-northwest-1", "EU", "eu-central-1", "eu-north-1", "eu-south-1", "eu-west-1", "eu-west-2", "eu-west-3", "me-south-1", "sa-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2", NULL};
+static const model_member_t m_s3_mem_36[] = {
+    {"LoggingEnabled", NULL, 321, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_37[] = {"FULL_CONTROL", "READ", "WRITE", NULL};
+static const char *const m_s3_enum_39[] = {"Enabled", "Suspended", NULL};
+static const model_member_t m_s3_mem_40[] = {
+    {"member", "Bucket", 28, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_45[] = {
+    {"CORSRules", "CORSRule", 47, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_46[] = {
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowedHeaders", "AllowedHeader", 13, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowedMethods", "AllowedMethod", 15, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowedOrigins", "AllowedOrigin", 17, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExposeHeaders", "ExposeHeader", 162, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxAgeSeconds", NULL, 326, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_47[] = {
+    {"member", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_48[] = {
+    {"FileHeaderInfo", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Comments", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QuoteEscapeCharacter", NULL, 458, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RecordDelimiter", NULL, 461, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FieldDelimiter", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QuoteCharacter", NULL, 457, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowQuotedRecordDelimiter", NULL, 11, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_49[] = {
+    {"QuoteFields", NULL, 459, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QuoteEscapeCharacter", NULL, 458, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RecordDelimiter", NULL, 461, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FieldDelimiter", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QuoteCharacter", NULL, 457, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_51[] = {
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_52[] = {"CRC32", "CRC32C", "SHA1", "SHA256", NULL};
+static const model_member_t m_s3_mem_53[] = {
+    {"member", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_56[] = {"ENABLED", NULL};
+static const model_member_t m_s3_mem_60[] = {
+    {"Id", NULL, 363, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Event", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Events", "Event", 154, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CloudFunction", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InvocationRole", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_64[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_65[] = {
+    {"member", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_66[] = {
+    {"Location", NULL, 319, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Expiration", "x-amz-expiration", 157, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_67[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"MultipartUpload", "CompleteMultipartUpload", 68, false, false, LOC_BODY, TSF_DEFAULT},
+    {"UploadId", "uploadId", 346, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_68[] = {
+    {"Parts", "Part", 70, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_69[] = {
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PartNumber", NULL, 404, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_70[] = {
+    {"member", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_71[] = {"NONE", "GZIP", "BZIP2", NULL};
+static const model_member_t m_s3_mem_72[] = {
+    {"HttpErrorCodeReturnedEquals", NULL, 246, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyPrefixEquals", NULL, 289, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_82[] = {
+    {"CopyObjectResult", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Expiration", "x-amz-expiration", 157, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceVersionId", "x-amz-copy-source-version-id", 95, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSEncryptionContext", "x-amz-server-side-encryption-context", 509, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_83[] = {
+    {"ACL", "x-amz-acl", 368, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"CacheControl", "Cache-Control", 50, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentDisposition", "Content-Disposition", 74, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentEncoding", "Content-Encoding", 75, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLanguage", "Content-Language", 76, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentType", "Content-Type", 80, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySource", "x-amz-copy-source", 86, true, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfMatch", "x-amz-copy-source-if-match", 87, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfModifiedSince", "x-amz-copy-source-if-modified-since", 88, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfNoneMatch", "x-amz-copy-source-if-none-match", 89, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfUnmodifiedSince", "x-amz-copy-source-if-unmodified-since", 90, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expires", "Expires", 160, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantFullControl", "x-amz-grant-full-control", 235, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantRead", "x-amz-grant-read", 236, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantReadACP", "x-amz-grant-read-acp", 237, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWriteACP", "x-amz-grant-write-acp", 239, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"Metadata", "x-amz-meta-", 331, false, false, LOC_HEADERS, TSF_DEFAULT},
+    {"MetadataDirective", "x-amz-metadata-directive", 332, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"TaggingDirective", "x-amz-tagging-directive", 541, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"StorageClass", "x-amz-storage-class", 532, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"WebsiteRedirectLocation", "x-amz-website-redirect-location", 571, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSEncryptionContext", "x-amz-server-side-encryption-context", 509, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceSSECustomerAlgorithm", "x-amz-copy-source-server-side-encryption-customer-algorithm", 92, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceSSECustomerKey", "x-amz-copy-source-server-side-encryption-customer-key", 93, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceSSECustomerKeyMD5", "x-amz-copy-source-server-side-encryption-customer-key-MD5", 94, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Tagging", "x-amz-tagging", 542, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockMode", "x-amz-object-lock-mode", 378, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockRetainUntilDate", "x-amz-object-lock-retain-until-date", 379, false, false, LOC_HEADER, TSF_ISO8601},
+    {"ObjectLockLegalHoldStatus", "x-amz-object-lock-legal-hold", 377, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedSourceBucketOwner", "x-amz-source-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_84[] = {
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_85[] = {
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_96[] = {
+    {"LocationConstraint", NULL, 35, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_97[] = {
+    {"Location", "Location", 319, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_98[] = {
+    {"ACL", "x-amz-acl", 32, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"CreateBucketConfiguration", "CreateBucketConfiguration", 96, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GrantFullControl", "x-amz-grant-full-control", 235, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantRead", "x-amz-grant-read", 236, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantReadACP", "x-amz-grant-read-acp", 237, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWrite", "x-amz-grant-write", 238, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWriteACP", "x-amz-grant-write-acp", 239, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockEnabledForBucket", "x-amz-bucket-object-lock-enabled", 375, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectOwnership", "x-amz-object-ownership", 385, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_99[] = {
+    {"AbortDate", "x-amz-abort-date", 0, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AbortRuleId", "x-amz-abort-rule-id", 4, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"UploadId", NULL, 346, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSEncryptionContext", "x-amz-server-side-encryption-context", 509, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_100[] = {
+    {"ACL", "x-amz-acl", 368, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"CacheControl", "Cache-Control", 50, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentDisposition", "Content-Disposition", 74, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentEncoding", "Content-Encoding", 75, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLanguage", "Content-Language", 76, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentType", "Content-Type", 80, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expires", "Expires", 160, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantFullControl", "x-amz-grant-full-control", 235, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantRead", "x-amz-grant-read", 236, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantReadACP", "x-amz-grant-read-acp", 237, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWriteACP", "x-amz-grant-write-acp", 239, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"Metadata", "x-amz-meta-", 331, false, false, LOC_HEADERS, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"StorageClass", "x-amz-storage-class", 532, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"WebsiteRedirectLocation", "x-amz-website-redirect-location", 571, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSEncryptionContext", "x-amz-server-side-encryption-context", 509, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Tagging", "x-amz-tagging", 542, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockMode", "x-amz-object-lock-mode", 378, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockRetainUntilDate", "x-amz-object-lock-retain-until-date", 379, false, false, LOC_HEADER, TSF_ISO8601},
+    {"ObjectLockLegalHoldStatus", "x-amz-object-lock-legal-hold", 377, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_105[] = {
+    {"Mode", NULL, 381, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Days", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Years", NULL, 573, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_106[] = {
+    {"Objects", "Object", 370, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Quiet", NULL, 456, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_107[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 23, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_108[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_109[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_110[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 263, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_111[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 273, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_112[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_113[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 341, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_114[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_115[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_116[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_117[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_118[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_119[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_121[] = {
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VersionId", NULL, 392, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsLatest", NULL, 280, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_122[] = {
+    {"Status", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_123[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_125[] = {
+    {"member", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_126[] = {
+    {"DeleteMarker", "x-amz-delete-marker", 120, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_127[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"MFA", "x-amz-mfa", 322, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BypassGovernanceRetention", "x-amz-bypass-governance-retention", 41, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_128[] = {
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_129[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_130[] = {
+    {"Deleted", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Errors", "Error", 151, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_131[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Delete", "Delete", 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"MFA", "x-amz-mfa", 322, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BypassGovernanceRetention", "x-amz-bypass-governance-retention", 41, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_132[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_133[] = {
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VersionId", NULL, 392, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeleteMarker", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeleteMarkerVersionId", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_134[] = {
+    {"member", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_137[] = {
+    {"Bucket", NULL, 38, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Account", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 532, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AccessControlTranslation", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionConfiguration", NULL, 144, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicationTime", NULL, 477, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Metrics", NULL, 336, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_142[] = {"url", NULL};
+static const model_member_t m_s3_mem_143[] = {
+    {"EncryptionType", NULL, 517, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSKeyId", NULL, 510, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSContext", NULL, 286, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_144[] = {
+    {"ReplicaKmsKeyID", NULL, 467, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_147[] = {
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VersionId", NULL, 392, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Code", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 330, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_149[] = {
+    {"Key", NULL, 371, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_151[] = {
+    {"member", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_152[] = {"s3:ReducedRedundancyLostObject", "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed", "s3:Replication:*", "s3:Replication:OperationFailedReplication", "s3:Replication:OperationNotTracked", "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold", "s3:ObjectRestore:Delete", "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectAcl:Put", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete", NULL};
+static const model_member_t m_s3_mem_154[] = {
+    {"member", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_155[] = {
+    {"Status", NULL, 156, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_156[] = {"Enabled", "Disabled", NULL};
+static const char *const m_s3_enum_158[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_162[] = {
+    {"member", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_164[] = {"SQL", NULL};
+static const char *const m_s3_enum_167[] = {"USE", "IGNORE", "NONE", NULL};
+static const model_member_t m_s3_mem_168[] = {
+    {"Name", NULL, 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_169[] = {
+    {"member", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_170[] = {"prefix", "suffix", NULL};
+static const model_member_t m_s3_mem_172[] = {
+    {"Status", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_173[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_174[] = {
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Grants", "AccessControlList", 241, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_175[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_176[] = {
+    {"AnalyticsConfiguration", NULL, 19, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_177[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 23, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_178[] = {
+    {"CORSRules", "CORSRule", 47, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_179[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_180[] = {
+    {"ServerSideEncryptionConfiguration", NULL, 519, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_181[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_182[] = {
+    {"IntelligentTieringConfiguration", NULL, 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_183[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 263, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_184[] = {
+    {"InventoryConfiguration", NULL, 266, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_185[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 273, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_186[] = {
+    {"Rules", "Rule", 299, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_187[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_188[] = {
+    {"Rules", "Rule", 502, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_189[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_190[] = {
+    {"LocationConstraint", NULL, 35, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_191[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_192[] = {
+    {"LoggingEnabled", NULL, 321, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_193[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_194[] = {
+    {"MetricsConfiguration", NULL, 338, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_195[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 341, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_196[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_197[] = {
+    {"OwnershipControls", NULL, 399, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_198[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_199[] = {
+    {"Policy", NULL, 411, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_200[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_201[] = {
+    {"PolicyStatus", NULL, 412, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_202[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_203[] = {
+    {"ReplicationConfiguration", NULL, 470, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_204[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_205[] = {
+    {"Payer", NULL, 409, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_206[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_207[] = {
+    {"TagSet", NULL, 539, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_208[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_209[] = {
+    {"Status", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MFADelete", "MfaDelete", 324, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_210[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_211[] = {
+    {"RedirectAllRequestsTo", NULL, 464, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IndexDocument", NULL, 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorDocument", NULL, 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingRules", NULL, 500, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_212[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_213[] = {
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Grants", "AccessControlList", 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_214[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_215[] = {
+    {"DeleteMarker", "x-amz-delete-marker", 120, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LastModified", "Last-Modified", 293, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Checksum", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ObjectParts", NULL, 216, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 532, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ObjectSize", NULL, 387, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_216[] = {
+    {"TotalPartsCount", "PartsCount", 407, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PartNumberMarker", NULL, 405, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextPartNumberMarker", NULL, 350, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxParts", NULL, 328, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Parts", "Part", 408, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_217[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxParts", "x-amz-max-parts", 328, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"PartNumberMarker", "x-amz-part-number-marker", 405, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectAttributes", "x-amz-object-attributes", 367, true, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_218[] = {
+    {"LegalHold", NULL, 376, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_219[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_220[] = {
+    {"ObjectLockConfiguration", NULL, 373, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_221[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_222[] = {
+    {"Body", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeleteMarker", "x-amz-delete-marker", 120, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AcceptRanges", "accept-ranges", 6, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expiration", "x-amz-expiration", 157, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Restore", "x-amz-restore", 492, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LastModified", "Last-Modified", 293, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLength", "Content-Length", 77, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", "ETag", 139, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"MissingMeta", "x-amz-missing-meta", 344, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CacheControl", "Cache-Control", 50, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentDisposition", "Content-Disposition", 74, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentEncoding", "Content-Encoding", 75, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLanguage", "Content-Language", 76, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentRange", "Content-Range", 79, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentType", "Content-Type", 80, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expires", "Expires", 160, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"WebsiteRedirectLocation", "x-amz-website-redirect-location", 571, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Metadata", "x-amz-meta-", 331, false, false, LOC_HEADERS, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"StorageClass", "x-amz-storage-class", 532, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ReplicationStatus", "x-amz-replication-status", 476, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"PartsCount", "x-amz-mp-parts-count", 407, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"TagCount", "x-amz-tagging-count", 538, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockMode", "x-amz-object-lock-mode", 378, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockRetainUntilDate", "x-amz-object-lock-retain-until-date", 379, false, false, LOC_HEADER, TSF_ISO8601},
+    {"ObjectLockLegalHoldStatus", "x-amz-object-lock-legal-hold", 377, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_223[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"IfMatch", "If-Match", 249, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"IfModifiedSince", "If-Modified-Since", 250, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"IfNoneMatch", "If-None-Match", 251, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"IfUnmodifiedSince", "If-Unmodified-Since", 252, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"Range", "Range", 460, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ResponseCacheControl", "response-cache-control", 486, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ResponseContentDisposition", "response-content-disposition", 487, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ResponseContentEncoding", "response-content-encoding", 488, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ResponseContentLanguage", "response-content-language", 489, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ResponseContentType", "response-content-type", 490, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ResponseExpires", "response-expires", 491, false, false, LOC_QUERYSTRING, TSF_RFC822},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"PartNumber", "partNumber", 404, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumMode", "x-amz-checksum-mode", 56, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_225[] = {
+    {"Retention", NULL, 380, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_226[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_227[] = {
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"TagSet", NULL, 539, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_228[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_229[] = {
+    {"Body", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_230[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_231[] = {
+    {"PublicAccessBlockConfiguration", NULL, 418, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_232[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_233[] = {
+    {"Tier", NULL, 547, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_234[] = {
+    {"Grantee", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Permission", NULL, 410, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_240[] = {
+    {"DisplayName", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EmailAddress", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", "xsi:type", 558, true, false, LOC_BODY, TSF_DEFAULT},
+    {"URI", NULL, 559, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_241[] = {
+    {"member", "Grant", 234, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_242[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_243[] = {
+    {"DeleteMarker", "x-amz-delete-marker", 120, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AcceptRanges", "accept-ranges", 6, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expiration", "x-amz-expiration", 157, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Restore", "x-amz-restore", 492, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ArchiveStatus", "x-amz-archive-status", 26, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LastModified", "Last-Modified", 293, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLength", "Content-Length", 77, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", "ETag", 139, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"MissingMeta", "x-amz-missing-meta", 344, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CacheControl", "Cache-Control", 50, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentDisposition", "Content-Disposition", 74, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentEncoding", "Content-Encoding", 75, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLanguage", "Content-Language", 76, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentType", "Content-Type", 80, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expires", "Expires", 160, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"WebsiteRedirectLocation", "x-amz-website-redirect-location", 571, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Metadata", "x-amz-meta-", 331, false, false, LOC_HEADERS, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"StorageClass", "x-amz-storage-class", 532, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ReplicationStatus", "x-amz-replication-status", 476, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"PartsCount", "x-amz-mp-parts-count", 407, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockMode", "x-amz-object-lock-mode", 378, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockRetainUntilDate", "x-amz-object-lock-retain-until-date", 379, false, false, LOC_HEADER, TSF_ISO8601},
+    {"ObjectLockLegalHoldStatus", "x-amz-object-lock-legal-hold", 377, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_244[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"IfMatch", "If-Match", 249, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"IfModifiedSince", "If-Modified-Since", 250, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"IfNoneMatch", "If-None-Match", 251, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"IfUnmodifiedSince", "If-Unmodified-Since", 252, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"Range", "Range", 460, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"PartNumber", "partNumber", 404, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumMode", "x-amz-checksum-mode", 56, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_253[] = {
+    {"Suffix", NULL, 536, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_255[] = {
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisplayName", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_256[] = {
+    {"CSV", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CompressionType", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JSON", NULL, 283, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Parquet", NULL, 402, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_257[] = {"ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS", NULL};
+static const model_member_t m_s3_mem_258[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "Tag", 539, false, true, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_259[] = {
+    {"Id", NULL, 263, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 262, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 264, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tierings", "Tiering", 549, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_260[] = {
+    {"member", NULL, 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_262[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tag", NULL, 537, false, false, LOC_BODY, TSF_DEFAULT},
+    {"And", NULL, 258, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_264[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_265[] = {
+    {"StorageClass", NULL, 532, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AccessTier", NULL, 257, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_266[] = {
+    {"Destination", NULL, 268, true, false, LOC_BODY, TSF_DEFAULT},
+    {"IsEnabled", NULL, 279, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 270, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Id", NULL, 273, true, false, LOC_BODY, TSF_DEFAULT},
+    {"IncludedObjectVersions", NULL, 274, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OptionalFields", NULL, 276, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schedule", NULL, 278, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_267[] = {
+    {"member", NULL, 266, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_268[] = {
+    {"S3BucketDestination", NULL, 277, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_269[] = {
+    {"SSES3", "SSE-S3", 511, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SSEKMS", "SSE-KMS", 508, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_270[] = {
+    {"Prefix", NULL, 413, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_271[] = {"CSV", "ORC", "Parquet", NULL};
+static const char *const m_s3_enum_272[] = {"Daily", "Weekly", NULL};
+static const char *const m_s3_enum_274[] = {"All", "Current", NULL};
+static const char *const m_s3_enum_275[] = {"Size", "LastModifiedDate", "StorageClass", "ETag", "IsMultipartUploaded", "ReplicationStatus", "EncryptionStatus", "ObjectLockRetainUntilDate", "ObjectLockMode", "ObjectLockLegalHoldStatus", "IntelligentTieringAccessTier", "BucketKeyStatus", "ChecksumAlgorithm", NULL};
+static const model_member_t m_s3_mem_276[] = {
+    {"member", "Field", 275, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_277[] = {
+    {"AccountId", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", NULL, 38, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Format", NULL, 271, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Encryption", NULL, 269, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_278[] = {
+    {"Frequency", NULL, 272, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_283[] = {
+    {"Type", NULL, 285, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_284[] = {
+    {"RecordDelimiter", NULL, 461, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_285[] = {"DOCUMENT", "LINES", NULL};
+static const model_member_t m_s3_mem_291[] = {
+    {"Id", NULL, 363, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LambdaFunctionArn", "CloudFunction", 290, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Events", "Event", 154, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 362, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_292[] = {
+    {"member", NULL, 291, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_294[] = {
+    {"Rules", "Rule", 502, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_295[] = {
+    {"Date", NULL, 102, false, false, LOC_BODY, TSF_ISO8601},
+    {"Days", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpiredObjectDeleteMarker", NULL, 159, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_296[] = {
+    {"Expiration", NULL, 295, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 298, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 158, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Transitions", "Transition", 556, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NoncurrentVersionTransitions", "NoncurrentVersionTransition", 359, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NoncurrentVersionExpiration", NULL, 357, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AbortIncompleteMultipartUpload", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_297[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "Tag", 539, false, true, LOC_BODY, TSF_DEFAULT},
+    {"ObjectSizeGreaterThan", NULL, 388, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ObjectSizeLessThan", NULL, 389, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_298[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tag", NULL, 537, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ObjectSizeGreaterThan", NULL, 388, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ObjectSizeLessThan", NULL, 389, false, false, LOC_BODY, TSF_DEFAULT},
+    {"And", NULL, 297, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_299[] = {
+    {"member", NULL, 296, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_300[] = {
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContinuationToken", NULL, 550, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextContinuationToken", NULL, 351, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AnalyticsConfigurationList", "AnalyticsConfiguration", 20, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_301[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContinuationToken", "continuation-token", 550, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_302[] = {
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContinuationToken", NULL, 550, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextContinuationToken", NULL, 351, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntelligentTieringConfigurationList", "IntelligentTieringConfiguration", 260, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_303[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContinuationToken", "continuation-token", 550, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_304[] = {
+    {"ContinuationToken", NULL, 550, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InventoryConfigurationList", "InventoryConfiguration", 267, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextContinuationToken", NULL, 351, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_305[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContinuationToken", "continuation-token", 550, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_306[] = {
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContinuationToken", NULL, 550, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextContinuationToken", NULL, 351, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MetricsConfigurationList", "MetricsConfiguration", 339, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_307[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContinuationToken", "continuation-token", 550, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_308[] = {
+    {"Buckets", NULL, 40, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_309[] = {
+    {"Bucket", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyMarker", NULL, 288, false, false, LOC_BODY, TSF_DEFAULT},
+    {"UploadIdMarker", NULL, 560, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextKeyMarker", NULL, 348, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Delimiter", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextUploadIdMarker", NULL, 352, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxUploads", NULL, 329, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Uploads", "Upload", 347, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CommonPrefixes", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncodingType", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_310[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Delimiter", "delimiter", 135, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"EncodingType", "encoding-type", 142, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"KeyMarker", "key-marker", 288, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxUploads", "max-uploads", 329, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Prefix", "prefix", 413, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"UploadIdMarker", "upload-id-marker", 560, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_311[] = {
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyMarker", NULL, 288, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VersionIdMarker", NULL, 568, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextKeyMarker", NULL, 348, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextVersionIdMarker", NULL, 353, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Versions", "Version", 393, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeleteMarkers", "DeleteMarker", 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Delimiter", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxKeys", NULL, 327, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CommonPrefixes", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncodingType", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_312[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Delimiter", "delimiter", 135, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"EncodingType", "encoding-type", 142, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"KeyMarker", "key-marker", 288, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxKeys", "max-keys", 327, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Prefix", "prefix", 413, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"VersionIdMarker", "version-id-marker", 568, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_313[] = {
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Marker", NULL, 325, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextMarker", NULL, 349, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Contents", NULL, 372, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Delimiter", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxKeys", NULL, 327, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CommonPrefixes", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncodingType", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_314[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Delimiter", "delimiter", 135, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"EncodingType", "encoding-type", 142, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Marker", "marker", 325, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxKeys", "max-keys", 327, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Prefix", "prefix", 413, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_315[] = {
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Contents", NULL, 372, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Delimiter", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxKeys", NULL, 327, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CommonPrefixes", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncodingType", NULL, 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyCount", NULL, 287, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContinuationToken", NULL, 550, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextContinuationToken", NULL, 351, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartAfter", NULL, 529, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_316[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Delimiter", "delimiter", 135, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"EncodingType", "encoding-type", 142, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxKeys", "max-keys", 327, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Prefix", "prefix", 413, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ContinuationToken", "continuation-token", 550, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"FetchOwner", "fetch-owner", 165, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"StartAfter", "start-after", 529, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_317[] = {
+    {"AbortDate", "x-amz-abort-date", 0, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AbortRuleId", "x-amz-abort-rule-id", 4, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Bucket", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"UploadId", NULL, 346, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PartNumberMarker", NULL, 405, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextPartNumberMarker", NULL, 350, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxParts", NULL, 328, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsTruncated", NULL, 282, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Parts", "Part", 406, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Initiator", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 532, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_318[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxParts", "max-parts", 328, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"PartNumberMarker", "part-number-marker", 405, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"UploadId", "uploadId", 346, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_321[] = {
+    {"TargetBucket", NULL, 543, true, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetGrants", NULL, 545, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetPrefix", NULL, 546, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_323[] = {"Enabled", "Disabled", NULL};
+static const char *const m_s3_enum_324[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_331[] = {
+    {"key", NULL, 334, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 335, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_332[] = {"COPY", "REPLACE", NULL};
+static const model_member_t m_s3_mem_333[] = {
+    {"Name", NULL, 334, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 335, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_336[] = {
+    {"Status", NULL, 342, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EventThreshold", NULL, 479, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_337[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "Tag", 539, false, true, LOC_BODY, TSF_DEFAULT},
+    {"AccessPointArn", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_338[] = {
+    {"Id", NULL, 341, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 340, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_339[] = {
+    {"member", NULL, 338, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_340[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tag", NULL, 537, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AccessPointArn", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+    {"And", NULL, 337, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_342[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_345[] = {
+    {"UploadId", NULL, 346, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Initiated", NULL, 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 532, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Initiator", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumAlgorithm", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_347[] = {
+    {"member", NULL, 345, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_357[] = {
+    {"NoncurrentDays", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NewerNoncurrentVersions", NULL, 567, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_358[] = {
+    {"NoncurrentDays", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 557, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NewerNoncurrentVersions", NULL, 567, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_359[] = {
+    {"member", NULL, 358, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_360[] = {
+    {"TopicConfigurations", "TopicConfiguration", 554, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QueueConfigurations", "QueueConfiguration", 455, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LambdaFunctionConfigurations", "CloudFunctionConfiguration", 292, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBridgeConfiguration", NULL, 153, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_361[] = {
+    {"TopicConfiguration", NULL, 553, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QueueConfiguration", NULL, 454, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CloudFunctionConfiguration", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_362[] = {
+    {"Key", "S3Key", 503, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_364[] = {
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumAlgorithm", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Size", NULL, 523, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 390, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_366[] = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize", NULL};
+static const model_member_t m_s3_mem_367[] = {
+    {"member", NULL, 366, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_368[] = {"private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control", NULL};
+static const model_member_t m_s3_mem_369[] = {
+    {"Key", NULL, 371, true, false, LOC_BODY, TSF_DEFAULT},
+    {"VersionId", NULL, 392, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_370[] = {
+    {"member", NULL, 369, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_372[] = {
+    {"member", NULL, 364, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_373[] = {
+    {"ObjectLockEnabled", NULL, 374, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Rule", NULL, 382, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_374[] = {"Enabled", NULL};
+static const model_member_t m_s3_mem_376[] = {
+    {"Status", NULL, 377, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_377[] = {"ON", "OFF", NULL};
+static const char *const m_s3_enum_378[] = {"GOVERNANCE", "COMPLIANCE", NULL};
+static const model_member_t m_s3_mem_380[] = {
+    {"Mode", NULL, 381, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetainUntilDate", NULL, 102, false, false, LOC_BODY, TSF_ISO8601},
+};
+static const char *const m_s3_enum_381[] = {"GOVERNANCE", "COMPLIANCE", NULL};
+static const model_member_t m_s3_mem_382[] = {
+    {"DefaultRetention", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_385[] = {"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced", NULL};
+static const model_member_t m_s3_mem_386[] = {
+    {"PartNumber", NULL, 404, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Size", NULL, 523, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_390[] = {"STANDARD", "REDUCED_REDUNDANCY", "GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", NULL};
+static const model_member_t m_s3_mem_391[] = {
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumAlgorithm", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Size", NULL, 523, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 394, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Key", NULL, 371, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VersionId", NULL, 392, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IsLatest", NULL, 280, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Owner", NULL, 397, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_393[] = {
+    {"member", NULL, 391, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_394[] = {"STANDARD", NULL};
+static const model_member_t m_s3_mem_395[] = {
+    {"S3", NULL, 504, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_396[] = {
+    {"CSV", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JSON", NULL, 284, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_397[] = {
+    {"DisplayName", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_398[] = {"Destination", NULL};
+static const model_member_t m_s3_mem_399[] = {
+    {"Rules", "Rule", 401, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_400[] = {
+    {"ObjectOwnership", NULL, 385, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_401[] = {
+    {"member", NULL, 400, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_403[] = {
+    {"PartNumber", NULL, 404, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModified", NULL, 293, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ETag", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Size", NULL, 523, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumCRC32C", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA1", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChecksumSHA256", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_406[] = {
+    {"member", NULL, 403, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_408[] = {
+    {"member", NULL, 386, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_409[] = {"Requester", "BucketOwner", NULL};
+static const char *const m_s3_enum_410[] = {"FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP", NULL};
+static const model_member_t m_s3_mem_412[] = {
+    {"IsPublic", "IsPublic", 281, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_415[] = {
+    {"BytesScanned", NULL, 44, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BytesProcessed", NULL, 42, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BytesReturned", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_416[] = {
+    {"Details", NULL, 415, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_417[] = {"http", "https", NULL};
+static const model_member_t m_s3_mem_418[] = {
+    {"BlockPublicAcls", "BlockPublicAcls", 522, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IgnorePublicAcls", "IgnorePublicAcls", 522, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BlockPublicPolicy", "BlockPublicPolicy", 522, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RestrictPublicBuckets", "RestrictPublicBuckets", 522, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_419[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"AccelerateConfiguration", "AccelerateConfiguration", 5, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_420[] = {
+    {"ACL", "x-amz-acl", 32, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AccessControlPolicy", "AccessControlPolicy", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantFullControl", "x-amz-grant-full-control", 235, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantRead", "x-amz-grant-read", 236, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantReadACP", "x-amz-grant-read-acp", 237, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWrite", "x-amz-grant-write", 238, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWriteACP", "x-amz-grant-write-acp", 239, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_421[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 23, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"AnalyticsConfiguration", "AnalyticsConfiguration", 19, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_422[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"CORSConfiguration", "CORSConfiguration", 45, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_423[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryptionConfiguration", "ServerSideEncryptionConfiguration", 519, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_424[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 263, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"IntelligentTieringConfiguration", "IntelligentTieringConfiguration", 259, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_425[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 273, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"InventoryConfiguration", "InventoryConfiguration", 266, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_426[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LifecycleConfiguration", "LifecycleConfiguration", 34, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_427[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LifecycleConfiguration", "LifecycleConfiguration", 294, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_428[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"BucketLoggingStatus", "BucketLoggingStatus", 36, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_429[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Id", "id", 341, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MetricsConfiguration", "MetricsConfiguration", 338, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_430[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"NotificationConfiguration", "NotificationConfiguration", 360, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SkipDestinationValidation", "x-amz-skip-destination-validation", 524, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_431[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"NotificationConfiguration", "NotificationConfiguration", 361, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_432[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"OwnershipControls", "OwnershipControls", 399, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_433[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ConfirmRemoveSelfBucketAccess", "x-amz-confirm-remove-self-bucket-access", 73, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Policy", NULL, 411, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_434[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ReplicationConfiguration", "ReplicationConfiguration", 470, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Token", "x-amz-bucket-object-lock-token", 383, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_435[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPaymentConfiguration", "RequestPaymentConfiguration", 482, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_436[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Tagging", "Tagging", 540, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_437[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"MFA", "x-amz-mfa", 322, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersioningConfiguration", "VersioningConfiguration", 569, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_438[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"WebsiteConfiguration", "WebsiteConfiguration", 570, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_439[] = {
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_440[] = {
+    {"ACL", "x-amz-acl", 368, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AccessControlPolicy", "AccessControlPolicy", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantFullControl", "x-amz-grant-full-control", 235, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantRead", "x-amz-grant-read", 236, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantReadACP", "x-amz-grant-read-acp", 237, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWrite", "x-amz-grant-write", 238, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWriteACP", "x-amz-grant-write-acp", 239, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_441[] = {
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_442[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"LegalHold", "LegalHold", 376, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_443[] = {
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_444[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ObjectLockConfiguration", "ObjectLockConfiguration", 373, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Token", "x-amz-bucket-object-lock-token", 383, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_445[] = {
+    {"Expiration", "x-amz-expiration", 157, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", "ETag", 139, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSEncryptionContext", "x-amz-server-side-encryption-context", 509, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_446[] = {
+    {"ACL", "x-amz-acl", 368, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Body", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"CacheControl", "Cache-Control", 50, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentDisposition", "Content-Disposition", 74, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentEncoding", "Content-Encoding", 75, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLanguage", "Content-Language", 76, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLength", "Content-Length", 77, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentType", "Content-Type", 80, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expires", "Expires", 160, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantFullControl", "x-amz-grant-full-control", 235, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantRead", "x-amz-grant-read", 236, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantReadACP", "x-amz-grant-read-acp", 237, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"GrantWriteACP", "x-amz-grant-write-acp", 239, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"Metadata", "x-amz-meta-", 331, false, false, LOC_HEADERS, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"StorageClass", "x-amz-storage-class", 532, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"WebsiteRedirectLocation", "x-amz-website-redirect-location", 571, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSEncryptionContext", "x-amz-server-side-encryption-context", 509, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Tagging", "x-amz-tagging", 542, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockMode", "x-amz-object-lock-mode", 378, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockRetainUntilDate", "x-amz-object-lock-retain-until-date", 379, false, false, LOC_HEADER, TSF_ISO8601},
+    {"ObjectLockLegalHoldStatus", "x-amz-object-lock-legal-hold", 377, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_447[] = {
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_448[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"Retention", "Retention", 380, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"BypassGovernanceRetention", "x-amz-bypass-governance-retention", 41, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_449[] = {
+    {"VersionId", "x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_450[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Tagging", "Tagging", 540, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_451[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"PublicAccessBlockConfiguration", "PublicAccessBlockConfiguration", 418, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_453[] = {
+    {"Id", NULL, 363, false, false, LOC_BODY, TSF_DEFAULT},
+    {"QueueArn", "Queue", 452, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Events", "Event", 154, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 362, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_454[] = {
+    {"Id", NULL, 363, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Event", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Events", "Event", 154, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Queue", NULL, 452, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_455[] = {
+    {"member", NULL, 453, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_459[] = {"ALWAYS", "ASNEEDED", NULL};
+static const model_member_t m_s3_mem_462[] = {
+    {"Payload", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_463[] = {
+    {"HostName", NULL, 245, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HttpRedirectCode", NULL, 247, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Protocol", NULL, 417, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplaceKeyPrefixWith", NULL, 465, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplaceKeyWith", NULL, 466, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_464[] = {
+    {"HostName", NULL, 245, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Protocol", NULL, 417, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_468[] = {
+    {"Status", NULL, 469, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_469[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_470[] = {
+    {"Role", NULL, 498, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Rules", "Rule", 475, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_471[] = {
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Priority", NULL, 414, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 473, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 474, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SourceSelectionCriteria", NULL, 525, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExistingObjectReplication", NULL, 155, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Destination", NULL, 137, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DeleteMarkerReplication", NULL, 122, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_472[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "Tag", 539, false, true, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_473[] = {
+    {"Prefix", NULL, 413, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tag", NULL, 537, false, false, LOC_BODY, TSF_DEFAULT},
+    {"And", NULL, 472, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_474[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_475[] = {
+    {"member", NULL, 471, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_476[] = {"COMPLETE", "PENDING", "FAILED", "REPLICA", NULL};
+static const model_member_t m_s3_mem_477[] = {
+    {"Status", NULL, 478, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Time", NULL, 479, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_478[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_479[] = {
+    {"Minutes", NULL, 343, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_480[] = {"requester", NULL};
+static const char *const m_s3_enum_481[] = {"requester", NULL};
+static const model_member_t m_s3_mem_482[] = {
+    {"Payer", NULL, 409, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_483[] = {
+    {"Enabled", NULL, 141, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_493[] = {
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RestoreOutputPath", "x-amz-restore-output-path", 495, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_494[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"VersionId", "versionId", 392, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RestoreRequest", "RestoreRequest", 496, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_496[] = {
+    {"Days", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GlacierJobParameters", NULL, 233, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 497, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tier", NULL, 547, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SelectParameters", NULL, 516, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OutputLocation", NULL, 395, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_497[] = {"SELECT", NULL};
+static const model_member_t m_s3_mem_499[] = {
+    {"Condition", NULL, 72, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Redirect", NULL, 463, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_500[] = {
+    {"member", "RoutingRule", 499, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_501[] = {
+    {"Expiration", NULL, 295, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ID", NULL, 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 413, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 158, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Transition", NULL, 555, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NoncurrentVersionTransition", NULL, 358, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NoncurrentVersionExpiration", NULL, 357, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AbortIncompleteMultipartUpload", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_502[] = {
+    {"member", NULL, 501, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_503[] = {
+    {"FilterRules", "FilterRule", 169, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_504[] = {
+    {"BucketName", NULL, 38, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Prefix", NULL, 320, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Encryption", NULL, 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CannedACL", NULL, 368, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AccessControlList", NULL, 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tagging", NULL, 540, false, false, LOC_BODY, TSF_DEFAULT},
+    {"UserMetadata", NULL, 565, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 532, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_508[] = {
+    {"KeyId", NULL, 510, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_512[] = {
+    {"Start", NULL, 528, false, false, LOC_BODY, TSF_DEFAULT},
+    {"End", NULL, 145, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_513[] = {
+    {"Records", NULL, 462, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stats", NULL, 531, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Progress", NULL, 416, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Cont", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
+    {"End", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_514[] = {
+    {"Payload", NULL, 513, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_515[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expression", NULL, 163, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpressionType", NULL, 164, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestProgress", NULL, 483, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InputSerialization", NULL, 256, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OutputSerialization", NULL, 396, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScanRange", NULL, 512, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_516[] = {
+    {"InputSerialization", NULL, 256, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExpressionType", NULL, 164, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Expression", NULL, 163, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OutputSerialization", NULL, 396, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_517[] = {"AES256", "aws:kms", NULL};
+static const model_member_t m_s3_mem_518[] = {
+    {"SSEAlgorithm", NULL, 517, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSMasterKeyID", NULL, 510, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_519[] = {
+    {"Rules", "Rule", 521, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_520[] = {
+    {"ApplyServerSideEncryptionByDefault", NULL, 518, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BucketKeyEnabled", NULL, 33, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_521[] = {
+    {"member", NULL, 520, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_525[] = {
+    {"SseKmsEncryptedObjects", NULL, 526, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReplicaModifications", NULL, 468, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_526[] = {
+    {"Status", NULL, 527, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_527[] = {"Enabled", "Disabled", NULL};
+static const model_member_t m_s3_mem_530[] = {
+    {"BytesScanned", NULL, 44, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BytesProcessed", NULL, 42, false, false, LOC_BODY, TSF_DEFAULT},
+    {"BytesReturned", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_531[] = {
+    {"Details", NULL, 530, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_532[] = {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", NULL};
+static const model_member_t m_s3_mem_533[] = {
+    {"DataExport", NULL, 534, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_534[] = {
+    {"OutputSchemaVersion", NULL, 535, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Destination", NULL, 21, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_535[] = {"V_1", NULL};
+static const model_member_t m_s3_mem_537[] = {
+    {"Key", NULL, 371, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 566, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_539[] = {
+    {"member", "Tag", 537, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_540[] = {
+    {"TagSet", NULL, 539, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_541[] = {"COPY", "REPLACE", NULL};
+static const model_member_t m_s3_mem_544[] = {
+    {"Grantee", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Permission", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_545[] = {
+    {"member", "Grant", 544, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_547[] = {"Standard", "Bulk", "Expedited", NULL};
+static const model_member_t m_s3_mem_548[] = {
+    {"Days", NULL, 261, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AccessTier", NULL, 257, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_549[] = {
+    {"member", NULL, 548, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_552[] = {
+    {"Id", NULL, 363, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TopicArn", "Topic", 551, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Events", "Event", 154, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Filter", NULL, 362, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_553[] = {
+    {"Id", NULL, 363, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Events", "Event", 154, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Event", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Topic", NULL, 551, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_554[] = {
+    {"member", NULL, 552, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_555[] = {
+    {"Date", NULL, 102, false, false, LOC_BODY, TSF_ISO8601},
+    {"Days", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StorageClass", NULL, 557, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_556[] = {
+    {"member", NULL, 555, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_s3_enum_557[] = {"GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR", NULL};
+static const char *const m_s3_enum_558[] = {"CanonicalUser", "AmazonCustomerByEmail", "Group", NULL};
+static const model_member_t m_s3_mem_561[] = {
+    {"CopySourceVersionId", "x-amz-copy-source-version-id", 95, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopyPartResult", NULL, 85, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_562[] = {
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"CopySource", "x-amz-copy-source", 86, true, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfMatch", "x-amz-copy-source-if-match", 87, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfModifiedSince", "x-amz-copy-source-if-modified-since", 88, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfNoneMatch", "x-amz-copy-source-if-none-match", 89, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceIfUnmodifiedSince", "x-amz-copy-source-if-unmodified-since", 90, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceRange", "x-amz-copy-source-range", 91, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"PartNumber", "partNumber", 404, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"UploadId", "uploadId", 346, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceSSECustomerAlgorithm", "x-amz-copy-source-server-side-encryption-customer-algorithm", 92, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceSSECustomerKey", "x-amz-copy-source-server-side-encryption-customer-key", 93, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CopySourceSSECustomerKeyMD5", "x-amz-copy-source-server-side-encryption-customer-key-MD5", 94, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedSourceBucketOwner", "x-amz-source-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_563[] = {
+    {"ServerSideEncryption", "x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", "ETag", 139, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_564[] = {
+    {"Body", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Bucket", "Bucket", 38, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentLength", "Content-Length", 77, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentMD5", "Content-MD5", 78, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumAlgorithm", "x-amz-sdk-checksum-algorithm", 52, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Key", "Key", 371, true, false, LOC_URI, TSF_DEFAULT},
+    {"PartNumber", "partNumber", 404, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"UploadId", "uploadId", 346, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKey", "x-amz-server-side-encryption-customer-key", 506, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestPayer", "x-amz-request-payer", 481, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ExpectedBucketOwner", "x-amz-expected-bucket-owner", 10, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_565[] = {
+    {"member", "MetadataEntry", 333, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_569[] = {
+    {"MFADelete", "MfaDelete", 323, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Status", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_570[] = {
+    {"ErrorDocument", NULL, 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IndexDocument", NULL, 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RedirectAllRequestsTo", NULL, 464, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoutingRules", NULL, 500, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_s3_mem_572[] = {
+    {"RequestRoute", "x-amz-request-route", 484, true, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestToken", "x-amz-request-token", 485, true, false, LOC_HEADER, TSF_DEFAULT},
+    {"Body", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StatusCode", "x-amz-fwd-status", 224, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ErrorCode", "x-amz-fwd-error-code", 148, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ErrorMessage", "x-amz-fwd-error-message", 150, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"AcceptRanges", "x-amz-fwd-header-accept-ranges", 6, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"CacheControl", "x-amz-fwd-header-Cache-Control", 50, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentDisposition", "x-amz-fwd-header-Content-Disposition", 74, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentEncoding", "x-amz-fwd-header-Content-Encoding", 75, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLanguage", "x-amz-fwd-header-Content-Language", 76, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentLength", "Content-Length", 77, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentRange", "x-amz-fwd-header-Content-Range", 79, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ContentType", "x-amz-fwd-header-Content-Type", 80, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32", "x-amz-fwd-header-x-amz-checksum-crc32", 54, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumCRC32C", "x-amz-fwd-header-x-amz-checksum-crc32c", 55, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA1", "x-amz-fwd-header-x-amz-checksum-sha1", 57, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ChecksumSHA256", "x-amz-fwd-header-x-amz-checksum-sha256", 58, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"DeleteMarker", "x-amz-fwd-header-x-amz-delete-marker", 120, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ETag", "x-amz-fwd-header-ETag", 139, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expires", "x-amz-fwd-header-Expires", 160, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Expiration", "x-amz-fwd-header-x-amz-expiration", 157, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"LastModified", "x-amz-fwd-header-Last-Modified", 293, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"MissingMeta", "x-amz-fwd-header-x-amz-missing-meta", 344, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Metadata", "x-amz-meta-", 331, false, false, LOC_HEADERS, TSF_DEFAULT},
+    {"ObjectLockMode", "x-amz-fwd-header-x-amz-object-lock-mode", 378, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockLegalHoldStatus", "x-amz-fwd-header-x-amz-object-lock-legal-hold", 377, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ObjectLockRetainUntilDate", "x-amz-fwd-header-x-amz-object-lock-retain-until-date", 379, false, false, LOC_HEADER, TSF_ISO8601},
+    {"PartsCount", "x-amz-fwd-header-x-amz-mp-parts-count", 407, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ReplicationStatus", "x-amz-fwd-header-x-amz-replication-status", 476, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"RequestCharged", "x-amz-fwd-header-x-amz-request-charged", 480, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"Restore", "x-amz-fwd-header-x-amz-restore", 492, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"ServerSideEncryption", "x-amz-fwd-header-x-amz-server-side-encryption", 517, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerAlgorithm", "x-amz-fwd-header-x-amz-server-side-encryption-customer-algorithm", 505, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSEKMSKeyId", "x-amz-fwd-header-x-amz-server-side-encryption-aws-kms-key-id", 510, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"SSECustomerKeyMD5", "x-amz-fwd-header-x-amz-server-side-encryption-customer-key-MD5", 507, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"StorageClass", "x-amz-fwd-header-x-amz-storage-class", 532, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"TagCount", "x-amz-fwd-header-x-amz-tagging-count", 538, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"VersionId", "x-amz-fwd-header-x-amz-version-id", 392, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"BucketKeyEnabled", "x-amz-fwd-header-x-amz-server-side-encryption-bucket-key-enabled", 33, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_shape_t m_s3_shapes[] = {
+    {"AbortDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AbortIncompleteMultipartUpload", SHAPE_STRUCTURE, false, m_s3_mem_1, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AbortMultipartUploadOutput", SHAPE_STRUCTURE, false, m_s3_mem_2, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AbortMultipartUploadRequest", SHAPE_STRUCTURE, false, m_s3_mem_3, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AbortRuleId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccelerateConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_5, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AcceptRanges", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccessControlPolicy", SHAPE_STRUCTURE, false, m_s3_mem_7, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccessControlTranslation", SHAPE_STRUCTURE, false, m_s3_mem_8, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccessPointArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AccountId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowQuotedRecordDelimiter", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowedHeader", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowedHeaders", SHAPE_LIST, true, m_s3_mem_13, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowedMethod", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowedMethods", SHAPE_LIST, true, m_s3_mem_15, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowedOrigin", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AllowedOrigins", SHAPE_LIST, true, m_s3_mem_17, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsAndOperator", SHAPE_STRUCTURE, false, m_s3_mem_18, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_19, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsConfigurationList", SHAPE_LIST, true, m_s3_mem_20, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsExportDestination", SHAPE_STRUCTURE, false, m_s3_mem_21, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsFilter", SHAPE_STRUCTURE, false, m_s3_mem_22, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsS3BucketDestination", SHAPE_STRUCTURE, false, m_s3_mem_24, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AnalyticsS3ExportFileFormat", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_25, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ArchiveStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_26, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Body", SHAPE_BLOB, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Bucket", SHAPE_STRUCTURE, false, m_s3_mem_28, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketAccelerateStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_29, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketAlreadyExists", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"BucketAlreadyOwnedByYou", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"BucketCannedACL", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_32, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketKeyEnabled", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketLifecycleConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_34, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketLocationConstraint", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_35, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketLoggingStatus", SHAPE_STRUCTURE, false, m_s3_mem_36, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketLogsPermission", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_37, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BucketVersioningStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_39, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Buckets", SHAPE_LIST, false, m_s3_mem_40, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BypassGovernanceRetention", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BytesProcessed", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BytesReturned", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BytesScanned", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CORSConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_45, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CORSRule", SHAPE_STRUCTURE, false, m_s3_mem_46, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CORSRules", SHAPE_LIST, true, m_s3_mem_47, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CSVInput", SHAPE_STRUCTURE, false, m_s3_mem_48, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CSVOutput", SHAPE_STRUCTURE, false, m_s3_mem_49, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CacheControl", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Checksum", SHAPE_STRUCTURE, false, m_s3_mem_51, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumAlgorithm", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_52, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumAlgorithmList", SHAPE_LIST, true, m_s3_mem_53, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumCRC32", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumCRC32C", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_56, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumSHA1", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ChecksumSHA256", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CloudFunction", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CloudFunctionConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_60, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CloudFunctionInvocationRole", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Code", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Comments", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CommonPrefix", SHAPE_STRUCTURE, false, m_s3_mem_64, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CommonPrefixList", SHAPE_LIST, true, m_s3_mem_65, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CompleteMultipartUploadOutput", SHAPE_STRUCTURE, false, m_s3_mem_66, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CompleteMultipartUploadRequest", SHAPE_STRUCTURE, false, m_s3_mem_67, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"CompletedMultipartUpload", SHAPE_STRUCTURE, false, m_s3_mem_68, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CompletedPart", SHAPE_STRUCTURE, false, m_s3_mem_69, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CompletedPartList", SHAPE_LIST, true, m_s3_mem_70, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CompressionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_71, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Condition", SHAPE_STRUCTURE, false, m_s3_mem_72, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ConfirmRemoveSelfBucketAccess", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentDisposition", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentEncoding", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentLanguage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentLength", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentMD5", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentRange", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContinuationEvent", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopyObjectOutput", SHAPE_STRUCTURE, false, m_s3_mem_82, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"CopyObjectRequest", SHAPE_STRUCTURE, false, m_s3_mem_83, 41, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopyObjectResult", SHAPE_STRUCTURE, false, m_s3_mem_84, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopyPartResult", SHAPE_STRUCTURE, false, m_s3_mem_85, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySource", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceIfMatch", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceIfModifiedSince", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceIfNoneMatch", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceIfUnmodifiedSince", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceRange", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceSSECustomerAlgorithm", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceSSECustomerKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, true, -1, false, false},
+    {"CopySourceSSECustomerKeyMD5", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CopySourceVersionId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateBucketConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_96, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateBucketOutput", SHAPE_STRUCTURE, false, m_s3_mem_97, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateBucketRequest", SHAPE_STRUCTURE, false, m_s3_mem_98, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"CreateMultipartUploadOutput", SHAPE_STRUCTURE, false, m_s3_mem_99, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateMultipartUploadRequest", SHAPE_STRUCTURE, false, m_s3_mem_100, 30, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreationDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Date", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Days", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DaysAfterInitiation", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DefaultRetention", SHAPE_STRUCTURE, false, m_s3_mem_105, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Delete", SHAPE_STRUCTURE, false, m_s3_mem_106, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketAnalyticsConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_107, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketCorsRequest", SHAPE_STRUCTURE, false, m_s3_mem_108, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketEncryptionRequest", SHAPE_STRUCTURE, false, m_s3_mem_109, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketIntelligentTieringConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_110, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketInventoryConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_111, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketLifecycleRequest", SHAPE_STRUCTURE, false, m_s3_mem_112, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketMetricsConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_113, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketOwnershipControlsRequest", SHAPE_STRUCTURE, false, m_s3_mem_114, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketPolicyRequest", SHAPE_STRUCTURE, false, m_s3_mem_115, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketReplicationRequest", SHAPE_STRUCTURE, false, m_s3_mem_116, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketRequest", SHAPE_STRUCTURE, false, m_s3_mem_117, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketTaggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_118, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBucketWebsiteRequest", SHAPE_STRUCTURE, false, m_s3_mem_119, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMarker", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMarkerEntry", SHAPE_STRUCTURE, false, m_s3_mem_121, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMarkerReplication", SHAPE_STRUCTURE, false, m_s3_mem_122, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMarkerReplicationStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_123, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMarkerVersionId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMarkers", SHAPE_LIST, true, m_s3_mem_125, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteObjectOutput", SHAPE_STRUCTURE, false, m_s3_mem_126, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteObjectRequest", SHAPE_STRUCTURE, false, m_s3_mem_127, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteObjectTaggingOutput", SHAPE_STRUCTURE, false, m_s3_mem_128, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteObjectTaggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_129, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteObjectsOutput", SHAPE_STRUCTURE, false, m_s3_mem_130, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteObjectsRequest", SHAPE_STRUCTURE, false, m_s3_mem_131, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"DeletePublicAccessBlockRequest", SHAPE_STRUCTURE, false, m_s3_mem_132, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeletedObject", SHAPE_STRUCTURE, false, m_s3_mem_133, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeletedObjects", SHAPE_LIST, true, m_s3_mem_134, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Delimiter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Description", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Destination", SHAPE_STRUCTURE, false, m_s3_mem_137, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DisplayName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ETag", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EmailAddress", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EnableRequestProgress", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EncodingType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_142, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Encryption", SHAPE_STRUCTURE, false, m_s3_mem_143, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EncryptionConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_144, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"End", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndEvent", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Error", SHAPE_STRUCTURE, false, m_s3_mem_147, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorDocument", SHAPE_STRUCTURE, false, m_s3_mem_149, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ErrorMessage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Errors", SHAPE_LIST, true, m_s3_mem_151, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Event", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_152, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventBridgeConfiguration", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EventList", SHAPE_LIST, true, m_s3_mem_154, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExistingObjectReplication", SHAPE_STRUCTURE, false, m_s3_mem_155, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExistingObjectReplicationStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_156, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Expiration", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExpirationStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_158, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExpiredObjectDeleteMarker", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Expires", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExposeHeader", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExposeHeaders", SHAPE_LIST, true, m_s3_mem_162, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Expression", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExpressionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_164, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FetchOwner", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FieldDelimiter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FileHeaderInfo", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_167, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterRule", SHAPE_STRUCTURE, false, m_s3_mem_168, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterRuleList", SHAPE_LIST, true, m_s3_mem_169, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterRuleName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_170, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FilterRuleValue", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketAccelerateConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_172, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketAccelerateConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_173, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketAclOutput", SHAPE_STRUCTURE, false, m_s3_mem_174, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketAclRequest", SHAPE_STRUCTURE, false, m_s3_mem_175, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketAnalyticsConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_176, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketAnalyticsConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_177, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketCorsOutput", SHAPE_STRUCTURE, false, m_s3_mem_178, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketCorsRequest", SHAPE_STRUCTURE, false, m_s3_mem_179, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketEncryptionOutput", SHAPE_STRUCTURE, false, m_s3_mem_180, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketEncryptionRequest", SHAPE_STRUCTURE, false, m_s3_mem_181, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketIntelligentTieringConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_182, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketIntelligentTieringConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_183, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketInventoryConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_184, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketInventoryConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_185, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLifecycleConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_186, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLifecycleConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_187, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLifecycleOutput", SHAPE_STRUCTURE, false, m_s3_mem_188, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLifecycleRequest", SHAPE_STRUCTURE, false, m_s3_mem_189, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLocationOutput", SHAPE_STRUCTURE, false, m_s3_mem_190, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLocationRequest", SHAPE_STRUCTURE, false, m_s3_mem_191, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLoggingOutput", SHAPE_STRUCTURE, false, m_s3_mem_192, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketLoggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_193, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketMetricsConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_194, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketMetricsConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_195, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketNotificationConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_196, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketOwnershipControlsOutput", SHAPE_STRUCTURE, false, m_s3_mem_197, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketOwnershipControlsRequest", SHAPE_STRUCTURE, false, m_s3_mem_198, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketPolicyOutput", SHAPE_STRUCTURE, false, m_s3_mem_199, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, true, false},
+    {"GetBucketPolicyRequest", SHAPE_STRUCTURE, false, m_s3_mem_200, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketPolicyStatusOutput", SHAPE_STRUCTURE, false, m_s3_mem_201, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketPolicyStatusRequest", SHAPE_STRUCTURE, false, m_s3_mem_202, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketReplicationOutput", SHAPE_STRUCTURE, false, m_s3_mem_203, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetBucketReplicationRequest", SHAPE_STRUCTURE, false, m_s3_mem_204, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketRequestPaymentOutput", SHAPE_STRUCTURE, false, m_s3_mem_205, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketRequestPaymentRequest", SHAPE_STRUCTURE, false, m_s3_mem_206, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketTaggingOutput", SHAPE_STRUCTURE, false, m_s3_mem_207, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketTaggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_208, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketVersioningOutput", SHAPE_STRUCTURE, false, m_s3_mem_209, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketVersioningRequest", SHAPE_STRUCTURE, false, m_s3_mem_210, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketWebsiteOutput", SHAPE_STRUCTURE, false, m_s3_mem_211, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBucketWebsiteRequest", SHAPE_STRUCTURE, false, m_s3_mem_212, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectAclOutput", SHAPE_STRUCTURE, false, m_s3_mem_213, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectAclRequest", SHAPE_STRUCTURE, false, m_s3_mem_214, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectAttributesOutput", SHAPE_STRUCTURE, false, m_s3_mem_215, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectAttributesParts", SHAPE_STRUCTURE, false, m_s3_mem_216, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectAttributesRequest", SHAPE_STRUCTURE, false, m_s3_mem_217, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectLegalHoldOutput", SHAPE_STRUCTURE, false, m_s3_mem_218, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetObjectLegalHoldRequest", SHAPE_STRUCTURE, false, m_s3_mem_219, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectLockConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_220, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetObjectLockConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_221, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectOutput", SHAPE_STRUCTURE, false, m_s3_mem_222, 36, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, true, false},
+    {"GetObjectRequest", SHAPE_STRUCTURE, false, m_s3_mem_223, 21, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectResponseStatusCode", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectRetentionOutput", SHAPE_STRUCTURE, false, m_s3_mem_225, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetObjectRetentionRequest", SHAPE_STRUCTURE, false, m_s3_mem_226, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectTaggingOutput", SHAPE_STRUCTURE, false, m_s3_mem_227, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectTaggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_228, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetObjectTorrentOutput", SHAPE_STRUCTURE, false, m_s3_mem_229, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, true, false},
+    {"GetObjectTorrentRequest", SHAPE_STRUCTURE, false, m_s3_mem_230, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetPublicAccessBlockOutput", SHAPE_STRUCTURE, false, m_s3_mem_231, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"GetPublicAccessBlockRequest", SHAPE_STRUCTURE, false, m_s3_mem_232, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GlacierJobParameters", SHAPE_STRUCTURE, false, m_s3_mem_233, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Grant", SHAPE_STRUCTURE, false, m_s3_mem_234, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GrantFullControl", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GrantRead", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GrantReadACP", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GrantWrite", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GrantWriteACP", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Grantee", SHAPE_STRUCTURE, false, m_s3_mem_240, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Grants", SHAPE_LIST, false, m_s3_mem_241, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HeadBucketRequest", SHAPE_STRUCTURE, false, m_s3_mem_242, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HeadObjectOutput", SHAPE_STRUCTURE, false, m_s3_mem_243, 34, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HeadObjectRequest", SHAPE_STRUCTURE, false, m_s3_mem_244, 15, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HostName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HttpErrorCodeReturnedEquals", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"HttpRedirectCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ID", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IfMatch", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IfModifiedSince", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IfNoneMatch", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IfUnmodifiedSince", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IndexDocument", SHAPE_STRUCTURE, false, m_s3_mem_253, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Initiated", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Initiator", SHAPE_STRUCTURE, false, m_s3_mem_255, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InputSerialization", SHAPE_STRUCTURE, false, m_s3_mem_256, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringAccessTier", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_257, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringAndOperator", SHAPE_STRUCTURE, false, m_s3_mem_258, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_259, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringConfigurationList", SHAPE_LIST, true, m_s3_mem_260, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringDays", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringFilter", SHAPE_STRUCTURE, false, m_s3_mem_262, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntelligentTieringStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_264, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InvalidObjectState", SHAPE_STRUCTURE, false, m_s3_mem_265, 2, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"InventoryConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_266, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryConfigurationList", SHAPE_LIST, true, m_s3_mem_267, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryDestination", SHAPE_STRUCTURE, false, m_s3_mem_268, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryEncryption", SHAPE_STRUCTURE, false, m_s3_mem_269, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryFilter", SHAPE_STRUCTURE, false, m_s3_mem_270, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryFormat", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_271, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryFrequency", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_272, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryIncludedObjectVersions", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_274, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryOptionalField", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_275, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryOptionalFields", SHAPE_LIST, false, m_s3_mem_276, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventoryS3BucketDestination", SHAPE_STRUCTURE, false, m_s3_mem_277, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"InventorySchedule", SHAPE_STRUCTURE, false, m_s3_mem_278, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IsEnabled", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IsLatest", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IsPublic", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IsTruncated", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"JSONInput", SHAPE_STRUCTURE, false, m_s3_mem_283, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"JSONOutput", SHAPE_STRUCTURE, false, m_s3_mem_284, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"JSONType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_285, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"KMSContext", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"KeyCount", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"KeyMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"KeyPrefixEquals", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LambdaFunctionArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LambdaFunctionConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_291, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LambdaFunctionConfigurationList", SHAPE_LIST, true, m_s3_mem_292, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LastModified", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LifecycleConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_294, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LifecycleExpiration", SHAPE_STRUCTURE, false, m_s3_mem_295, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LifecycleRule", SHAPE_STRUCTURE, false, m_s3_mem_296, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LifecycleRuleAndOperator", SHAPE_STRUCTURE, false, m_s3_mem_297, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LifecycleRuleFilter", SHAPE_STRUCTURE, false, m_s3_mem_298, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LifecycleRules", SHAPE_LIST, true, m_s3_mem_299, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketAnalyticsConfigurationsOutput", SHAPE_STRUCTURE, false, m_s3_mem_300, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketAnalyticsConfigurationsRequest", SHAPE_STRUCTURE, false, m_s3_mem_301, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketIntelligentTieringConfigurationsOutput", SHAPE_STRUCTURE, false, m_s3_mem_302, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketIntelligentTieringConfigurationsRequest", SHAPE_STRUCTURE, false, m_s3_mem_303, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketInventoryConfigurationsOutput", SHAPE_STRUCTURE, false, m_s3_mem_304, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketInventoryConfigurationsRequest", SHAPE_STRUCTURE, false, m_s3_mem_305, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketMetricsConfigurationsOutput", SHAPE_STRUCTURE, false, m_s3_mem_306, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketMetricsConfigurationsRequest", SHAPE_STRUCTURE, false, m_s3_mem_307, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListBucketsOutput", SHAPE_STRUCTURE, false, m_s3_mem_308, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListMultipartUploadsOutput", SHAPE_STRUCTURE, false, m_s3_mem_309, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListMultipartUploadsRequest", SHAPE_STRUCTURE, false, m_s3_mem_310, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListObjectVersionsOutput", SHAPE_STRUCTURE, false, m_s3_mem_311, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListObjectVersionsRequest", SHAPE_STRUCTURE, false, m_s3_mem_312, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListObjectsOutput", SHAPE_STRUCTURE, false, m_s3_mem_313, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListObjectsRequest", SHAPE_STRUCTURE, false, m_s3_mem_314, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListObjectsV2Output", SHAPE_STRUCTURE, false, m_s3_mem_315, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListObjectsV2Request", SHAPE_STRUCTURE, false, m_s3_mem_316, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListPartsOutput", SHAPE_STRUCTURE, false, m_s3_mem_317, 15, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListPartsRequest", SHAPE_STRUCTURE, false, m_s3_mem_318, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Location", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LocationPrefix", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LoggingEnabled", SHAPE_STRUCTURE, false, m_s3_mem_321, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MFA", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MFADelete", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_323, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MFADeleteStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_324, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Marker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaxAgeSeconds", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaxKeys", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaxParts", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MaxUploads", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Message", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Metadata", SHAPE_MAP, false, m_s3_mem_331, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetadataDirective", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_332, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetadataEntry", SHAPE_STRUCTURE, false, m_s3_mem_333, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetadataKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetadataValue", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Metrics", SHAPE_STRUCTURE, false, m_s3_mem_336, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsAndOperator", SHAPE_STRUCTURE, false, m_s3_mem_337, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_338, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsConfigurationList", SHAPE_LIST, true, m_s3_mem_339, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsFilter", SHAPE_STRUCTURE, false, m_s3_mem_340, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_342, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Minutes", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MissingMeta", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MultipartUpload", SHAPE_STRUCTURE, false, m_s3_mem_345, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MultipartUploadId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MultipartUploadList", SHAPE_LIST, true, m_s3_mem_347, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextKeyMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextPartNumberMarker", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextToken", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextUploadIdMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NextVersionIdMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NoSuchBucket", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"NoSuchKey", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"NoSuchUpload", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"NoncurrentVersionExpiration", SHAPE_STRUCTURE, false, m_s3_mem_357, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NoncurrentVersionTransition", SHAPE_STRUCTURE, false, m_s3_mem_358, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NoncurrentVersionTransitionList", SHAPE_LIST, true, m_s3_mem_359, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NotificationConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_360, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NotificationConfigurationDeprecated", SHAPE_STRUCTURE, false, m_s3_mem_361, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NotificationConfigurationFilter", SHAPE_STRUCTURE, false, m_s3_mem_362, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NotificationId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Object", SHAPE_STRUCTURE, false, m_s3_mem_364, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectAlreadyInActiveTierError", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ObjectAttributes", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_366, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectAttributesList", SHAPE_LIST, false, m_s3_mem_367, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectCannedACL", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_368, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectIdentifier", SHAPE_STRUCTURE, false, m_s3_mem_369, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectIdentifierList", SHAPE_LIST, true, m_s3_mem_370, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectKey", SHAPE_STRING, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectList", SHAPE_LIST, true, m_s3_mem_372, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_373, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockEnabled", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_374, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockEnabledForBucket", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockLegalHold", SHAPE_STRUCTURE, false, m_s3_mem_376, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockLegalHoldStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_377, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_378, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockRetainUntilDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockRetention", SHAPE_STRUCTURE, false, m_s3_mem_380, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockRetentionMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_381, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockRule", SHAPE_STRUCTURE, false, m_s3_mem_382, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectLockToken", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectNotInActiveTierError", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ObjectOwnership", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_385, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectPart", SHAPE_STRUCTURE, false, m_s3_mem_386, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectSize", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectSizeGreaterThanBytes", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectSizeLessThanBytes", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectStorageClass", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_390, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectVersion", SHAPE_STRUCTURE, false, m_s3_mem_391, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectVersionId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectVersionList", SHAPE_LIST, true, m_s3_mem_393, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ObjectVersionStorageClass", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_394, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OutputLocation", SHAPE_STRUCTURE, false, m_s3_mem_395, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OutputSerialization", SHAPE_STRUCTURE, false, m_s3_mem_396, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Owner", SHAPE_STRUCTURE, false, m_s3_mem_397, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OwnerOverride", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_398, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OwnershipControls", SHAPE_STRUCTURE, false, m_s3_mem_399, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OwnershipControlsRule", SHAPE_STRUCTURE, false, m_s3_mem_400, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"OwnershipControlsRules", SHAPE_LIST, true, m_s3_mem_401, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ParquetInput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Part", SHAPE_STRUCTURE, false, m_s3_mem_403, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartNumber", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartNumberMarker", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Parts", SHAPE_LIST, true, m_s3_mem_406, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartsCount", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PartsList", SHAPE_LIST, true, m_s3_mem_408, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Payer", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_409, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Permission", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_410, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Policy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PolicyStatus", SHAPE_STRUCTURE, false, m_s3_mem_412, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Prefix", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Priority", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Progress", SHAPE_STRUCTURE, false, m_s3_mem_415, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ProgressEvent", SHAPE_STRUCTURE, false, m_s3_mem_416, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Protocol", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_417, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PublicAccessBlockConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_418, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutBucketAccelerateConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_419, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutBucketAclRequest", SHAPE_STRUCTURE, false, m_s3_mem_420, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutBucketAnalyticsConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_421, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutBucketCorsRequest", SHAPE_STRUCTURE, false, m_s3_mem_422, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutBucketEncryptionRequest", SHAPE_STRUCTURE, false, m_s3_mem_423, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketIntelligentTieringConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_424, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutBucketInventoryConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_425, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutBucketLifecycleConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_426, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutBucketLifecycleRequest", SHAPE_STRUCTURE, false, m_s3_mem_427, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketLoggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_428, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutBucketMetricsConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_429, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutBucketNotificationConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_430, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutBucketNotificationRequest", SHAPE_STRUCTURE, false, m_s3_mem_431, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketOwnershipControlsRequest", SHAPE_STRUCTURE, false, m_s3_mem_432, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketPolicyRequest", SHAPE_STRUCTURE, false, m_s3_mem_433, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 4, true, false},
+    {"PutBucketReplicationRequest", SHAPE_STRUCTURE, false, m_s3_mem_434, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketRequestPaymentRequest", SHAPE_STRUCTURE, false, m_s3_mem_435, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketTaggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_436, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutBucketVersioningRequest", SHAPE_STRUCTURE, false, m_s3_mem_437, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 4, false, false},
+    {"PutBucketWebsiteRequest", SHAPE_STRUCTURE, false, m_s3_mem_438, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"PutObjectAclOutput", SHAPE_STRUCTURE, false, m_s3_mem_439, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutObjectAclRequest", SHAPE_STRUCTURE, false, m_s3_mem_440, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutObjectLegalHoldOutput", SHAPE_STRUCTURE, false, m_s3_mem_441, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutObjectLegalHoldRequest", SHAPE_STRUCTURE, false, m_s3_mem_442, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutObjectLockConfigurationOutput", SHAPE_STRUCTURE, false, m_s3_mem_443, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutObjectLockConfigurationRequest", SHAPE_STRUCTURE, false, m_s3_mem_444, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"PutObjectOutput", SHAPE_STRUCTURE, false, m_s3_mem_445, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutObjectRequest", SHAPE_STRUCTURE, false, m_s3_mem_446, 37, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, true, false},
+    {"PutObjectRetentionOutput", SHAPE_STRUCTURE, false, m_s3_mem_447, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutObjectRetentionRequest", SHAPE_STRUCTURE, false, m_s3_mem_448, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, false, false},
+    {"PutObjectTaggingOutput", SHAPE_STRUCTURE, false, m_s3_mem_449, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutObjectTaggingRequest", SHAPE_STRUCTURE, false, m_s3_mem_450, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 5, false, false},
+    {"PutPublicAccessBlockRequest", SHAPE_STRUCTURE, false, m_s3_mem_451, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"QueueArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueueConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_453, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueueConfigurationDeprecated", SHAPE_STRUCTURE, false, m_s3_mem_454, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QueueConfigurationList", SHAPE_LIST, true, m_s3_mem_455, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Quiet", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QuoteCharacter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QuoteEscapeCharacter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QuoteFields", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_459, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Range", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RecordDelimiter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RecordsEvent", SHAPE_STRUCTURE, false, m_s3_mem_462, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Redirect", SHAPE_STRUCTURE, false, m_s3_mem_463, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RedirectAllRequestsTo", SHAPE_STRUCTURE, false, m_s3_mem_464, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplaceKeyPrefixWith", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplaceKeyWith", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicaKmsKeyID", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicaModifications", SHAPE_STRUCTURE, false, m_s3_mem_468, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicaModificationsStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_469, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_470, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationRule", SHAPE_STRUCTURE, false, m_s3_mem_471, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationRuleAndOperator", SHAPE_STRUCTURE, false, m_s3_mem_472, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationRuleFilter", SHAPE_STRUCTURE, false, m_s3_mem_473, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationRuleStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_474, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationRules", SHAPE_LIST, true, m_s3_mem_475, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_476, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationTime", SHAPE_STRUCTURE, false, m_s3_mem_477, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationTimeStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_478, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReplicationTimeValue", SHAPE_STRUCTURE, false, m_s3_mem_479, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestCharged", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_480, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestPayer", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_481, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestPaymentConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_482, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestProgress", SHAPE_STRUCTURE, false, m_s3_mem_483, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestRoute", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestToken", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseCacheControl", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseContentDisposition", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseContentEncoding", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseContentLanguage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseContentType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseExpires", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Restore", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RestoreObjectOutput", SHAPE_STRUCTURE, false, m_s3_mem_493, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RestoreObjectRequest", SHAPE_STRUCTURE, false, m_s3_mem_494, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, false, false},
+    {"RestoreOutputPath", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RestoreRequest", SHAPE_STRUCTURE, false, m_s3_mem_496, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RestoreRequestType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_497, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Role", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RoutingRule", SHAPE_STRUCTURE, false, m_s3_mem_499, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RoutingRules", SHAPE_LIST, false, m_s3_mem_500, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Rule", SHAPE_STRUCTURE, false, m_s3_mem_501, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Rules", SHAPE_LIST, true, m_s3_mem_502, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"S3KeyFilter", SHAPE_STRUCTURE, false, m_s3_mem_503, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"S3Location", SHAPE_STRUCTURE, false, m_s3_mem_504, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SSECustomerAlgorithm", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SSECustomerKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, true, -1, false, false},
+    {"SSECustomerKeyMD5", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SSEKMS", SHAPE_STRUCTURE, false, m_s3_mem_508, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SSEKMSEncryptionContext", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, true, -1, false, false},
+    {"SSEKMSKeyId", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, true, -1, false, false},
+    {"SSES3", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ScanRange", SHAPE_STRUCTURE, false, m_s3_mem_512, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SelectObjectContentEventStream", SHAPE_STRUCTURE, false, m_s3_mem_513, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SelectObjectContentOutput", SHAPE_STRUCTURE, false, m_s3_mem_514, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, false, false},
+    {"SelectObjectContentRequest", SHAPE_STRUCTURE, false, m_s3_mem_515, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SelectParameters", SHAPE_STRUCTURE, false, m_s3_mem_516, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServerSideEncryption", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_517, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServerSideEncryptionByDefault", SHAPE_STRUCTURE, false, m_s3_mem_518, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServerSideEncryptionConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_519, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServerSideEncryptionRule", SHAPE_STRUCTURE, false, m_s3_mem_520, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServerSideEncryptionRules", SHAPE_LIST, true, m_s3_mem_521, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Setting", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Size", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SkipValidation", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SourceSelectionCriteria", SHAPE_STRUCTURE, false, m_s3_mem_525, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SseKmsEncryptedObjects", SHAPE_STRUCTURE, false, m_s3_mem_526, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SseKmsEncryptedObjectsStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_527, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Start", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StartAfter", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Stats", SHAPE_STRUCTURE, false, m_s3_mem_530, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StatsEvent", SHAPE_STRUCTURE, false, m_s3_mem_531, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StorageClass", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_532, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StorageClassAnalysis", SHAPE_STRUCTURE, false, m_s3_mem_533, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StorageClassAnalysisDataExport", SHAPE_STRUCTURE, false, m_s3_mem_534, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StorageClassAnalysisSchemaVersion", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_535, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Suffix", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tag", SHAPE_STRUCTURE, false, m_s3_mem_537, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagCount", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagSet", SHAPE_LIST, false, m_s3_mem_539, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tagging", SHAPE_STRUCTURE, false, m_s3_mem_540, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TaggingDirective", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_541, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TaggingHeader", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetBucket", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetGrant", SHAPE_STRUCTURE, false, m_s3_mem_544, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetGrants", SHAPE_LIST, false, m_s3_mem_545, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TargetPrefix", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tier", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_547, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tiering", SHAPE_STRUCTURE, false, m_s3_mem_548, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TieringList", SHAPE_LIST, true, m_s3_mem_549, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Token", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TopicArn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TopicConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_552, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TopicConfigurationDeprecated", SHAPE_STRUCTURE, false, m_s3_mem_553, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TopicConfigurationList", SHAPE_LIST, true, m_s3_mem_554, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Transition", SHAPE_STRUCTURE, false, m_s3_mem_555, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TransitionList", SHAPE_LIST, true, m_s3_mem_556, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TransitionStorageClass", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_557, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Type", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_s3_enum_558, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"URI", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UploadIdMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UploadPartCopyOutput", SHAPE_STRUCTURE, false, m_s3_mem_561, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 1, false, false},
+    {"UploadPartCopyRequest", SHAPE_STRUCTURE, false, m_s3_mem_562, 19, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UploadPartOutput", SHAPE_STRUCTURE, false, m_s3_mem_563, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UploadPartRequest", SHAPE_STRUCTURE, false, m_s3_mem_564, 17, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, true, false},
+    {"UserMetadata", SHAPE_LIST, false, m_s3_mem_565, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Value", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VersionCount", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VersionIdMarker", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VersioningConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_569, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"WebsiteConfiguration", SHAPE_STRUCTURE, false, m_s3_mem_570, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"WebsiteRedirectLocation", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"WriteGetObjectResponseRequest", SHAPE_STRUCTURE, false, m_s3_mem_572, 40, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, true, false},
+    {"Years", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+};
+static const model_op_t m_s3_ops[] = {
+    {"AbortMultipartUpload", 3, 2, NULL, "DELETE", "/{Bucket}/{Key+}", 204},
+    {"CompleteMultipartUpload", 67, 66, NULL, "POST", "/{Bucket}/{Key+}", 200},
+    {"CopyObject", 83, 82, NULL, "PUT", "/{Bucket}/{Key+}", 200},
+    {"CreateBucket", 98, 97, NULL, "PUT", "/{Bucket}", 200},
+    {"CreateMultipartUpload", 100, 99, NULL, "POST", "/{Bucket}/{Key+}?uploads", 200},
+    {"DeleteBucket", 117, -1, NULL, "DELETE", "/{Bucket}", 204},
+    {"DeleteBucketAnalyticsConfiguration", 107, -1, NULL, "DELETE", "/{Bucket}?analytics", 204},
+    {"DeleteBucketCors", 108, -1, NULL, "DELETE", "/{Bucket}?cors", 204},
+    {"DeleteBucketEncryption", 109, -1, NULL, "DELETE", "/{Bucket}?encryption", 204},
+    {"DeleteBucketIntelligentTieringConfiguration", 110, -1, NULL, "DELETE", "/{Bucket}?intelligent-tiering", 204},
+    {"DeleteBucketInventoryConfiguration", 111, -1, NULL, "DELETE", "/{Bucket}?inventory", 204},
+    {"DeleteBucketLifecycle", 112, -1, NULL, "DELETE", "/{Bucket}?lifecycle", 204},
+    {"DeleteBucketMetricsConfiguration", 113, -1, NULL, "DELETE", "/{Bucket}?metrics", 204},
+    {"DeleteBucketOwnershipControls", 114, -1, NULL, "DELETE", "/{Bucket}?ownershipControls", 204},
+    {"DeleteBucketPolicy", 115, -1, NULL, "DELETE", "/{Bucket}?policy", 204},
+    {"DeleteBucketReplication", 116, -1, NULL, "DELETE", "/{Bucket}?replication", 204},
+    {"DeleteBucketTagging", 118, -1, NULL, "DELETE", "/{Bucket}?tagging", 204},
+    {"DeleteBucketWebsite", 119, -1, NULL, "DELETE", "/{Bucket}?website", 204},
+    {"DeleteObject", 127, 126, NULL, "DELETE", "/{Bucket}/{Key+}", 204},
+    {"DeleteObjectTagging", 129, 128, NULL, "DELETE", "/{Bucket}/{Key+}?tagging", 204},
+    {"DeleteObjects", 131, 130, NULL, "POST", "/{Bucket}?delete", 200},
+    {"DeletePublicAccessBlock", 132, -1, NULL, "DELETE", "/{Bucket}?publicAccessBlock", 204},
+    {"GetBucketAccelerateConfiguration", 173, 172, NULL, "GET", "/{Bucket}?accelerate", 200},
+    {"GetBucketAcl", 175, 174, NULL, "GET", "/{Bucket}?acl", 200},
+    {"GetBucketAnalyticsConfiguration", 177, 176, NULL, "GET", "/{Bucket}?analytics", 200},
+    {"GetBucketCors", 179, 178, NULL, "GET", "/{Bucket}?cors", 200},
+    {"GetBucketEncryption", 181, 180, NULL, "GET", "/{Bucket}?encryption", 200},
+    {"GetBucketIntelligentTieringConfiguration", 183, 182, NULL, "GET", "/{Bucket}?intelligent-tiering", 200},
+    {"GetBucketInventoryConfiguration", 185, 184, NULL, "GET", "/{Bucket}?inventory", 200},
+    {"GetBucketLifecycle", 189, 188, NULL, "GET", "/{Bucket}?lifecycle", 200},
+    {"GetBucketLifecycleConfiguration", 187, 186, NULL, "GET", "/{Bucket}?lifecycle", 200},
+    {"GetBucketLocation", 191, 190, NULL, "GET", "/{Bucket}?location", 200},
+    {"GetBucketLogging", 193, 192, NULL, "GET", "/{Bucket}?logging", 200},
+    {"GetBucketMetricsConfiguration", 195, 194, NULL, "GET", "/{Bucket}?metrics", 200},
+    {"GetBucketNotification", 196, 361, NULL, "GET", "/{Bucket}?notification", 200},
+    {"GetBucketNotificationConfiguration", 196, 360, NULL, "GET", "/{Bucket}?notification", 200},
+    {"GetBucketOwnershipControls", 198, 197, NULL, "GET", "/{Bucket}?ownershipControls", 200},
+    {"GetBucketPolicy", 200, 199, NULL, "GET", "/{Bucket}?policy", 200},
+    {"GetBucketPolicyStatus", 202, 201, NULL, "GET", "/{Bucket}?policyStatus", 200},
+    {"GetBucketReplication", 204, 203, NULL, "GET", "/{Bucket}?replication", 200},
+    {"GetBucketRequestPayment", 206, 205, NULL, "GET", "/{Bucket}?requestPayment", 200},
+    {"GetBucketTagging", 208, 207, NULL, "GET", "/{Bucket}?tagging", 200},
+    {"GetBucketVersioning", 210, 209, NULL, "GET", "/{Bucket}?versioning", 200},
+    {"GetBucketWebsite", 212, 211, NULL, "GET", "/{Bucket}?website", 200},
+    {"GetObject", 223, 222, NULL, "GET", "/{Bucket}/{Key+}", 200},
+    {"GetObjectAcl", 214, 213, NULL, "GET", "/{Bucket}/{Key+}?acl", 200},
+    {"GetObjectAttributes", 217, 215, NULL, "GET", "/{Bucket}/{Key+}?attributes", 200},
+    {"GetObjectLegalHold", 219, 218, NULL, "GET", "/{Bucket}/{Key+}?legal-hold", 200},
+    {"GetObjectLockConfiguration", 221, 220, NULL, "GET", "/{Bucket}?object-lock", 200},
+    {"GetObjectRetention", 226, 225, NULL, "GET", "/{Bucket}/{Key+}?retention", 200},
+    {"GetObjectTagging", 228, 227, NULL, "GET", "/{Bucket}/{Key+}?tagging", 200},
+    {"GetObjectTorrent", 230, 229, NULL, "GET", "/{Bucket}/{Key+}?torrent", 200},
+    {"GetPublicAccessBlock", 232, 231, NULL, "GET", "/{Bucket}?publicAccessBlock", 200},
+    {"HeadBucket", 242, -1, NULL, "HEAD", "/{Bucket}", 200},
+    {"HeadObject", 244, 243, NULL, "HEAD", "/{Bucket}/{Key+}", 200},
+    {"ListBucketAnalyticsConfigurations", 301, 300, NULL, "GET", "/{Bucket}?analytics", 200},
+    {"ListBucketIntelligentTieringConfigurations", 303, 302, NULL, "GET", "/{Bucket}?intelligent-tiering", 200},
+    {"ListBucketInventoryConfigurations", 305, 304, NULL, "GET", "/{Bucket}?inventory", 200},
+    {"ListBucketMetricsConfigurations", 307, 306, NULL, "GET", "/{Bucket}?metrics", 200},
+    {"ListBuckets", -1, 308, NULL, "GET", "/", 200},
+    {"ListMultipartUploads", 310, 309, NULL, "GET", "/{Bucket}?uploads", 200},
+    {"ListObjectVersions", 312, 311, NULL, "GET", "/{Bucket}?versions", 200},
+    {"ListObjects", 314, 313, NULL, "GET", "/{Bucket}", 200},
+    {"ListObjectsV2", 316, 315, NULL, "GET", "/{Bucket}?list-type=2", 200},
+    {"ListParts", 318, 317, NULL, "GET", "/{Bucket}/{Key+}", 200},
+    {"PutBucketAccelerateConfiguration", 419, -1, NULL, "PUT", "/{Bucket}?accelerate", 200},
+    {"PutBucketAcl", 420, -1, NULL, "PUT", "/{Bucket}?acl", 200},
+    {"PutBucketAnalyticsConfiguration", 421, -1, NULL, "PUT", "/{Bucket}?analytics", 200},
+    {"PutBucketCors", 422, -1, NULL, "PUT", "/{Bucket}?cors", 200},
+    {"PutBucketEncryption", 423, -1, NULL, "PUT", "/{Bucket}?encryption", 200},
+    {"PutBucketIntelligentTieringConfiguration", 424, -1, NULL, "PUT", "/{Bucket}?intelligent-tiering", 200},
+    {"PutBucketInventoryConfiguration", 425, -1, NULL, "PUT", "/{Bucket}?inventory", 200},
+    {"PutBucketLifecycle", 427, -1, NULL, "PUT", "/{Bucket}?lifecycle", 200},
+    {"PutBucketLifecycleConfiguration", 426, -1, NULL, "PUT", "/{Bucket}?lifecycle", 200},
+    {"PutBucketLogging", 428, -1, NULL, "PUT", "/{Bucket}?logging", 200},
+    {"PutBucketMetricsConfiguration", 429, -1, NULL, "PUT", "/{Bucket}?metrics", 200},
+    {"PutBucketNotification", 431, -1, NULL, "PUT", "/{Bucket}?notification", 200},
+    {"PutBucketNotificationConfiguration", 430, -1, NULL, "PUT", "/{Bucket}?notification", 200},
+    {"PutBucketOwnershipControls", 432, -1, NULL, "PUT", "/{Bucket}?ownershipControls", 200},
+    {"PutBucketPolicy", 433, -1, NULL, "PUT", "/{Bucket}?policy", 200},
+    {"PutBucketReplication", 434, -1, NULL, "PUT", "/{Bucket}?replication", 200},
+    {"PutBucketRequestPayment", 435, -1, NULL, "PUT", "/{Bucket}?requestPayment", 200},
+    {"PutBucketTagging", 436, -1, NULL, "PUT", "/{Bucket}?tagging", 200},
+    {"PutBucketVersioning", 437, -1, NULL, "PUT", "/{Bucket}?versioning", 200},
+    {"PutBucketWebsite", 438, -1, NULL, "PUT", "/{Bucket}?website", 200},
+    {"PutObject", 446, 445, NULL, "PUT", "/{Bucket}/{Key+}", 200},
+    {"PutObjectAcl", 440, 439, NULL, "PUT", "/{Bucket}/{Key+}?acl", 200},
+    {"PutObjectLegalHold", 442, 441, NULL, "PUT", "/{Bucket}/{Key+}?legal-hold", 200},
+    {"PutObjectLockConfiguration", 444, 443, NULL, "PUT", "/{Bucket}?object-lock", 200},
+    {"PutObjectRetention", 448, 447, NULL, "PUT", "/{Bucket}/{Key+}?retention", 200},
+    {"PutObjectTagging", 450, 449, NULL, "PUT", "/{Bucket}/{Key+}?tagging", 200},
+    {"PutPublicAccessBlock", 451, -1, NULL, "PUT", "/{Bucket}?publicAccessBlock", 200},
+    {"RestoreObject", 494, 493, NULL, "POST", "/{Bucket}/{Key+}?restore", 200},
+    {"SelectObjectContent", 515, 514, NULL, "POST", "/{Bucket}/{Key+}?select&select-type=2", 200},
+    {"UploadPart", 564, 563, NULL, "PUT", "/{Bucket}/{Key+}", 200},
+    {"UploadPartCopy", 562, 561, NULL, "PUT", "/{Bucket}/{Key+}", 200},
+    {"WriteGetObjectResponse", 572, -1, NULL, "POST", "/WriteGetObjectResponse", 200},
+};
+static const model_service_t m_s3_service = {
+    "s3", "rest-xml", "2006-03-01", NULL, NULL, NULL, "s3", "com.amazonaws.s3#", false,
+    m_s3_shapes, 574, m_s3_ops, 97,
+    PROTO_REST_XML, NULL, NULL,
+};
+
 const model_service_t *const model_services[] = {
     &m_sts_service,
     &m_iam_service,
     &m_sqs_service,
     &m_lambda_service,
     &m_logs_service,
+    &m_events_service,
+    &m_scheduler_service,
+    &m_kinesis_service,
+    &m_s3_service,
     NULL,
 };
