@@ -8,6 +8,8 @@
 #   5. Lambda cold and warm invokes, idle memory (bench/lambda_bench.py) vs lambda-local
 #   6. CloudWatch Logs ingest and filter scan (bench/logs_bench) vs moto
 #   7. Lambda asynchronous invokes accepted and completed (bench/lambda_async_bench.py) vs moto
+#   8. SQS -> Lambda -> SQS through an event source mapping (bench/esm_bench.py)
+#   9. EventBridge event patterns: ns/event for 10, 1,000 and 10,000 patterns (bench/pattern_bench) vs the naive loop
 set -e
 KYOKA="$(readlink -f "${1:-build/kyoka}")"
 BUILD_DIR="$(dirname "$KYOKA")"
@@ -97,6 +99,11 @@ if [ -x "$BUILD_DIR/lambda_load" ] && [ -x "$BUILD_DIR/lambda_bootstrap" ]; then
   MOTO_URL=""
   [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null && MOTO_URL="http://127.0.0.1:$MOTO_PORT"
   $PY "$HERE/lambda_async_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "$DUR" $MOTO_URL || echo "kyoka: lambda async bench failed"
+  if [ -x "$BUILD_DIR/esm_bench" ] && [ -x "$BUILD_DIR/lambda_relay_bootstrap" ]; then
+    $PY "$HERE/esm_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "${ESM_BENCH_MESSAGES:-10000}" || echo "kyoka: event source mapping bench failed"
+  else
+    echo "-- 8. event source mapping bench: bench/esm_bench not built"
+  fi
 else
   echo "-- 5. Lambda: bench/lambda_load not built"
 fi
@@ -122,4 +129,11 @@ if [ -x "$BUILD_DIR/logs_bench" ]; then
   fi
 else
   echo "-- 6. CloudWatch Logs: bench/logs_bench not built"
+fi
+
+if [ -x "$BUILD_DIR/pattern_bench" ]; then
+  echo "-- 9. EventBridge event patterns: one compiled set vs one pattern at a time (in process, no server)"
+  "$BUILD_DIR/pattern_bench" --seconds "${PATTERN_BENCH_SECONDS:-2}" || echo "kyoka: pattern_bench failed"
+else
+  echo "-- 9. EventBridge event patterns: bench/pattern_bench not built"
 fi

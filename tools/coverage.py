@@ -52,6 +52,10 @@ NOTES = {
         "are accepted and checked against the execution role, and their records are dropped with a log "
         "line until those services exist.",
         "Architectures arm64 is accepted and runs on the host's architecture.",
+        "Event source mappings read SQS queues (standard and FIFO). Kinesis, DynamoDB streams, Kafka and MQ "
+        "sources answer InvalidParameterValueException until those services exist; stream settings "
+        "(StartingPosition, ParallelizationFactor, BisectBatchOnFunctionError, ...) are accepted by the model "
+        "but only apply to streams.",
     ],
     "logs": [
         "Subscription filters deliver to Lambda functions only (the function is invoked with AWS's "

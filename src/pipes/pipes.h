@@ -11,7 +11,8 @@
  * and aws:SourceAccount, against the function's resource policy. Denials
  * land in the decision log like a client's.
  *
- * Later: the pollers of event source mappings (SQS, Kinesis) read here too.
+ * The pollers of event source mappings read here too (sqs_poller.c; Kinesis
+ * later), under the function's execution role.
  *
  * Thread: loop thread.
  */
@@ -61,5 +62,44 @@ void pipes_lambda_invoke(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *
  * is then not called). */
 int pipes_deliver(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *arn, const char *doc, size_t len,
                   svc_call_done_fn done, void *data);
+
+/* ---- SQS poller (an event source mapping's reads) ---- */
+
+typedef struct pipes_sqs_poller pipes_sqs_poller_t;
+typedef struct pipes_sqs_batch pipes_sqs_batch_t;
+
+typedef struct pipes_sqs_poller_cfg {
+    const char *queue_arn;
+    int batch_size;       /* 1 to 10,000 */
+    int window_ms;        /* MaximumBatchingWindowInSeconds, in ms */
+    int max_concurrency;  /* batches in flight at most (lanes) */
+} pipes_sqs_poller_cfg_t;
+
+typedef struct pipes_sqs_consumer {
+    void *data;
+    /* The credential to read with now (an execution role's session, renewed
+     * by the consumer), or NULL to wait a second and ask again. */
+    const auth_cred_t *(*cred)(void *data);
+    /* A batch: ReceiveMessage's Message objects (borrowed until done). The
+     * consumer answers exactly once with pipes_sqs_batch_done. */
+    void (*batch)(void *data, pipes_sqs_poller_t *p, pipes_sqs_batch_t *b, json_t *messages);
+    /* A read or delete failed (denied, queue gone): for the mapping's
+     * LastProcessingResult and the log. Optional. */
+    void (*receive_error)(void *data, const svc_call_t *c);
+    /* The poller is gone after pipes_sqs_poller_stop: the consumer may go. */
+    void (*stopped)(void *data);
+} pipes_sqs_consumer_t;
+
+pipes_sqs_poller_t *pipes_sqs_poller_start(kyoka_ctx_t *ctx, const pipes_sqs_poller_cfg_t *cfg,
+                                           const pipes_sqs_consumer_t *consumer);
+/* New batch size, window or concurrency for the next batches. */
+void pipes_sqs_poller_update(pipes_sqs_poller_t *p, const pipes_sqs_poller_cfg_t *cfg);
+/* Delete the n receipt handles (the batch's successes); failed slows the
+ * poller down (a function error or a throttle). */
+void pipes_sqs_batch_done(pipes_sqs_poller_t *p, pipes_sqs_batch_t *b, const char *const *handles, size_t n,
+                          bool failed);
+/* No new reads; batches in the consumer's hands still finish (and their
+ * deletes go out); then consumer.stopped runs. */
+void pipes_sqs_poller_stop(pipes_sqs_poller_t *p);
 
 #endif

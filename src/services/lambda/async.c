@@ -528,46 +528,31 @@ static run_outcome_t run_one(lambda_async_t *as, async_ev_t *ev)
         finish_event(as, ev, "RetriesExhausted", NULL);
         return RUN_GONE;
     }
-    arena_t a;
-    arena_init(&a);
-    svc_call_t c = {.ctx = st->ctx, .state = st, .arena = &a, .region = fn->region, .internal = true};
-    snprintf(c.request_id, sizeof c.request_id, "%s", ev->request_id);
-    lambda_alias_t *alias = ev->qualifier ? lambda__alias_lookup(fn, ev->qualifier) : NULL;
-    lambda_version_t *v = alias ? lambda__route_alias(&c, fn, alias) : lambda__resolve_or_fail(&c, fn, ev->qualifier);
-    lambda_run_spec_t spec;
-    if (!v || !lambda__run_spec(st, &c, fn, v, &spec)) {
-        /* The version or alias went away, or the role cannot be assumed:
-         * the event fails as the invocation would. */
-        log_warn("lambda: an event for %s cannot run: %s", fn->name, aws_error_text(&c.error));
-        arena_destroy(&a);
-        finish_event(as, ev, "RetriesExhausted", NULL);
-        return RUN_GONE;
-    }
     if (!ev->payload)
         ev->payload = row_payload(as, ev->id, &ev->len);
     if (!ev->payload) {
-        arena_destroy(&a);
         ev_free(ev);
         return RUN_GONE;
     }
-    free(ev->executed);
-    ev->executed = xstrdup(v->version);
-    lambda_invoke_req_t req = {
-        .request_id = ev->request_id,
-        .invoked_arn = ev->qualifier ? arena_sprintf(&a, "%s:%s", fn->arn, ev->qualifier) : fn->arn,
-        .payload = ev->payload,
-        .len = ev->len,
-    };
-    const char *refusal = NULL;
-    int rc = st->invoker.invoke(st->invoker.rt, &spec, &req, on_run_done, ev, NULL, &refusal);
-    arena_destroy(&a);
+    const char *executed = NULL, *refusal = NULL;
+    int rc = lambda__invoke_internal(st, fn, ev->qualifier, ev->request_id, ev->payload, ev->len, on_run_done, ev,
+                                     &executed, &refusal);
     if (rc == KYOKA_ELIMIT)
         return RUN_THROTTLED;
+    if (rc == KYOKA_EINVAL) {
+        /* The version or alias went away, or the role cannot be assumed:
+         * the event fails as the invocation would. */
+        log_warn("lambda: an event for %s cannot run: %s", fn->name, refusal ? refusal : "");
+        finish_event(as, ev, "RetriesExhausted", NULL);
+        return RUN_GONE;
+    }
     if (rc != 0) {
         log_warn("lambda: %s could not run an event (%s): retrying", ev->name, refusal ? refusal : "error");
         delay(as, ev, backoff_ms(ev->system_errors++));
         return RUN_GONE;
     }
+    free(ev->executed);
+    ev->executed = xstrdup(executed);
     ev->runs++;
     ev->q->running++;
     ev->q->throttles = 0;

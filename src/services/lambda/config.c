@@ -452,7 +452,7 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
 }
 
 bool lambda__role_may(svc_call_t *c, lambda_fn_t *fn, const char *role, const char *action, const char *api,
-                      const char *resource, const char *what)
+                      const char *resource, const char *what, const char *subject)
 {
     if (!role || !lambda__role_session(c, fn, role))
         return false;
@@ -465,7 +465,7 @@ bool lambda__role_may(svc_call_t *c, lambda_fn_t *fn, const char *role, const ch
         c->ctx->decide(c->ctx, &who, d.service ? d.service : "", action, resource, &id) == IAM_ALLOW)
         return true;
     svc_error(c, "InvalidParameterValueException", 400,
-              "The provided execution role does not have permissions to call %s on %s", api, what);
+              "%s does not have permissions to call %s on %s", subject, api, what);
     return false;
 }
 
@@ -485,7 +485,7 @@ bool lambda__dlq_check(svc_call_t *c, json_t *cfg, const char *name, const char 
      * no state yet, so a stand-in holds the session for the check. */
     lambda_fn_t probe = {.name = (char *)name, .region = (char *)region};
     bool ok = lambda__role_may(c, &probe, json_string_value(json_object_get(cfg, "Role")), d.action, d.api, arn,
-                               k == PIPES_DEST_SQS ? "SQS" : "SNS");
+                               k == PIPES_DEST_SQS ? "SQS" : "SNS", "The provided execution role");
     free(probe.akid);
     free(probe.secret);
     free(probe.token);

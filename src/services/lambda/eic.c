@@ -73,7 +73,7 @@ static bool destination_ok(svc_call_t *c, lambda_fn_t *fn, const char *role, con
             return false;
         }
     }
-    return lambda__role_may(c, fn, role, d.action, d.api, arn, service_label(k));
+    return lambda__role_may(c, fn, role, d.action, d.api, arn, service_label(k), "The provided execution role");
 }
 
 static bool destinations_ok(svc_call_t *c, lambda_fn_t *fn, json_t *dc)

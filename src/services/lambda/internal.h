@@ -15,6 +15,7 @@ typedef struct lambda_version lambda_version_t;
 typedef struct lambda_alias lambda_alias_t;
 typedef struct lambda_layer lambda_layer_t;
 typedef struct lambda_async lambda_async_t;
+typedef struct lambda_esm lambda_esm_t;
 
 /* One version of a function ($LATEST is versions[0]). config is the
  * FunctionConfiguration exactly as AWS returns it; generation changes with
@@ -86,6 +87,8 @@ struct lambda_state {
     int account_concurrency;
     uint64_t next_generation;
     lambda_async_t *async;
+    lambda_esm_t *esms;   /* event source mappings, newest first */
+    bool stopping;
 };
 
 /* ==== names (function.c) ==== */
@@ -188,9 +191,9 @@ int lambda__unreserved(lambda_state_t *st);
 bool lambda__role_session(svc_call_t *c, lambda_fn_t *fn, const char *role);
 /* May fn's execution role call action on resource (its identity policies
  * and the resource's policy)? Sets AWS's InvalidParameterValueException
- * naming api and what when not. */
+ * "<subject> does not have permissions to call <api> on <what>" when not. */
 bool lambda__role_may(svc_call_t *c, lambda_fn_t *fn, const char *role, const char *action, const char *api,
-                      const char *resource, const char *what);
+                      const char *resource, const char *what, const char *subject);
 
 /* DeadLetterConfig.TargetArn of cfg (when set) is an SQS queue or SNS
  * topic that cfg's Role may write to. */
@@ -208,8 +211,24 @@ int lambda__async_enqueue(lambda_state_t *st, lambda_fn_t *fn, const char *quali
                           const void *payload, size_t len);
 /* Deadlines may be due (the clock moved). */
 void lambda__async_kick(lambda_state_t *st);
+/* Run fn (qualifier: a version, an alias or NULL) with payload for kyoka
+ * itself (the event queue, event source mappings): no authorization, the
+ * run spec built with the execution role's session. Returns 0 (done runs
+ * later, *executed names the version), KYOKA_ELIMIT (throttled: *refusal
+ * is AWS's Reason), KYOKA_EINVAL (the version or role is unusable) or
+ * KYOKA_EIO, with *refusal saying why. */
+int lambda__invoke_internal(lambda_state_t *st, lambda_fn_t *fn, const char *qualifier, const char *request_id,
+                            const void *payload, size_t len, lambda_invoke_cb done, void *data, const char **executed,
+                            const char **refusal);
 /* An alias's version for one invocation (weighted routing). */
 lambda_version_t *lambda__route_alias(svc_call_t *c, lambda_fn_t *fn, lambda_alias_t *a);
+
+/* ==== event source mappings (esm.c) ==== */
+int lambda__esm_create(lambda_state_t *st, char *err, size_t errcap);
+void lambda__esm_start(lambda_state_t *st);
+void lambda__esm_stop(lambda_state_t *st);
+void lambda__esm_drop_all(lambda_state_t *st, bool rows);
+json_t *lambda__esm_summary(lambda_state_t *st);
 
 /* ==== policies (policy.c) ==== */
 lambda_policy_t *lambda__policy_lookup(lambda_fn_t *fn, const char *qualifier);
@@ -279,5 +298,10 @@ int lambda_update_function_event_invoke_config(svc_call_t *c);
 int lambda_get_function_event_invoke_config(svc_call_t *c);
 int lambda_delete_function_event_invoke_config(svc_call_t *c);
 int lambda_list_function_event_invoke_configs(svc_call_t *c);
+int lambda_create_event_source_mapping(svc_call_t *c);
+int lambda_get_event_source_mapping(svc_call_t *c);
+int lambda_list_event_source_mappings(svc_call_t *c);
+int lambda_update_event_source_mapping(svc_call_t *c);
+int lambda_delete_event_source_mapping(svc_call_t *c);
 
 #endif

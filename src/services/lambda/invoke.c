@@ -192,3 +192,39 @@ int lambda_invoke(svc_call_t *c)
     }
     return KYOKA_EAGAIN;
 }
+
+int lambda__invoke_internal(lambda_state_t *st, lambda_fn_t *fn, const char *qualifier, const char *request_id,
+                            const void *payload, size_t len, lambda_invoke_cb done, void *data, const char **executed,
+                            const char **refusal)
+{
+    *refusal = NULL;
+    if (!st->has_invoker) {
+        *refusal = "kyoka's function runtime is not running";
+        return KYOKA_EIO;
+    }
+    arena_t a;
+    arena_init(&a);
+    /* A call of kyoka's own: the helpers below report through it. */
+    svc_call_t c = {.ctx = st->ctx, .state = st, .arena = &a, .region = fn->region, .internal = true};
+    snprintf(c.request_id, sizeof c.request_id, "%s", request_id);
+    lambda_alias_t *alias = qualifier ? lambda__alias_lookup(fn, qualifier) : NULL;
+    lambda_version_t *v = alias ? lambda__route_alias(&c, fn, alias) : lambda__resolve_or_fail(&c, fn, qualifier);
+    lambda_run_spec_t spec;
+    if (!v || !lambda__run_spec(st, &c, fn, v, &spec)) {
+        static char why[256];
+        snprintf(why, sizeof why, "%.255s", aws_error_text(&c.error));
+        *refusal = why;
+        arena_destroy(&a);
+        return KYOKA_EINVAL;
+    }
+    *executed = v->version; /* lives as long as the version */
+    lambda_invoke_req_t req = {
+        .request_id = request_id,
+        .invoked_arn = qualifier ? arena_sprintf(&a, "%s:%s", fn->arn, qualifier) : fn->arn,
+        .payload = payload,
+        .len = len,
+    };
+    int rc = st->invoker.invoke(st->invoker.rt, &spec, &req, done, data, NULL, refusal);
+    arena_destroy(&a);
+    return rc;
+}

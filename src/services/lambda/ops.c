@@ -87,6 +87,15 @@ static int arn_layer_by_arn(svc_call_t *c, const char **arn)
     return 0;
 }
 
+/* Event source mapping operations act on the mapping's ARN. */
+static int arn_esm(svc_call_t *c, const char **arn)
+{
+    const char *uuid = svc_in_str(c, "UUID");
+    *arn = arena_sprintf(c->arena, "arn:aws:lambda:%s:%s:event-source-mapping:%s", lambda__call_region(c),
+                         lambda__call_account(c), uuid ? uuid : "");
+    return 0;
+}
+
 /* ==== the operation table ==== */
 
 #define M SVC_OP_MUTATING
@@ -94,8 +103,10 @@ static const svc_op_t lambda_ops[] = {
     {"AddLayerVersionPermission", lambda_add_layer_version_permission, "lambda:AddLayerVersionPermission", arn_layer_version, M},
     {"AddPermission", lambda_add_permission, "lambda:AddPermission", arn_function, M},
     {"CreateAlias", lambda_create_alias, "lambda:CreateAlias", arn_function_unqualified, M},
+    {"CreateEventSourceMapping", lambda_create_event_source_mapping, "lambda:CreateEventSourceMapping", NULL, M},
     {"CreateFunction", lambda_create_function, "lambda:CreateFunction", arn_function_unqualified, M},
     {"DeleteAlias", lambda_delete_alias, "lambda:DeleteAlias", arn_alias, M},
+    {"DeleteEventSourceMapping", lambda_delete_event_source_mapping, "lambda:DeleteEventSourceMapping", arn_esm, M},
     {"DeleteFunction", lambda_delete_function, "lambda:DeleteFunction", arn_function, M},
     {"DeleteFunctionEventInvokeConfig", lambda_delete_function_event_invoke_config, "lambda:DeleteFunctionEventInvokeConfig", arn_function, M},
     {"DeleteFunctionConcurrency", lambda_delete_function_concurrency, "lambda:DeleteFunctionConcurrency", arn_function_unqualified, M},
@@ -103,6 +114,7 @@ static const svc_op_t lambda_ops[] = {
     {"DeleteProvisionedConcurrencyConfig", lambda_delete_provisioned_concurrency_config, "lambda:DeleteProvisionedConcurrencyConfig", arn_function, M},
     {"GetAccountSettings", lambda_get_account_settings, "lambda:GetAccountSettings", NULL, 0},
     {"GetAlias", lambda_get_alias, "lambda:GetAlias", arn_alias, 0},
+    {"GetEventSourceMapping", lambda_get_event_source_mapping, "lambda:GetEventSourceMapping", arn_esm, 0},
     {"GetFunction", lambda_get_function, "lambda:GetFunction", arn_function, 0},
     {"GetFunctionConcurrency", lambda_get_function_concurrency, "lambda:GetFunctionConcurrency", arn_function_unqualified, 0},
     {"GetFunctionEventInvokeConfig", lambda_get_function_event_invoke_config, "lambda:GetFunctionEventInvokeConfig", arn_function, 0},
@@ -114,6 +126,7 @@ static const svc_op_t lambda_ops[] = {
     {"GetProvisionedConcurrencyConfig", lambda_get_provisioned_concurrency_config, "lambda:GetProvisionedConcurrencyConfig", arn_function, 0},
     {"Invoke", lambda_invoke, "lambda:InvokeFunction", arn_function, 0},
     {"ListAliases", lambda_list_aliases, "lambda:ListAliases", arn_function_unqualified, 0},
+    {"ListEventSourceMappings", lambda_list_event_source_mappings, "lambda:ListEventSourceMappings", NULL, 0},
     {"ListFunctionEventInvokeConfigs", lambda_list_function_event_invoke_configs, "lambda:ListFunctionEventInvokeConfigs", arn_function_unqualified, 0},
     {"ListFunctions", lambda_list_functions, "lambda:ListFunctions", NULL, 0},
     {"ListLayerVersions", lambda_list_layer_versions, "lambda:ListLayerVersions", NULL, 0},
@@ -131,6 +144,7 @@ static const svc_op_t lambda_ops[] = {
     {"TagResource", lambda_tag_resource, "lambda:TagResource", arn_resource, M},
     {"UntagResource", lambda_untag_resource, "lambda:UntagResource", arn_resource, M},
     {"UpdateAlias", lambda_update_alias, "lambda:UpdateAlias", arn_alias, M},
+    {"UpdateEventSourceMapping", lambda_update_event_source_mapping, "lambda:UpdateEventSourceMapping", arn_esm, M},
     {"UpdateFunctionEventInvokeConfig", lambda_update_function_event_invoke_config, "lambda:UpdateFunctionEventInvokeConfig", arn_function, M},
     {"UpdateFunctionCode", lambda_update_function_code, "lambda:UpdateFunctionCode", arn_function_unqualified, M},
     {"UpdateFunctionConfiguration", lambda_update_function_configuration, "lambda:UpdateFunctionConfiguration", arn_function_unqualified, M},
@@ -178,6 +192,7 @@ void lambda_set_invoker(void *state, const lambda_invoker_t *inv)
     st->invoker = *inv;
     st->has_invoker = true;
     lambda__async_start(st);
+    lambda__esm_start(st);
 }
 
 const char *lambda_code_root(void *state)
@@ -249,7 +264,7 @@ static void *lambda_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
         return NULL;
     }
     if (lambda__store_migrate(st, err, errcap) != 0 || lambda__store_load(st, err, errcap) != 0 ||
-        lambda__async_create(st, err, errcap) != 0) {
+        lambda__async_create(st, err, errcap) != 0 || lambda__esm_create(st, err, errcap) != 0) {
         free(st->code_root);
         free(st);
         return NULL;
@@ -281,6 +296,7 @@ static void lambda_free(void *state)
     lambda_state_t *st = state;
     if (!st)
         return;
+    lambda__esm_drop_all(st, false);
     lambda__async_free(st);
     free_all(st);
     if (st->code_root_temp)
@@ -295,11 +311,18 @@ static void lambda_reset(void *state)
     if (st->has_invoker && st->invoker.retire)
         st->invoker.retire(st->invoker.rt, "");
     lambda__async_reset(st);
+    lambda__esm_drop_all(st, true);
     lambda__store_wipe(st);
     free_all(st);
 }
 
-static void lambda_stopping(void *state) { lambda__async_stop(state); }
+static void lambda_stopping(void *state)
+{
+    lambda_state_t *st = state;
+    st->stopping = true;
+    lambda__async_stop(st);
+    lambda__esm_stop(st);
+}
 
 static void lambda_clock_moved(void *state) { lambda__async_kick(state); }
 

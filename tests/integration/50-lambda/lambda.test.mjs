@@ -227,6 +227,60 @@ test('event invoke config: a failing event retried on the server clock, its reco
     'ResourceNotFoundException', `The function ${ARN('js-fails')}:$LATEST doesn't have an EventInvokeConfig`, 404);
 });
 
+test('event source mapping: ScalingConfig, FIFO order under MaximumConcurrency 10 with one failing group', async () => {
+  const src = (await sqsClient.send(new sqs.CreateQueueCommand({
+    QueueName: 'js-src.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true', VisibilityTimeout: '30' },
+  }))).QueueUrl;
+  const seen = (await sqsClient.send(new sqs.CreateQueueCommand({ QueueName: 'js-seen' }))).QueueUrl;
+  await create('js-fifo', {
+    Environment: { Variables: { SEEN_URL: seen } },
+    code: zip({
+      'index.mjs': [
+        "import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';",
+        'const sqs = new SQSClient({});',
+        'export const handler = async (event) => {',
+        '  await sqs.send(new SendMessageCommand({ QueueUrl: process.env.SEEN_URL, MessageBody: JSON.stringify(event) }));',
+        "  return { batchItemFailures: event.Records.filter((r) => r.body.startsWith('fail')).map((r) => ({ itemIdentifier: r.messageId })) };",
+        '};',
+        '',
+      ].join('\n'),
+    }),
+  });
+  for (const [g, b] of [['a', 'a1'], ['a', 'fail-a2'], ['a', 'a3'], ['b', 'b1'], ['b', 'b2'], ['c', 'c1']]) {
+    await sqsClient.send(new sqs.SendMessageCommand({ QueueUrl: src, MessageBody: b, MessageGroupId: g }));
+  }
+  const made = await send(new lambda.CreateEventSourceMappingCommand({
+    EventSourceArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:js-src.fifo`, FunctionName: 'js-fifo', BatchSize: 10,
+    FunctionResponseTypes: ['ReportBatchItemFailures'], ScalingConfig: { MaximumConcurrency: 10 },
+  }));
+  assert.equal(made.State, 'Creating');
+  assert.deepEqual(made.ScalingConfig, { MaximumConcurrency: 10 });
+  const groups = {};
+  let records = 0;
+  const deadline = Date.now() + 30000;
+  while (records < 6 && Date.now() < deadline) {
+    const got = await sqsClient.send(new sqs.ReceiveMessageCommand({ QueueUrl: seen, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }));
+    for (const m of got.Messages ?? []) {
+      for (const r of JSON.parse(m.Body).Records) {
+        (groups[r.attributes.MessageGroupId] ??= []).push(r.body);
+        records++;
+      }
+      await sqsClient.send(new sqs.DeleteMessageCommand({ QueueUrl: seen, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+  assert.deepEqual(groups, { a: ['a1', 'fail-a2', 'a3'], b: ['b1', 'b2'], c: ['c1'] });
+  // The failed group's rest waits for the visibility timeout; the others are done.
+  await new Promise((r) => setTimeout(r, 500));
+  const attrs = (await sqsClient.send(new sqs.GetQueueAttributesCommand({ QueueUrl: src, AttributeNames: ['All'] }))).Attributes;
+  assert.equal(attrs.ApproximateNumberOfMessagesNotVisible, '2');
+  const listed = await send(new lambda.ListEventSourceMappingsCommand({ FunctionName: 'js-fifo' }));
+  assert.deepEqual(listed.EventSourceMappings.map((m) => m.UUID), [made.UUID]);
+  await rejects(send(new lambda.CreateEventSourceMappingCommand({
+    EventSourceArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:js-src.fifo`, FunctionName: 'js-fifo', ScalingConfig: { MaximumConcurrency: 1 },
+  })), 'ValidationException', undefined, 400);
+  await send(new lambda.DeleteEventSourceMappingCommand({ UUID: made.UUID }));
+});
+
 test('function errors come back in the payload with FunctionError', async () => {
   await create('js-throws', {
     code: zip({ 'index.js': "exports.handler = async (e) => { throw new RangeError('out of range: ' + e.v); };\n" }),
