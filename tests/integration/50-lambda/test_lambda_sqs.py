@@ -367,6 +367,28 @@ class TestQueueTriggersFunction(SqsLambdaCase):
         self.assertEqual((attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]),
                          ("0", "0"), "filtered messages are deleted, as on AWS")
 
+    def test_filter_operators(self):
+        src = self.queue("src")
+        seen = self.recorder()
+        self.mapping("src", FilterCriteria={"Filters": [
+            {"Pattern": json.dumps({"body": {"file": [{"suffix": ".png"}]}})},
+            {"Pattern": json.dumps({"body": {"state": [{"anything-but": ["ok", "done"]}], "id": [{"exists": True}]}})},
+            {"Pattern": json.dumps({"body": {"path": [{"wildcard": "img/*/thumb"}]}})},
+            {"Pattern": json.dumps({"body": {"user": [{"equals-ignore-case": "ANNA"}]}})},
+            {"Pattern": json.dumps({"$or": [{"body": {"n": [{"numeric": ["<", 0]}]}},
+                                            {"attributes": {"ApproximateReceiveCount": ["9"]}}]})},
+        ]})
+        wanted = [{"file": "a.png"}, {"state": "failed", "id": 1}, {"path": "img/x/thumb"}, {"user": "anna"},
+                  {"n": -3}]
+        unwanted = [{"file": "a.jpg"}, {"state": "ok", "id": 1}, {"state": "failed"}, {"path": "img/x/full"},
+                    {"user": "bob"}, {"n": 3}]
+        for b in unwanted + wanted:
+            self.sqs.send_message(QueueUrl=src, MessageBody=json.dumps(b))
+        events = self.batches(seen, len(wanted))
+        got = sorted(r["body"] for e in events for r in e["Records"])
+        self.assertEqual(got, sorted(json.dumps(b) for b in wanted))
+        self.assertEqual(self.drain(seen, 1, timeout=1), [], "nothing else reaches the function")
+
     def test_disable_and_enable_lose_nothing(self):
         src = self.queue("src")
         seen = self.recorder()
