@@ -126,10 +126,10 @@ class Routing(KyokaTestCase):
         # Lambda is served; an operation of its model that kyoka has not
         # built answers AWS's NotImplemented in Lambda's REST-JSON shape.
         with self.assertRaises(botocore.exceptions.ClientError) as e:
-            self.kyoka.client("lambda").list_event_source_mappings()
+            self.kyoka.client("lambda").list_code_signing_configs()
         self.assertEqual(e.exception.response["Error"]["Code"], "NotImplemented")
         self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 501)
-        self.assertIn("ListEventSourceMappings", e.exception.response["Error"]["Message"])
+        self.assertIn("ListCodeSigningConfigs", e.exception.response["Error"]["Message"])
 
     def test_lambda_paths_unsigned(self):
         req = urllib.request.Request(self.kyoka.endpoint + "/2015-03-31/functions/")
