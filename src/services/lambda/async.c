@@ -53,6 +53,7 @@ typedef struct async_ev {
     int64_t due_ms;       /* when delayed: the next attempt */
     int runs;             /* attempts that ran the function */
     int system_errors;    /* in a row, for the delay */
+    int64_t started_ms;   /* when the last attempt started (server clock) */
     async_q_t *q;
     lambda_async_t *as;
     char *payload;        /* while running: the event as sent */
@@ -495,8 +496,11 @@ static void on_run_done(void *data, const lambda_invoke_result_t *res)
             finish_event(as, ev, "RetriesExhausted", res);
         } else {
             as->retried++;
-            /* One minute before the second attempt, two before the third. */
-            delay(as, ev, ev->runs == 1 ? 60000 : 120000);
+            /* One minute between the first two attempts, two between the
+             * second and third, counted from the start of the attempt that
+             * failed (so the wait does not stretch with a slow failure). */
+            int64_t wait = (ev->runs == 1 ? 60000 : 120000) - (kyoka_clock_now_ms() - ev->started_ms);
+            delay(as, ev, wait > 0 ? wait : 0);
         }
     } else {
         finish_event(as, ev, "Success", res);
@@ -554,6 +558,7 @@ static run_outcome_t run_one(lambda_async_t *as, async_ev_t *ev)
     free(ev->executed);
     ev->executed = xstrdup(executed);
     ev->runs++;
+    ev->started_ms = kyoka_clock_now_ms();
     ev->q->running++;
     ev->q->throttles = 0;
     return RUN_STARTED;
