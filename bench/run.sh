@@ -10,6 +10,7 @@
 #   7. Lambda asynchronous invokes accepted and completed (bench/lambda_async_bench.py) vs moto
 #   8. SQS -> Lambda -> SQS through an event source mapping (bench/esm_bench.py)
 #   9. EventBridge event patterns: ns/event for 10, 1,000 and 10,000 patterns (bench/pattern_bench) vs the naive loop
+#  10. Kinesis PutRecords (1 KiB records, 100 a request, durable) and GetRecords (bench/kinesis_bench) vs kinesalite
 set -e
 KYOKA="$(readlink -f "${1:-build/kyoka}")"
 BUILD_DIR="$(dirname "$KYOKA")"
@@ -26,6 +27,7 @@ done
 cleanup() {
   [ -n "$KPID" ] && kill "$KPID" 2>/dev/null || true
   [ -n "$MPID" ] && kill "$MPID" 2>/dev/null || true
+  [ -n "$KLPID" ] && kill "$KLPID" 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -136,4 +138,56 @@ if [ -x "$BUILD_DIR/pattern_bench" ]; then
   "$BUILD_DIR/pattern_bench" --seconds "${PATTERN_BENCH_SECONDS:-2}" || echo "kyoka: pattern_bench failed"
 else
   echo "-- 9. EventBridge event patterns: bench/pattern_bench not built"
+fi
+
+if [ -x "$BUILD_DIR/kinesis_bench" ]; then
+  echo "-- 10. Kinesis Data Streams: PutRecords (100 x 1 KiB records a request, 4 shards), GetRecords (Limit 10,000)"
+  KIN_RECORDS="${KINESIS_BENCH_RECORDS:-1000000}"
+  echo "kyoka ($KIN_RECORDS records, durable):"
+  "$BUILD_DIR/kinesis_bench" "http://127.0.0.1:$PORT" --records "$KIN_RECORDS" --server-pid "$KPID" --json > "$TMP/kinesis-kyoka.json" \
+    || echo "kyoka: kinesis_bench failed"
+  $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  put %(put_records_per_s).0f records/s, %(put_cpu_us_per_record).2f us server CPU/record; get %(get_records_per_s).0f records/s (%(get_mb_per_s).1f MB/s), %(get_cpu_us_per_record).2f us server CPU/record" % d)' "$TMP/kinesis-kyoka.json" 2>/dev/null || true
+  KINESALITE="$HERE/peers/node_modules/.bin/kinesalite"
+  if [ -x "$KINESALITE" ]; then
+    KL_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # kinesalite keeps records in memory (no fsync) and handles one request
+    # at a time: a fiftieth of the records keeps its run short.
+    "$KINESALITE" --port "$KL_PORT" --createStreamMs 10 --deleteStreamMs 10 --updateStreamMs 10 > "$TMP/kinesalite.log" 2>&1 &
+    KLPID=$!
+    wait_port "$KL_PORT" / || true
+    KL_RECORDS=$((KIN_RECORDS / 50))
+    echo "kinesalite (peer, $KL_RECORDS records, in memory):"
+    if "$BUILD_DIR/kinesis_bench" "http://127.0.0.1:$KL_PORT" --records "$KL_RECORDS" --connections 8 --server-pid "$KLPID" --json > "$TMP/kinesis-peer.json"; then
+      $PY -c 'import json,sys; k=json.load(open(sys.argv[1])); m=json.load(open(sys.argv[2])); print("  put %.0f records/s, %.2f us CPU/record; get %.0f records/s\n  kyoka/kinesalite: put x%.1f, get x%.1f" % (m["put_records_per_s"], m["put_cpu_us_per_record"], m["get_records_per_s"], k["put_records_per_s"]/max(m["put_records_per_s"],1), k["get_records_per_s"]/max(m["get_records_per_s"],1)))' "$TMP/kinesis-kyoka.json" "$TMP/kinesis-peer.json" || true
+    else
+      echo "kinesalite: kinesis_bench failed"
+    fi
+    kill "$KLPID" 2>/dev/null || true
+    KLPID=""
+  else
+    echo "kinesalite (peer): absent (run npm install in bench/peers)"
+  fi
+else
+  echo "-- 10. Kinesis: bench/kinesis_bench not built"
+fi
+
+if [ -x "$BUILD_DIR/events_bench" ]; then
+  echo "-- 11. EventBridge: PutEvents (10 entries a request, 4 connections) delivered to an SQS target, at 10, 1,000 and 10,000 rules"
+  EB_EVENTS="${EVENTS_BENCH_EVENTS:-40000}"
+  for r in 10 1000 10000; do
+    printf "kyoka: "
+    "$BUILD_DIR/events_bench" "http://127.0.0.1:$PORT" --rules "$r" --events "$EB_EVENTS" --threads 4 || echo "kyoka: events_bench failed at $r rules"
+  done
+  if [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null; then
+    # moto delivers to queue targets in the PutEvents call itself; a tenth
+    # of the events and no 10,000-rule run keep it short.
+    for r in 10 1000; do
+      printf "moto (peer): "
+      "$BUILD_DIR/events_bench" "http://127.0.0.1:$MOTO_PORT" --rules "$r" --events $((EB_EVENTS / 10)) --threads 4 || echo "moto: events_bench failed at $r rules"
+    done
+  else
+    echo "moto (peer): absent"
+  fi
+else
+  echo "-- 11. EventBridge: bench/events_bench not built"
 fi

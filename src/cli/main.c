@@ -17,14 +17,46 @@ static void usage(FILE *f)
             "                  [--account-id ID] [--region R] [--access-key K --secret-key S]\n"
             "                  [--log-format text|json] [--quiet] [--port-file PATH]\n"
             "                  [--lambda-concurrency N] [--lambda-idle-seconds N] [--sandbox auto|bwrap|none]\n"
-            "                  [--node-sdk-dir DIR]\n"
+            "                  [--node-sdk-dir DIR] [--kinesis-limits aws|off] [--hot-reload-roots DIR[,DIR]]\n"
             "       kyoka clock advance SECONDS [--endpoint URL]\n"
             "       kyoka clock show [--endpoint URL]\n"
-            "       kyoka iam explain DECISION_ID [--endpoint URL]\n"
-            "       kyoka iam decisions [--endpoint URL]\n"
+            "       kyoka iam explain DECISION_ID|last [--json] [--endpoint URL]\n"
+            "       kyoka iam decisions [--denied] [--principal P] [--action A] [--last N] [--follow] [--json]\n"
             "       kyoka lambda ls [--json] [--endpoint URL]\n"
+            "       kyoka lambda debug NAME [--port N] [--off] [--endpoint URL]\n"
             "       kyoka logs tail NAME [--follow] [--since 10m] [--filter-pattern P] [--endpoint URL]\n"
             "       kyoka version\n");
+}
+
+/* `kyoka serve --help`: every flag, its default and what it does. Keep in
+ * step with cmd_serve and kyoka_config_defaults. */
+static void serve_help(FILE *f)
+{
+    fprintf(f,
+            "usage: kyoka serve [flags]\n"
+            "\n"
+            "Serve AWS APIs on one port until SIGINT/SIGTERM.\n"
+            "\n"
+            "  --host H                  address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)\n"
+            "  --port N                  port (default 4566; 0 picks a free port)\n"
+            "  --data-dir DIR            where state is kept across restarts (default ./.kyoka); locked while\n"
+            "                            a server uses it, so a second server on it fails at once\n"
+            "  --ephemeral               keep everything in memory, no data directory (default: off)\n"
+            "  --auth sigv4|open         sigv4 checks every signature (default); open accepts any key as root\n"
+            "  --account-id ID           the 12-digit account id (default 000000000000)\n"
+            "  --region R                the region (default us-east-1)\n"
+            "  --access-key K            the root user's access key id (default test)\n"
+            "  --secret-key S            the root user's secret key (default test)\n"
+            "  --log-format text|json    request log and info lines as text (default) or JSON\n"
+            "  --quiet                   no request log lines (default: one line per request on stderr)\n"
+            "  --port-file PATH          write the port here once listening (default: none; for tests)\n"
+            "  --lambda-concurrency N    the account's concurrent executions (default 1000, as AWS)\n"
+            "  --lambda-idle-seconds N   stop idle execution environments after N seconds (default 300)\n"
+            "  --sandbox auto|bwrap|none how functions are isolated (default auto: bubblewrap when usable)\n"
+            "  --node-sdk-dir DIR        the @aws-sdk clients node functions get (default: the build's)\n"
+            "  --kinesis-limits aws|off  enforce Kinesis's per-shard write limits (default off)\n"
+            "  --hot-reload-roots D[,D]  directories function code may be served from (default: anywhere)\n"
+            "  --help, -h                this text\n");
 }
 
 static int bad_flag(const char *msg, const char *arg)
@@ -55,7 +87,7 @@ static int cmd_serve(int argc, char **argv)
     if (!v)          \
         return bad_flag("missing value for", a);
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
+            serve_help(stdout);
             return 0;
         } else if (strcmp(a, "--port") == 0) {
             NEED_VALUE();
@@ -133,6 +165,16 @@ static int cmd_serve(int argc, char **argv)
                 return bad_flag("--sandbox must be auto, bwrap or none, got", v);
             cfg.sandbox = v;
             i++;
+        } else if (strcmp(a, "--kinesis-limits") == 0) {
+            NEED_VALUE();
+            if (strcmp(v, "aws") != 0 && strcmp(v, "off") != 0)
+                return bad_flag("--kinesis-limits must be aws or off, got", v);
+            cfg.kinesis_aws_limits = strcmp(v, "aws") == 0;
+            i++;
+        } else if (strcmp(a, "--hot-reload-roots") == 0) {
+            NEED_VALUE();
+            cfg.hot_reload_roots = v;
+            i++;
         } else if (strcmp(a, "--node-sdk-dir") == 0) {
             NEED_VALUE();
             cfg.node_sdk_dir = v;
@@ -151,6 +193,7 @@ static int cmd_serve(int argc, char **argv)
 
 int kyoka_cli_admin(int argc, char **argv); /* admin_client.c */
 int kyoka_cli_logs(int argc, char **argv);  /* logs_tail.c */
+int kyoka_cli_iam(int argc, char **argv);   /* iam_cmd.c */
 
 int main(int argc, char **argv)
 {
@@ -169,10 +212,12 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "iam") == 0 || strcmp(argv[1], "lambda") == 0)
+    if (strcmp(argv[1], "clock") == 0 || strcmp(argv[1], "lambda") == 0)
         return kyoka_cli_admin(argc - 1, argv + 1);
     if (strcmp(argv[1], "logs") == 0)
         return kyoka_cli_logs(argc - 1, argv + 1);
+    if (strcmp(argv[1], "iam") == 0)
+        return kyoka_cli_iam(argc - 1, argv + 1);
     fprintf(stderr, "kyoka: unknown command %s\n", argv[1]);
     usage(stderr);
     return 2;

@@ -8399,294 +8399,300 @@ static const model_service_t m_events_service = {
     PROTO_JSON, NULL, NULL,
 };
 
-static const char *const m_scheduler_enum_0[] = {"ENABLED", "DISABLED", NULL};
-static const model_member_t m_scheduler_mem_1[] = {
-    {"AssignPublicIp", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SecurityGroups", NULL, 86, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Subnets", NULL, 93, true, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_scheduler_mem_3[] = {
-    {"member", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+static const char *const m_scheduler_enum_0[] = {"NONE", "DELETE", NULL};
+static const char *const m_scheduler_enum_1[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_scheduler_mem_2[] = {
+    {"AssignPublicIp", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroups", NULL, 87, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Subnets", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_4[] = {
-    {"base", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
-    {"capacityProvider", NULL, 2, true, false, LOC_BODY, TSF_DEFAULT},
-    {"weight", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_8[] = {
-    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_5[] = {
+    {"base", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"capacityProvider", NULL, 3, true, false, LOC_BODY, TSF_DEFAULT},
+    {"weight", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_9[] = {
-    {"ClientToken", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", "Name", 78, true, false, LOC_URI, TSF_DEFAULT},
-    {"Tags", NULL, 97, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_10[] = {
-    {"ScheduleGroupArn", NULL, 76, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientToken", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 79, true, false, LOC_URI, TSF_DEFAULT},
+    {"Tags", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_11[] = {
-    {"ClientToken", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EndDate", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FlexibleTimeWindow", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
-    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KmsKeyArn", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
-    {"ScheduleExpression", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ScheduleExpressionTimezone", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StartDate", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Target", NULL, 104, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleGroupArn", NULL, 77, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_12[] = {
-    {"ScheduleArn", NULL, 73, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientToken", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndDate", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FlexibleTimeWindow", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KmsKeyArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 51, true, false, LOC_URI, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpressionTimezone", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartDate", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ActionAfterCompletion", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_14[] = {
-    {"Arn", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_13[] = {
+    {"ScheduleArn", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_16[] = {
-    {"ClientToken", "clientToken", 7, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Name", "Name", 78, true, false, LOC_URI, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_15[] = {
+    {"Arn", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_18[] = {
-    {"ClientToken", "clientToken", 7, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"GroupName", "groupName", 78, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_17[] = {
+    {"ClientToken", "clientToken", 8, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Name", "Name", 79, true, false, LOC_URI, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_22[] = {
-    {"CapacityProviderStrategy", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EnableECSManagedTags", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EnableExecuteCommand", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Group", NULL, 33, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LaunchType", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
-    {"NetworkConfiguration", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PlacementConstraints", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PlacementStrategy", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PlatformVersion", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PropagateTags", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ReferenceId", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Tags", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TaskCount", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TaskDefinitionArn", NULL, 110, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_19[] = {
+    {"ClientToken", "clientToken", 8, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"GroupName", "groupName", 79, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Name", "Name", 51, true, false, LOC_URI, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_26[] = {
-    {"DetailType", NULL, 21, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Source", NULL, 88, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_23[] = {
+    {"CapacityProviderStrategy", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableECSManagedTags", NULL, 24, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableExecuteCommand", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Group", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LaunchType", NULL, 39, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NetworkConfiguration", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlacementConstraints", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlacementStrategy", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PlatformVersion", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PropagateTags", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ReferenceId", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TaskCount", NULL, 110, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TaskDefinitionArn", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_27[] = {
-    {"MaximumWindowInMinutes", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Mode", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DetailType", NULL, 22, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Source", NULL, 89, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_scheduler_enum_28[] = {"OFF", "FLEXIBLE", NULL};
-static const model_member_t m_scheduler_mem_29[] = {
-    {"Name", "Name", 78, true, false, LOC_URI, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_28[] = {
+    {"MaximumWindowInMinutes", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Mode", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_scheduler_enum_29[] = {"OFF", "FLEXIBLE", NULL};
 static const model_member_t m_scheduler_mem_30[] = {
-    {"Arn", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 80, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 79, true, false, LOC_URI, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_31[] = {
-    {"GroupName", "groupName", 78, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
+    {"Arn", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_32[] = {
-    {"Arn", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EndDate", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FlexibleTimeWindow", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
-    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KmsKeyArn", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ScheduleExpression", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ScheduleExpressionTimezone", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StartDate", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Target", NULL, 104, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", "groupName", 79, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Name", "Name", 51, true, false, LOC_URI, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_34[] = {
-    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_33[] = {
+    {"Arn", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndDate", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FlexibleTimeWindow", NULL, 28, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KmsKeyArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpressionTimezone", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartDate", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ActionAfterCompletion", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_35[] = {
-    {"PartitionKey", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_scheduler_enum_38[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
-static const model_member_t m_scheduler_mem_39[] = {
-    {"MaxResults", "MaxResults", 45, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"NamePrefix", "NamePrefix", 79, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"NextToken", "NextToken", 53, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_36[] = {
+    {"PartitionKey", NULL, 108, true, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_scheduler_enum_39[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
 static const model_member_t m_scheduler_mem_40[] = {
-    {"NextToken", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ScheduleGroups", NULL, 77, true, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxResults", "MaxResults", 46, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NamePrefix", "NamePrefix", 80, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "NextToken", 54, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_41[] = {
-    {"GroupName", "ScheduleGroup", 78, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"MaxResults", "MaxResults", 45, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"NamePrefix", "NamePrefix", 51, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"NextToken", "NextToken", 53, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
-    {"State", "State", 83, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleGroups", NULL, 78, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_42[] = {
-    {"NextToken", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Schedules", NULL, 82, true, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", "ScheduleGroup", 79, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"MaxResults", "MaxResults", 46, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NamePrefix", "NamePrefix", 52, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "NextToken", 54, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"State", "State", 84, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_43[] = {
-    {"ResourceArn", "ResourceArn", 99, true, false, LOC_URI, TSF_DEFAULT},
+    {"NextToken", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schedules", NULL, 83, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_44[] = {
-    {"Tags", NULL, 97, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceArn", "ResourceArn", 100, true, false, LOC_URI, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_52[] = {
-    {"awsvpcConfiguration", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_45[] = {
+    {"Tags", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_54[] = {
-    {"expression", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
-    {"type", NULL, 56, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_53[] = {
+    {"awsvpcConfiguration", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_scheduler_enum_56[] = {"distinctInstance", "memberOf", NULL};
-static const model_member_t m_scheduler_mem_57[] = {
-    {"member", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_55[] = {
+    {"expression", NULL, 56, false, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_scheduler_enum_57[] = {"distinctInstance", "memberOf", NULL};
 static const model_member_t m_scheduler_mem_58[] = {
-    {"member", NULL, 59, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_59[] = {
-    {"field", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"type", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_scheduler_enum_61[] = {"random", "spread", "binpack", NULL};
-static const char *const m_scheduler_enum_63[] = {"TASK_DEFINITION", NULL};
-static const model_member_t m_scheduler_mem_65[] = {
-    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_60[] = {
+    {"field", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 62, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_scheduler_enum_62[] = {"random", "spread", "binpack", NULL};
+static const char *const m_scheduler_enum_64[] = {"TASK_DEFINITION", NULL};
 static const model_member_t m_scheduler_mem_66[] = {
-    {"MaximumEventAgeInSeconds", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaximumRetryAttempts", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_68[] = {
-    {"Name", NULL, 70, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Value", NULL, 71, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_67[] = {
+    {"MaximumEventAgeInSeconds", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaximumRetryAttempts", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_69[] = {
-    {"member", NULL, 68, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 71, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_72[] = {
-    {"PipelineParameterList", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_70[] = {
+    {"member", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_77[] = {
-    {"member", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_73[] = {
+    {"PipelineParameterList", NULL, 70, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_scheduler_enum_80[] = {"ACTIVE", "DELETING", NULL};
-static const model_member_t m_scheduler_mem_81[] = {
-    {"Arn", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 80, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_78[] = {
+    {"member", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_scheduler_enum_81[] = {"ACTIVE", "DELETING", NULL};
 static const model_member_t m_scheduler_mem_82[] = {
-    {"member", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Arn", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_scheduler_enum_83[] = {"ENABLED", "DISABLED", NULL};
-static const model_member_t m_scheduler_mem_84[] = {
-    {"Arn", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CreationDate", NULL, 13, false, false, LOC_BODY, TSF_DEFAULT},
-    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"LastModificationDate", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Target", NULL, 108, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_scheduler_mem_86[] = {
+static const model_member_t m_scheduler_mem_83[] = {
     {"member", NULL, 85, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_scheduler_enum_84[] = {"ENABLED", "DISABLED", NULL};
+static const model_member_t m_scheduler_mem_85[] = {
+    {"Arn", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreationDate", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastModificationDate", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_scheduler_mem_87[] = {
-    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 86, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_89[] = {
-    {"MessageGroupId", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_88[] = {
+    {"Message", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_93[] = {
-    {"member", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_90[] = {
+    {"MessageGroupId", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_94[] = {
-    {"Key", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Value", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_96[] = {
-    {"member", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_95[] = {
+    {"Key", NULL, 96, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_97[] = {
-    {"member", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 96, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_98[] = {
-    {"key", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
-    {"value", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 95, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_100[] = {
-    {"ResourceArn", "ResourceArn", 99, true, false, LOC_URI, TSF_DEFAULT},
-    {"Tags", NULL, 97, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_99[] = {
+    {"key", NULL, 96, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_103[] = {
-    {"member", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_101[] = {
+    {"ResourceArn", "ResourceArn", 100, true, false, LOC_URI, TSF_DEFAULT},
+    {"Tags", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_104[] = {
-    {"Arn", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
-    {"DeadLetterConfig", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EcsParameters", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EventBridgeParameters", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Input", NULL, 106, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KinesisParameters", NULL, 35, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RetryPolicy", NULL, 66, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RoleArn", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
-    {"SageMakerPipelineParameters", NULL, 72, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SqsParameters", NULL, 89, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 99, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_108[] = {
-    {"Arn", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_105[] = {
+    {"Arn", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DeadLetterConfig", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EcsParameters", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EventBridgeParameters", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Input", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KinesisParameters", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetryPolicy", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RoleArn", NULL, 68, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SageMakerPipelineParameters", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SqsParameters", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_111[] = {
-    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_109[] = {
+    {"Arn", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_112[] = {
-    {"ResourceArn", "ResourceArn", 99, true, false, LOC_URI, TSF_DEFAULT},
-    {"TagKeys", "TagKeys", 96, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Message", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_scheduler_mem_114[] = {
-    {"ClientToken", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Description", NULL, 20, false, false, LOC_BODY, TSF_DEFAULT},
-    {"EndDate", NULL, 25, false, false, LOC_BODY, TSF_DEFAULT},
-    {"FlexibleTimeWindow", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
-    {"GroupName", NULL, 78, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KmsKeyArn", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Name", "Name", 50, true, false, LOC_URI, TSF_DEFAULT},
-    {"ScheduleExpression", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ScheduleExpressionTimezone", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StartDate", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
-    {"State", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Target", NULL, 104, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_scheduler_mem_113[] = {
+    {"ResourceArn", "ResourceArn", 100, true, false, LOC_URI, TSF_DEFAULT},
+    {"TagKeys", "TagKeys", 97, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_115[] = {
-    {"ScheduleArn", NULL, 73, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientToken", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndDate", NULL, 26, false, false, LOC_BODY, TSF_DEFAULT},
+    {"FlexibleTimeWindow", NULL, 28, true, false, LOC_BODY, TSF_DEFAULT},
+    {"GroupName", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KmsKeyArn", NULL, 37, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "Name", 51, true, false, LOC_URI, TSF_DEFAULT},
+    {"ScheduleExpression", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleExpressionTimezone", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartDate", NULL, 91, false, false, LOC_BODY, TSF_DEFAULT},
+    {"State", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ActionAfterCompletion", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_scheduler_mem_116[] = {
-    {"Message", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ScheduleArn", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_scheduler_mem_117[] = {
+    {"Message", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_shape_t m_scheduler_shapes[] = {
-    {"AssignPublicIp", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_0, NULL, 0, false,
+    {"ActionAfterCompletion", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_0, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"AwsVpcConfiguration", SHAPE_STRUCTURE, false, m_scheduler_mem_1, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"AssignPublicIp", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_1, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AwsVpcConfiguration", SHAPE_STRUCTURE, false, m_scheduler_mem_2, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"CapacityProvider", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 255LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CapacityProviderStrategy", SHAPE_LIST, false, m_scheduler_mem_3, 1, true, true, 0LL, 6LL, NULL, NULL, 0, false,
+    {"CapacityProviderStrategy", SHAPE_LIST, false, m_scheduler_mem_4, 1, true, true, 0LL, 6LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CapacityProviderStrategyItem", SHAPE_STRUCTURE, false, m_scheduler_mem_4, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CapacityProviderStrategyItem", SHAPE_STRUCTURE, false, m_scheduler_mem_5, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"CapacityProviderStrategyItemBase", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 100000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -8694,27 +8700,27 @@ static const model_shape_t m_scheduler_shapes[] = {
      NULL, false, -1, false, false},
     {"ClientToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
      "^[a-zA-Z0-9-_]+$", false, -1, false, false},
-    {"ConflictException", SHAPE_STRUCTURE, false, m_scheduler_mem_8, 1, false, false, 0LL, 0LL, NULL, NULL, 409, true,
+    {"ConflictException", SHAPE_STRUCTURE, false, m_scheduler_mem_9, 1, false, false, 0LL, 0LL, NULL, NULL, 409, true,
      NULL, false, -1, false, false},
-    {"CreateScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_9, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CreateScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_10, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CreateScheduleGroupOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_10, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CreateScheduleGroupOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_11, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CreateScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_11, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CreateScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_12, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CreateScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_12, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CreateScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_13, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"CreationDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DeadLetterConfig", SHAPE_STRUCTURE, false, m_scheduler_mem_14, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DeadLetterConfig", SHAPE_STRUCTURE, false, m_scheduler_mem_15, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"DeadLetterConfigArnString", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
      "^arn:aws(-[a-z]+)?:sqs:[a-z0-9\\-]+:\\d{12}:[a-zA-Z0-9\\-_]+$", false, -1, false, false},
-    {"DeleteScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_16, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DeleteScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_17, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"DeleteScheduleGroupOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DeleteScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_18, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DeleteScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_19, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"DeleteScheduleOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -8722,7 +8728,7 @@ static const model_shape_t m_scheduler_shapes[] = {
      NULL, false, -1, false, false},
     {"DetailType", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EcsParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_22, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EcsParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_23, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"EnableECSManagedTags", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -8730,43 +8736,43 @@ static const model_shape_t m_scheduler_shapes[] = {
      NULL, false, -1, false, false},
     {"EndDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EventBridgeParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_26, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EventBridgeParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_27, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FlexibleTimeWindow", SHAPE_STRUCTURE, false, m_scheduler_mem_27, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"FlexibleTimeWindow", SHAPE_STRUCTURE, false, m_scheduler_mem_28, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"FlexibleTimeWindowMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_28, NULL, 0, false,
+    {"FlexibleTimeWindowMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_29, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_29, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetScheduleGroupInput", SHAPE_STRUCTURE, false, m_scheduler_mem_30, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetScheduleGroupOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_30, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetScheduleGroupOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_31, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_31, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_32, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_32, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_33, 15, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Group", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 255LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"InternalServerException", SHAPE_STRUCTURE, false, m_scheduler_mem_34, 1, false, false, 0LL, 0LL, NULL, NULL, 500, false,
+    {"InternalServerException", SHAPE_STRUCTURE, false, m_scheduler_mem_35, 1, false, false, 0LL, 0LL, NULL, NULL, 500, false,
      NULL, false, -1, false, false},
-    {"KinesisParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_35, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"KinesisParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_36, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"KmsKeyArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
      "^arn:aws(-[a-z]+)?:kms:[a-z0-9\\-]+:\\d{12}:(key|alias)\\/[0-9a-zA-Z-_]*$", false, -1, false, false},
     {"LastModificationDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LaunchType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_38, NULL, 0, false,
+    {"LaunchType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_39, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListScheduleGroupsInput", SHAPE_STRUCTURE, false, m_scheduler_mem_39, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListScheduleGroupsInput", SHAPE_STRUCTURE, false, m_scheduler_mem_40, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListScheduleGroupsOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_40, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListScheduleGroupsOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_41, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListSchedulesInput", SHAPE_STRUCTURE, false, m_scheduler_mem_41, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListSchedulesInput", SHAPE_STRUCTURE, false, m_scheduler_mem_42, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListSchedulesOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_42, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListSchedulesOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_43, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListTagsForResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_43, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListTagsForResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_44, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListTagsForResourceOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_44, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListTagsForResourceOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_45, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"MaxResults", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 100LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -8782,47 +8788,47 @@ static const model_shape_t m_scheduler_shapes[] = {
      "^[0-9a-zA-Z-_.]+$", false, -1, false, false},
     {"NamePrefix", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
      "^[a-zA-Z][0-9a-zA-Z-_]*$", false, -1, false, false},
-    {"NetworkConfiguration", SHAPE_STRUCTURE, false, m_scheduler_mem_52, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"NetworkConfiguration", SHAPE_STRUCTURE, false, m_scheduler_mem_53, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"NextToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PlacementConstraint", SHAPE_STRUCTURE, false, m_scheduler_mem_54, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PlacementConstraint", SHAPE_STRUCTURE, false, m_scheduler_mem_55, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"PlacementConstraintExpression", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 2000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PlacementConstraintType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_56, NULL, 0, false,
+    {"PlacementConstraintType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_57, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PlacementConstraints", SHAPE_LIST, false, m_scheduler_mem_57, 1, true, true, 0LL, 10LL, NULL, NULL, 0, false,
+    {"PlacementConstraints", SHAPE_LIST, false, m_scheduler_mem_58, 1, true, true, 0LL, 10LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PlacementStrategies", SHAPE_LIST, false, m_scheduler_mem_58, 1, true, true, 0LL, 5LL, NULL, NULL, 0, false,
+    {"PlacementStrategies", SHAPE_LIST, false, m_scheduler_mem_59, 1, true, true, 0LL, 5LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PlacementStrategy", SHAPE_STRUCTURE, false, m_scheduler_mem_59, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PlacementStrategy", SHAPE_STRUCTURE, false, m_scheduler_mem_60, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"PlacementStrategyField", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 255LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PlacementStrategyType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_61, NULL, 0, false,
+    {"PlacementStrategyType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_62, NULL, 0, false,
      NULL, false, -1, false, false},
     {"PlatformVersion", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PropagateTags", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_63, NULL, 0, false,
+    {"PropagateTags", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_64, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ReferenceId", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 1024LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_scheduler_mem_65, 1, false, false, 0LL, 0LL, NULL, NULL, 404, true,
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_scheduler_mem_66, 1, false, false, 0LL, 0LL, NULL, NULL, 404, true,
      NULL, false, -1, false, false},
-    {"RetryPolicy", SHAPE_STRUCTURE, false, m_scheduler_mem_66, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RetryPolicy", SHAPE_STRUCTURE, false, m_scheduler_mem_67, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"RoleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
      "^arn:aws(-[a-z]+)?:iam::\\d{12}:role\\/(service-role\\/){0,1}[a-zA-Z0-9\\+=,\\.@\\-_]+$", false, -1, false, false},
-    {"SageMakerPipelineParameter", SHAPE_STRUCTURE, false, m_scheduler_mem_68, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SageMakerPipelineParameter", SHAPE_STRUCTURE, false, m_scheduler_mem_69, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SageMakerPipelineParameterList", SHAPE_LIST, false, m_scheduler_mem_69, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+    {"SageMakerPipelineParameterList", SHAPE_LIST, false, m_scheduler_mem_70, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"SageMakerPipelineParameterName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
      "^[A-Za-z0-9\\-_]*$", false, -1, false, false},
     {"SageMakerPipelineParameterValue", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1024LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SageMakerPipelineParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_72, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SageMakerPipelineParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_73, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ScheduleArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1224LL, NULL, NULL, 0, false,
      "^arn:aws(-[a-z]+)?:scheduler:[a-z0-9\\-]+:\\d{12}:schedule\\/[0-9a-zA-Z-_.]+\\/[0-9a-zA-Z-_.]+$", false, -1, false, false},
@@ -8832,31 +8838,31 @@ static const model_shape_t m_scheduler_shapes[] = {
      NULL, false, -1, false, false},
     {"ScheduleGroupArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1224LL, NULL, NULL, 0, false,
      "^arn:aws(-[a-z]+)?:scheduler:[a-z0-9\\-]+:\\d{12}:schedule-group\\/[0-9a-zA-Z-_.]+$", false, -1, false, false},
-    {"ScheduleGroupList", SHAPE_LIST, false, m_scheduler_mem_77, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ScheduleGroupList", SHAPE_LIST, false, m_scheduler_mem_78, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ScheduleGroupName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
      "^[0-9a-zA-Z-_.]+$", false, -1, false, false},
     {"ScheduleGroupNamePrefix", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 64LL, NULL, NULL, 0, false,
      "^[a-zA-Z][0-9a-zA-Z-_]*$", false, -1, false, false},
-    {"ScheduleGroupState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_80, NULL, 0, false,
+    {"ScheduleGroupState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_81, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ScheduleGroupSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_81, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ScheduleGroupSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_82, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ScheduleList", SHAPE_LIST, false, m_scheduler_mem_82, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ScheduleList", SHAPE_LIST, false, m_scheduler_mem_83, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ScheduleState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_83, NULL, 0, false,
+    {"ScheduleState", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_scheduler_enum_84, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ScheduleSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_84, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ScheduleSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_85, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"SecurityGroup", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SecurityGroups", SHAPE_LIST, false, m_scheduler_mem_86, 1, true, true, 1LL, 5LL, NULL, NULL, 0, false,
+    {"SecurityGroups", SHAPE_LIST, false, m_scheduler_mem_87, 1, true, true, 1LL, 5LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ServiceQuotaExceededException", SHAPE_STRUCTURE, false, m_scheduler_mem_87, 1, false, false, 0LL, 0LL, NULL, NULL, 402, true,
+    {"ServiceQuotaExceededException", SHAPE_STRUCTURE, false, m_scheduler_mem_88, 1, false, false, 0LL, 0LL, NULL, NULL, 402, true,
      NULL, false, -1, false, false},
     {"Source", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
      "^(?=[/\\.\\-_A-Za-z0-9]+)((?!aws\\.).*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)$", false, -1, false, false},
-    {"SqsParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_89, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SqsParameters", SHAPE_STRUCTURE, false, m_scheduler_mem_90, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"StartDate", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -8864,29 +8870,29 @@ static const model_shape_t m_scheduler_shapes[] = {
      NULL, false, -1, false, false},
     {"Subnet", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Subnets", SHAPE_LIST, false, m_scheduler_mem_93, 1, true, true, 1LL, 16LL, NULL, NULL, 0, false,
+    {"Subnets", SHAPE_LIST, false, m_scheduler_mem_94, 1, true, true, 1LL, 16LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Tag", SHAPE_STRUCTURE, false, m_scheduler_mem_94, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Tag", SHAPE_STRUCTURE, false, m_scheduler_mem_95, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagKeyList", SHAPE_LIST, false, m_scheduler_mem_96, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+    {"TagKeyList", SHAPE_LIST, false, m_scheduler_mem_97, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagList", SHAPE_LIST, false, m_scheduler_mem_97, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+    {"TagList", SHAPE_LIST, false, m_scheduler_mem_98, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagMap", SHAPE_MAP, false, m_scheduler_mem_98, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TagMap", SHAPE_MAP, false, m_scheduler_mem_99, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagResourceArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1011LL, NULL, NULL, 0, false,
      "^arn:aws(-[a-z]+)?:scheduler:[a-z0-9\\-]+:\\d{12}:schedule-group\\/[0-9a-zA-Z-_.]+$", false, -1, false, false},
-    {"TagResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_100, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TagResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_101, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagResourceOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagValue", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Tags", SHAPE_LIST, false, m_scheduler_mem_103, 1, true, true, 0LL, 50LL, NULL, NULL, 0, false,
+    {"Tags", SHAPE_LIST, false, m_scheduler_mem_104, 1, true, true, 0LL, 50LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Target", SHAPE_STRUCTURE, false, m_scheduler_mem_104, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Target", SHAPE_STRUCTURE, false, m_scheduler_mem_105, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TargetArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -8894,591 +8900,716 @@ static const model_shape_t m_scheduler_shapes[] = {
      NULL, false, -1, false, false},
     {"TargetPartitionKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TargetSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_108, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"TargetSummary", SHAPE_STRUCTURE, false, m_scheduler_mem_109, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TaskCount", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TaskDefinitionArn", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1600LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ThrottlingException", SHAPE_STRUCTURE, false, m_scheduler_mem_111, 1, false, false, 0LL, 0LL, NULL, NULL, 429, true,
+    {"ThrottlingException", SHAPE_STRUCTURE, false, m_scheduler_mem_112, 1, false, false, 0LL, 0LL, NULL, NULL, 429, true,
      NULL, false, -1, false, false},
-    {"UntagResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_112, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UntagResourceInput", SHAPE_STRUCTURE, false, m_scheduler_mem_113, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"UntagResourceOutput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_114, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateScheduleInput", SHAPE_STRUCTURE, false, m_scheduler_mem_115, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_115, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateScheduleOutput", SHAPE_STRUCTURE, false, m_scheduler_mem_116, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ValidationException", SHAPE_STRUCTURE, false, m_scheduler_mem_116, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"ValidationException", SHAPE_STRUCTURE, false, m_scheduler_mem_117, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
 };
 static const model_op_t m_scheduler_ops[] = {
-    {"CreateSchedule", 11, 12, NULL, "POST", "/schedules/{Name}", 200},
-    {"CreateScheduleGroup", 9, 10, NULL, "POST", "/schedule-groups/{Name}", 200},
-    {"DeleteSchedule", 18, 19, NULL, "DELETE", "/schedules/{Name}", 200},
-    {"DeleteScheduleGroup", 16, 17, NULL, "DELETE", "/schedule-groups/{Name}", 200},
-    {"GetSchedule", 31, 32, NULL, "GET", "/schedules/{Name}", 200},
-    {"GetScheduleGroup", 29, 30, NULL, "GET", "/schedule-groups/{Name}", 200},
-    {"ListScheduleGroups", 39, 40, NULL, "GET", "/schedule-groups", 200},
-    {"ListSchedules", 41, 42, NULL, "GET", "/schedules", 200},
-    {"ListTagsForResource", 43, 44, NULL, "GET", "/tags/{ResourceArn}", 200},
-    {"TagResource", 100, 101, NULL, "POST", "/tags/{ResourceArn}", 200},
-    {"UntagResource", 112, 113, NULL, "DELETE", "/tags/{ResourceArn}", 200},
-    {"UpdateSchedule", 114, 115, NULL, "PUT", "/schedules/{Name}", 200},
+    {"CreateSchedule", 12, 13, NULL, "POST", "/schedules/{Name}", 200},
+    {"CreateScheduleGroup", 10, 11, NULL, "POST", "/schedule-groups/{Name}", 200},
+    {"DeleteSchedule", 19, 20, NULL, "DELETE", "/schedules/{Name}", 200},
+    {"DeleteScheduleGroup", 17, 18, NULL, "DELETE", "/schedule-groups/{Name}", 200},
+    {"GetSchedule", 32, 33, NULL, "GET", "/schedules/{Name}", 200},
+    {"GetScheduleGroup", 30, 31, NULL, "GET", "/schedule-groups/{Name}", 200},
+    {"ListScheduleGroups", 40, 41, NULL, "GET", "/schedule-groups", 200},
+    {"ListSchedules", 42, 43, NULL, "GET", "/schedules", 200},
+    {"ListTagsForResource", 44, 45, NULL, "GET", "/tags/{ResourceArn}", 200},
+    {"TagResource", 101, 102, NULL, "POST", "/tags/{ResourceArn}", 200},
+    {"UntagResource", 113, 114, NULL, "DELETE", "/tags/{ResourceArn}", 200},
+    {"UpdateSchedule", 115, 116, NULL, "PUT", "/schedules/{Name}", 200},
 };
 static const model_service_t m_scheduler_service = {
     "scheduler", "rest-json", "2021-06-30", NULL, "1.1", NULL, "scheduler", "com.amazonaws.scheduler#", false,
-    m_scheduler_shapes, 117, m_scheduler_ops, 12,
+    m_scheduler_shapes, 118, m_scheduler_ops, 12,
     PROTO_REST_JSON, "SerializationException", "ValidationException",
 };
 
 static const model_member_t m_kinesis_mem_0[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Tags", NULL, 123, true, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_2[] = {
-    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ParentShards", NULL, 99, true, false, LOC_BODY, TSF_DEFAULT},
-    {"HashKeyRange", NULL, 41, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_1[] = {
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 137, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_3[] = {
-    {"member", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ParentShards", NULL, 110, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HashKeyRange", NULL, 45, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_4[] = {
-    {"ConsumerName", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerARN", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerStatus", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_7[] = {
-    {"ConsumerName", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerARN", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerStatus", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_5[] = {
+    {"ConsumerName", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 6, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerStatus", NULL, 11, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerCreationTimestamp", NULL, 140, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_8[] = {
-    {"member", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerName", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 6, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerStatus", NULL, 11, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerCreationTimestamp", NULL, 140, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_10[] = {"CREATING", "DELETING", "ACTIVE", NULL};
-static const model_member_t m_kinesis_mem_11[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamModeDetails", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_9[] = {
+    {"member", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_13[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
+static const char *const m_kinesis_enum_11[] = {"CREATING", "DELETING", "ACTIVE", NULL};
+static const model_member_t m_kinesis_mem_12[] = {
+    {"MaxRecordSizeInKiB", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardCount", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"WarmThroughputMiBps", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_14[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EnforceConsumerDeletion", NULL, 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_15[] = {
-    {"StreamARN", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerName", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerARN", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceARN", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_16[] = {
+    {"EnforceConsumerDeletion", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_17[] = {
-    {"ShardLimit", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
-    {"OpenShardCount", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
-    {"OnDemandStreamCount", NULL, 71, true, false, LOC_BODY, TSF_DEFAULT},
-    {"OnDemandStreamCountLimit", NULL, 70, true, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_18[] = {
-    {"StreamARN", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerName", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerARN", NULL, 5, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerName", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_19[] = {
-    {"ConsumerDescription", NULL, 7, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardLimit", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OpenShardCount", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OnDemandStreamCount", NULL, 79, true, false, LOC_BODY, TSF_DEFAULT},
+    {"OnDemandStreamCountLimit", NULL, 78, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_20[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Limit", NULL, 21, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ExclusiveStartShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerARN", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConsumerName", NULL, 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_21[] = {
+    {"ConsumerDescription", NULL, 8, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_22[] = {
-    {"StreamDescription", NULL, 108, true, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_23[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExclusiveStartShardId", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_24[] = {
-    {"StreamDescriptionSummary", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamDescription", NULL, 119, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_25[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardLevelMetrics", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_26[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardLevelMetrics", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamDescriptionSummary", NULL, 120, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_27[] = {"NONE", "KMS", NULL};
+static const model_member_t m_kinesis_mem_27[] = {
+    {"ShardLevelMetrics", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_kinesis_mem_28[] = {
-    {"ShardLevelMetrics", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardLevelMetrics", NULL, 74, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_29[] = {
-    {"member", NULL, 28, false, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_kinesis_enum_29[] = {"NONE", "KMS", NULL};
 static const model_member_t m_kinesis_mem_30[] = {
-    {"StreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CurrentShardLevelMetrics", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
-    {"DesiredShardLevelMetrics", NULL, 67, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardLevelMetrics", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_33[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_31[] = {
+    {"member", NULL, 30, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_34[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_32[] = {
+    {"CurrentShardLevelMetrics", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DesiredShardLevelMetrics", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_35[] = {
-    {"ShardIterator", NULL, 100, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Limit", NULL, 36, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_36[] = {
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_37[] = {
-    {"Records", NULL, 84, true, false, LOC_BODY, TSF_DEFAULT},
-    {"NextShardIterator", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MillisBehindLatest", NULL, 68, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ChildShards", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_38[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardIteratorType", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StartingSequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Timestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 38, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardIterator", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_39[] = {
-    {"ShardIterator", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Records", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextShardIterator", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MillisBehindLatest", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ChildShards", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_40[] = {
+    {"ResourceARN", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_41[] = {
-    {"StartingHashKey", NULL, 40, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EndingHashKey", NULL, 40, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Policy", NULL, 81, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_42[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardIteratorType", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingSequenceNumber", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_43[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_44[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardIterator", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_45[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingHashKey", NULL, 44, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EndingHashKey", NULL, 44, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_46[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_47[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_48[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_49[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_50[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_51[] = {
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_52[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_53[] = {
-    {"StreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
-    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ExclusiveStartShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaxResults", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamCreationTimestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardFilter", NULL, 96, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_55[] = {
-    {"Shards", NULL, 102, false, false, LOC_BODY, TSF_DEFAULT},
-    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_54[] = {
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_56[] = {
-    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
-    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
-    {"MaxResults", NULL, 57, false, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamCreationTimestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_58[] = {
-    {"Consumers", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
-    {"NextToken", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_57[] = {
+    {"ExclusiveStartShardId", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxResults", NULL, 58, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardFilter", NULL, 107, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_59[] = {
-    {"Limit", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ExclusiveStartStreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Shards", NULL, 113, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_61[] = {
-    {"StreamNames", NULL, 113, true, false, LOC_BODY, TSF_DEFAULT},
-    {"HasMoreStreams", NULL, 1, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_60[] = {
+    {"MaxResults", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_62[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ExclusiveStartTagKey", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Limit", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Consumers", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_64[] = {
-    {"Tags", NULL, 122, true, false, LOC_BODY, TSF_DEFAULT},
-    {"HasMoreTags", NULL, 1, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_63[] = {
+    {"ExclusiveStartStreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 64, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_65[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardToMerge", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"AdjacentShardToMerge", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HasMoreStreams", NULL, 2, true, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamNames", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamSummaries", NULL, 128, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_66[] = {"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords", "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds", "ALL", NULL};
+static const model_member_t m_kinesis_mem_66[] = {
+    {"ResourceARN", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_kinesis_mem_67[] = {
-    {"member", NULL, 66, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const model_member_t m_kinesis_mem_68[] = {
+    {"ExclusiveStartTagKey", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Limit", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_70[] = {
+    {"Tags", NULL, 136, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HasMoreTags", NULL, 2, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_72[] = {
+    {"AdjacentShardToMerge", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardToMerge", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_kinesis_enum_73[] = {"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords", "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds", "ALL", NULL};
 static const model_member_t m_kinesis_mem_74[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_75[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Data", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
-    {"PartitionKey", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ExplicitHashKey", NULL, 40, false, false, LOC_BODY, TSF_DEFAULT},
-    {"SequenceNumberForOrdering", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_76[] = {
-    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"SequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_77[] = {
-    {"Records", NULL, 80, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_78[] = {
-    {"FailedRecordCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Records", NULL, 82, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_79[] = {
-    {"Data", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ExplicitHashKey", NULL, 40, false, false, LOC_BODY, TSF_DEFAULT},
-    {"PartitionKey", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_80[] = {
-    {"member", NULL, 79, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_81[] = {
-    {"SequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ErrorCode", NULL, 31, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ErrorMessage", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_82[] = {
-    {"member", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_83[] = {
-    {"SequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ApproximateArrivalTimestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Data", NULL, 12, true, false, LOC_BODY, TSF_DEFAULT},
-    {"PartitionKey", NULL, 72, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_84[] = {
-    {"member", NULL, 83, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Data", NULL, 13, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExplicitHashKey", NULL, 44, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PartitionKey", NULL, 80, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumberForOrdering", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_85[] = {
-    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerName", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumber", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_86[] = {
-    {"Consumer", NULL, 4, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Records", NULL, 89, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_87[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"TagKeys", NULL, 121, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FailedRecordCount", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Records", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_88[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Data", NULL, 13, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ExplicitHashKey", NULL, 44, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PartitionKey", NULL, 80, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_89[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 88, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_91[] = {"UNIFORM_SCALING", NULL};
+static const model_member_t m_kinesis_mem_90[] = {
+    {"SequenceNumber", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorCode", NULL, 33, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ErrorMessage", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_91[] = {
+    {"member", NULL, 90, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_92[] = {
+    {"Policy", NULL, 81, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceARN", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_kinesis_mem_93[] = {
-    {"StartingSequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EndingSequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumber", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApproximateArrivalTimestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Data", NULL, 13, true, false, LOC_BODY, TSF_DEFAULT},
+    {"PartitionKey", NULL, 80, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_94[] = {
-    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ParentShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
-    {"AdjacentParentShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
-    {"HashKeyRange", NULL, 41, true, false, LOC_BODY, TSF_DEFAULT},
-    {"SequenceNumberRange", NULL, 93, true, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 93, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_95[] = {
+    {"ConsumerName", NULL, 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 137, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_96[] = {
-    {"Type", NULL, 97, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardId", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Timestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Consumer", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_97[] = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP", NULL};
+static const model_member_t m_kinesis_mem_97[] = {
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TagKeys", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_kinesis_mem_99[] = {
-    {"member", NULL, 98, false, false, LOC_BODY, TSF_DEFAULT},
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_101[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP", NULL};
-static const model_member_t m_kinesis_mem_102[] = {
-    {"member", NULL, 94, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_100[] = {
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_103[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardToSplit", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"NewStartingHashKey", NULL, 40, true, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_kinesis_enum_102[] = {"UNIFORM_SCALING", NULL};
 static const model_member_t m_kinesis_mem_104[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
-    {"KeyId", NULL, 51, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingSequenceNumber", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EndingSequenceNumber", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_105[] = {
-    {"Type", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
-    {"SequenceNumber", NULL, 92, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Timestamp", NULL, 125, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ParentShardId", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AdjacentParentShardId", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HashKeyRange", NULL, 45, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumberRange", NULL, 104, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_106[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, true, false, LOC_BODY, TSF_DEFAULT},
-    {"KeyId", NULL, 51, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_107[] = {
+    {"Type", NULL, 108, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_108[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamStatus", NULL, 114, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamModeDetails", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
-    {"Shards", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
-    {"HasMoreShards", NULL, 1, true, false, LOC_BODY, TSF_DEFAULT},
-    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EnhancedMonitoring", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KeyId", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+static const char *const m_kinesis_enum_108[] = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP", NULL};
+static const model_member_t m_kinesis_mem_110[] = {
+    {"member", NULL, 109, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_109[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamStatus", NULL, 114, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamModeDetails", NULL, 111, false, false, LOC_BODY, TSF_DEFAULT},
-    {"RetentionPeriodHours", NULL, 90, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamCreationTimestamp", NULL, 125, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EnhancedMonitoring", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
-    {"EncryptionType", NULL, 27, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KeyId", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
-    {"OpenShardCount", NULL, 95, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ConsumerCount", NULL, 6, false, false, LOC_BODY, TSF_DEFAULT},
-};
-static const char *const m_kinesis_enum_110[] = {"PROVISIONED", "ON_DEMAND", NULL};
-static const model_member_t m_kinesis_mem_111[] = {
-    {"StreamMode", NULL, 110, true, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_kinesis_enum_112[] = {"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP", NULL};
 static const model_member_t m_kinesis_mem_113[] = {
-    {"member", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 105, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const char *const m_kinesis_enum_114[] = {"CREATING", "DELETING", "ACTIVE", "UPDATING", NULL};
+static const model_member_t m_kinesis_mem_114[] = {
+    {"NewStartingHashKey", NULL, 44, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardToSplit", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+};
 static const model_member_t m_kinesis_mem_115[] = {
-    {"Records", NULL, 84, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ContinuationSequenceNumber", NULL, 92, true, false, LOC_BODY, TSF_DEFAULT},
-    {"MillisBehindLatest", NULL, 68, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ChildShards", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 55, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_116[] = {
-    {"SubscribeToShardEvent", NULL, 115, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ResourceNotFoundException", NULL, 89, false, false, LOC_BODY, TSF_DEFAULT},
-    {"ResourceInUseException", NULL, 88, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSDisabledException", NULL, 46, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSInvalidStateException", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSAccessDeniedException", NULL, 45, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSNotFoundException", NULL, 48, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSOptInRequired", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
-    {"KMSThrottlingException", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
-    {"InternalFailureException", NULL, 43, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Type", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SequenceNumber", NULL, 103, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Timestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_117[] = {
-    {"ConsumerARN", NULL, 5, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ShardId", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StartingPosition", NULL, 105, true, false, LOC_BODY, TSF_DEFAULT},
-};
-static const model_member_t m_kinesis_mem_118[] = {
-    {"EventStream", NULL, 116, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 55, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_119[] = {
-    {"Key", NULL, 120, true, false, LOC_BODY, TSF_DEFAULT},
-    {"Value", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamStatus", NULL, 126, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Shards", NULL, 113, true, false, LOC_BODY, TSF_DEFAULT},
+    {"HasMoreShards", NULL, 2, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 140, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EnhancedMonitoring", NULL, 31, true, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_121[] = {
-    {"member", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_120[] = {
+    {"ConsumerCount", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EncryptionType", NULL, 29, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnhancedMonitoring", NULL, 31, true, false, LOC_BODY, TSF_DEFAULT},
+    {"KeyId", NULL, 55, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxRecordSizeInKiB", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OpenShardCount", NULL, 106, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RetentionPeriodHours", NULL, 101, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 140, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamStatus", NULL, 126, true, false, LOC_BODY, TSF_DEFAULT},
+    {"WarmThroughput", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_122[] = {
-    {"member", NULL, 119, false, false, LOC_BODY, TSF_DEFAULT},
-};
+static const char *const m_kinesis_enum_122[] = {"PROVISIONED", "ON_DEMAND", NULL};
 static const model_member_t m_kinesis_mem_123[] = {
-    {"key", NULL, 120, false, false, LOC_BODY, TSF_DEFAULT},
-    {"value", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamMode", NULL, 122, true, false, LOC_BODY, TSF_DEFAULT},
 };
-static const model_member_t m_kinesis_mem_126[] = {
-    {"StreamName", NULL, 112, true, false, LOC_BODY, TSF_DEFAULT},
-    {"TargetShardCount", NULL, 73, true, false, LOC_BODY, TSF_DEFAULT},
-    {"ScalingType", NULL, 91, true, false, LOC_BODY, TSF_DEFAULT},
+static const model_member_t m_kinesis_mem_125[] = {
+    {"member", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
 };
+static const char *const m_kinesis_enum_126[] = {"CREATING", "DELETING", "ACTIVE", "UPDATING", NULL};
 static const model_member_t m_kinesis_mem_127[] = {
-    {"StreamName", NULL, 112, false, false, LOC_BODY, TSF_DEFAULT},
-    {"CurrentShardCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
-    {"TargetShardCount", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamCreationTimestamp", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 123, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamStatus", NULL, 126, true, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_128[] = {
-    {"StreamARN", NULL, 107, true, false, LOC_BODY, TSF_DEFAULT},
-    {"StreamModeDetails", NULL, 111, true, false, LOC_BODY, TSF_DEFAULT},
+    {"member", NULL, 127, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_member_t m_kinesis_mem_129[] = {
-    {"message", NULL, 32, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Records", NULL, 94, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ContinuationSequenceNumber", NULL, 103, true, false, LOC_BODY, TSF_DEFAULT},
+    {"MillisBehindLatest", NULL, 75, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ChildShards", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_130[] = {
+    {"SubscribeToShardEvent", NULL, 129, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceNotFoundException", NULL, 100, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceInUseException", NULL, 99, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSDisabledException", NULL, 50, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSInvalidStateException", NULL, 51, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSAccessDeniedException", NULL, 49, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSNotFoundException", NULL, 52, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSOptInRequired", NULL, 53, false, false, LOC_BODY, TSF_DEFAULT},
+    {"KMSThrottlingException", NULL, 54, false, false, LOC_BODY, TSF_DEFAULT},
+    {"InternalFailureException", NULL, 47, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_131[] = {
+    {"ConsumerARN", NULL, 6, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ShardId", NULL, 109, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StartingPosition", NULL, 116, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_132[] = {
+    {"EventStream", NULL, 130, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_133[] = {
+    {"Key", NULL, 134, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Value", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_135[] = {
+    {"member", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_136[] = {
+    {"member", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_137[] = {
+    {"key", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 139, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_138[] = {
+    {"ResourceARN", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", NULL, 137, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_141[] = {
+    {"ResourceARN", NULL, 98, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TagKeys", NULL, 135, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_142[] = {
+    {"ScalingType", NULL, 102, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetShardCount", NULL, 82, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_143[] = {
+    {"CurrentShardCount", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamARN", NULL, 118, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamName", NULL, 124, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetShardCount", NULL, 82, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_144[] = {
+    {"StreamARN", NULL, 118, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamId", NULL, 121, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StreamModeDetails", NULL, 123, true, false, LOC_BODY, TSF_DEFAULT},
+    {"WarmThroughputMiBps", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_145[] = {
+    {"message", NULL, 34, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_kinesis_mem_146[] = {
+    {"CurrentMiBps", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TargetMiBps", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
 };
 static const model_shape_t m_kinesis_shapes[] = {
-    {"AddTagsToStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_0, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"AccessDeniedException", SHAPE_STRUCTURE, false, m_kinesis_mem_0, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"AddTagsToStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_1, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"BooleanObject", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ChildShard", SHAPE_STRUCTURE, false, m_kinesis_mem_2, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ChildShard", SHAPE_STRUCTURE, false, m_kinesis_mem_3, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ChildShardList", SHAPE_LIST, false, m_kinesis_mem_3, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ChildShardList", SHAPE_LIST, false, m_kinesis_mem_4, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Consumer", SHAPE_STRUCTURE, false, m_kinesis_mem_4, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Consumer", SHAPE_STRUCTURE, false, m_kinesis_mem_5, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ConsumerARN", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ConsumerCountObject", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ConsumerDescription", SHAPE_STRUCTURE, false, m_kinesis_mem_7, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ConsumerDescription", SHAPE_STRUCTURE, false, m_kinesis_mem_8, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ConsumerList", SHAPE_LIST, false, m_kinesis_mem_8, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ConsumerList", SHAPE_LIST, false, m_kinesis_mem_9, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ConsumerName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ConsumerStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_10, NULL, 0, false,
+    {"ConsumerStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_11, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"CreateStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_11, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"CreateStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_12, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Data", SHAPE_BLOB, false, NULL, 0, true, true, 0LL, 1048576LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DecreaseStreamRetentionPeriodInput", SHAPE_STRUCTURE, false, m_kinesis_mem_13, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DecreaseStreamRetentionPeriodInput", SHAPE_STRUCTURE, false, m_kinesis_mem_14, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DeleteStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_14, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DeleteResourcePolicyInput", SHAPE_STRUCTURE, false, m_kinesis_mem_15, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DeregisterStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_15, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DeleteStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_16, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeregisterStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_17, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"DescribeLimitsInput", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeLimitsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_17, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeLimitsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_19, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_18, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_20, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeStreamConsumerOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_19, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeStreamConsumerOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_21, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_20, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_22, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"DescribeStreamInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeStreamOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_22, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeStreamOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_24, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeStreamSummaryInput", SHAPE_STRUCTURE, false, m_kinesis_mem_23, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeStreamSummaryInput", SHAPE_STRUCTURE, false, m_kinesis_mem_25, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DescribeStreamSummaryOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_24, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DescribeStreamSummaryOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_26, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"DisableEnhancedMonitoringInput", SHAPE_STRUCTURE, false, m_kinesis_mem_25, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"DisableEnhancedMonitoringInput", SHAPE_STRUCTURE, false, m_kinesis_mem_27, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EnableEnhancedMonitoringInput", SHAPE_STRUCTURE, false, m_kinesis_mem_26, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EnableEnhancedMonitoringInput", SHAPE_STRUCTURE, false, m_kinesis_mem_28, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EncryptionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_27, NULL, 0, false,
+    {"EncryptionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_29, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EnhancedMetrics", SHAPE_STRUCTURE, false, m_kinesis_mem_28, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EnhancedMetrics", SHAPE_STRUCTURE, false, m_kinesis_mem_30, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EnhancedMonitoringList", SHAPE_LIST, false, m_kinesis_mem_29, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EnhancedMonitoringList", SHAPE_LIST, false, m_kinesis_mem_31, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"EnhancedMonitoringOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_30, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"EnhancedMonitoringOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_32, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ErrorCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ErrorMessage", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ExpiredIteratorException", SHAPE_STRUCTURE, false, m_kinesis_mem_33, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"ExpiredIteratorException", SHAPE_STRUCTURE, false, m_kinesis_mem_35, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"ExpiredNextTokenException", SHAPE_STRUCTURE, false, m_kinesis_mem_34, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"ExpiredNextTokenException", SHAPE_STRUCTURE, false, m_kinesis_mem_36, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"GetRecordsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_35, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetRecordsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_37, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"GetRecordsInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetRecordsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_37, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetRecordsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_39, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetShardIteratorInput", SHAPE_STRUCTURE, false, m_kinesis_mem_38, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetResourcePolicyInput", SHAPE_STRUCTURE, false, m_kinesis_mem_40, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"GetShardIteratorOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_39, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"GetResourcePolicyOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_41, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetShardIteratorInput", SHAPE_STRUCTURE, false, m_kinesis_mem_42, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetShardIteratorOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_43, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"HashKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"HashKeyRange", SHAPE_STRUCTURE, false, m_kinesis_mem_41, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"HashKeyRange", SHAPE_STRUCTURE, false, m_kinesis_mem_45, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"IncreaseStreamRetentionPeriodInput", SHAPE_STRUCTURE, false, m_kinesis_mem_42, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"IncreaseStreamRetentionPeriodInput", SHAPE_STRUCTURE, false, m_kinesis_mem_46, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"InternalFailureException", SHAPE_STRUCTURE, false, m_kinesis_mem_43, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"InternalFailureException", SHAPE_STRUCTURE, false, m_kinesis_mem_47, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"InvalidArgumentException", SHAPE_STRUCTURE, false, m_kinesis_mem_44, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"InvalidArgumentException", SHAPE_STRUCTURE, false, m_kinesis_mem_48, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"KMSAccessDeniedException", SHAPE_STRUCTURE, false, m_kinesis_mem_45, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"KMSAccessDeniedException", SHAPE_STRUCTURE, false, m_kinesis_mem_49, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"KMSDisabledException", SHAPE_STRUCTURE, false, m_kinesis_mem_46, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"KMSDisabledException", SHAPE_STRUCTURE, false, m_kinesis_mem_50, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"KMSInvalidStateException", SHAPE_STRUCTURE, false, m_kinesis_mem_47, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"KMSInvalidStateException", SHAPE_STRUCTURE, false, m_kinesis_mem_51, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"KMSNotFoundException", SHAPE_STRUCTURE, false, m_kinesis_mem_48, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"KMSNotFoundException", SHAPE_STRUCTURE, false, m_kinesis_mem_52, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"KMSOptInRequired", SHAPE_STRUCTURE, false, m_kinesis_mem_49, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"KMSOptInRequired", SHAPE_STRUCTURE, false, m_kinesis_mem_53, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"KMSThrottlingException", SHAPE_STRUCTURE, false, m_kinesis_mem_50, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"KMSThrottlingException", SHAPE_STRUCTURE, false, m_kinesis_mem_54, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
     {"KeyId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"LimitExceededException", SHAPE_STRUCTURE, false, m_kinesis_mem_52, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"LimitExceededException", SHAPE_STRUCTURE, false, m_kinesis_mem_56, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"ListShardsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_53, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListShardsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_57, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ListShardsInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListShardsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_55, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListShardsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_59, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListStreamConsumersInput", SHAPE_STRUCTURE, false, m_kinesis_mem_56, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListStreamConsumersInput", SHAPE_STRUCTURE, false, m_kinesis_mem_60, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ListStreamConsumersInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListStreamConsumersOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_58, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListStreamConsumersOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_62, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListStreamsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_59, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListStreamsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_63, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ListStreamsInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 10000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListStreamsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_61, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListStreamsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_65, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListTagsForStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_62, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListTagsForResourceInput", SHAPE_STRUCTURE, false, m_kinesis_mem_66, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForResourceOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_67, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListTagsForStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_68, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ListTagsForStreamInputLimit", SHAPE_INTEGER, false, NULL, 0, true, true, 1LL, 50LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ListTagsForStreamOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_64, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ListTagsForStreamOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_70, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"MergeShardsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_65, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"MaxRecordSizeInKiB", SHAPE_INTEGER, false, NULL, 0, true, true, 1024LL, 10240LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"MetricsName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_66, NULL, 0, false,
+    {"MergeShardsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_72, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"MetricsNameList", SHAPE_LIST, false, m_kinesis_mem_67, 1, true, true, 1LL, 7LL, NULL, NULL, 0, false,
+    {"MetricsName", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_73, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MetricsNameList", SHAPE_LIST, false, m_kinesis_mem_74, 1, true, true, 1LL, 7LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"MillisBehindLatest", SHAPE_LONG, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NaturalIntegerObject", SHAPE_INTEGER, false, NULL, 0, true, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"NextToken", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 1048576LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
@@ -9488,155 +9619,179 @@ static const model_shape_t m_kinesis_shapes[] = {
      NULL, false, -1, false, false},
     {"PartitionKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 256LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
+    {"Policy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
     {"PositiveIntegerObject", SHAPE_INTEGER, false, NULL, 0, true, false, 1LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ProvisionedThroughputExceededException", SHAPE_STRUCTURE, false, m_kinesis_mem_74, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"ProvisionedThroughputExceededException", SHAPE_STRUCTURE, false, m_kinesis_mem_83, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
-    {"PutRecordInput", SHAPE_STRUCTURE, false, m_kinesis_mem_75, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutRecordInput", SHAPE_STRUCTURE, false, m_kinesis_mem_84, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_76, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutRecordOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_85, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_77, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutRecordsInput", SHAPE_STRUCTURE, false, m_kinesis_mem_86, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_78, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutRecordsOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_87, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordsRequestEntry", SHAPE_STRUCTURE, false, m_kinesis_mem_79, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutRecordsRequestEntry", SHAPE_STRUCTURE, false, m_kinesis_mem_88, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordsRequestEntryList", SHAPE_LIST, false, m_kinesis_mem_80, 1, true, true, 1LL, 500LL, NULL, NULL, 0, false,
+    {"PutRecordsRequestEntryList", SHAPE_LIST, false, m_kinesis_mem_89, 1, true, true, 1LL, 500LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordsResultEntry", SHAPE_STRUCTURE, false, m_kinesis_mem_81, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutRecordsResultEntry", SHAPE_STRUCTURE, false, m_kinesis_mem_90, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"PutRecordsResultEntryList", SHAPE_LIST, false, m_kinesis_mem_82, 1, true, true, 1LL, 500LL, NULL, NULL, 0, false,
+    {"PutRecordsResultEntryList", SHAPE_LIST, false, m_kinesis_mem_91, 1, true, true, 1LL, 500LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Record", SHAPE_STRUCTURE, false, m_kinesis_mem_83, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"PutResourcePolicyInput", SHAPE_STRUCTURE, false, m_kinesis_mem_92, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RecordList", SHAPE_LIST, false, m_kinesis_mem_84, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Record", SHAPE_STRUCTURE, false, m_kinesis_mem_93, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RegisterStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_85, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RecordList", SHAPE_LIST, false, m_kinesis_mem_94, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RegisterStreamConsumerOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_86, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RegisterStreamConsumerInput", SHAPE_STRUCTURE, false, m_kinesis_mem_95, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"RemoveTagsFromStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_87, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"RegisterStreamConsumerOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_96, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ResourceInUseException", SHAPE_STRUCTURE, false, m_kinesis_mem_88, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"RemoveTagsFromStreamInput", SHAPE_STRUCTURE, false, m_kinesis_mem_97, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_kinesis_mem_89, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"ResourceARN", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResourceInUseException", SHAPE_STRUCTURE, false, m_kinesis_mem_99, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"ResourceNotFoundException", SHAPE_STRUCTURE, false, m_kinesis_mem_100, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
      NULL, false, -1, false, false},
     {"RetentionPeriodHours", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ScalingType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_91, NULL, 0, false,
+    {"ScalingType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_102, NULL, 0, false,
      NULL, false, -1, false, false},
     {"SequenceNumber", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SequenceNumberRange", SHAPE_STRUCTURE, false, m_kinesis_mem_93, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SequenceNumberRange", SHAPE_STRUCTURE, false, m_kinesis_mem_104, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Shard", SHAPE_STRUCTURE, false, m_kinesis_mem_94, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"Shard", SHAPE_STRUCTURE, false, m_kinesis_mem_105, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ShardCountObject", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 1000000LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ShardFilter", SHAPE_STRUCTURE, false, m_kinesis_mem_96, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ShardFilter", SHAPE_STRUCTURE, false, m_kinesis_mem_107, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ShardFilterType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_97, NULL, 0, false,
+    {"ShardFilterType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_108, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ShardId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ShardIdList", SHAPE_LIST, false, m_kinesis_mem_99, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ShardIdList", SHAPE_LIST, false, m_kinesis_mem_110, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"ShardIterator", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 512LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ShardIteratorType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_101, NULL, 0, false,
+    {"ShardIteratorType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_112, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ShardList", SHAPE_LIST, false, m_kinesis_mem_102, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"ShardList", SHAPE_LIST, false, m_kinesis_mem_113, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SplitShardInput", SHAPE_STRUCTURE, false, m_kinesis_mem_103, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SplitShardInput", SHAPE_STRUCTURE, false, m_kinesis_mem_114, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StartStreamEncryptionInput", SHAPE_STRUCTURE, false, m_kinesis_mem_104, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StartStreamEncryptionInput", SHAPE_STRUCTURE, false, m_kinesis_mem_115, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StartingPosition", SHAPE_STRUCTURE, false, m_kinesis_mem_105, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StartingPosition", SHAPE_STRUCTURE, false, m_kinesis_mem_116, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StopStreamEncryptionInput", SHAPE_STRUCTURE, false, m_kinesis_mem_106, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StopStreamEncryptionInput", SHAPE_STRUCTURE, false, m_kinesis_mem_117, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"StreamARN", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 2048LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StreamDescription", SHAPE_STRUCTURE, false, m_kinesis_mem_108, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StreamDescription", SHAPE_STRUCTURE, false, m_kinesis_mem_119, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StreamDescriptionSummary", SHAPE_STRUCTURE, false, m_kinesis_mem_109, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StreamDescriptionSummary", SHAPE_STRUCTURE, false, m_kinesis_mem_120, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StreamMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_110, NULL, 0, false,
+    {"StreamId", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 24LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StreamModeDetails", SHAPE_STRUCTURE, false, m_kinesis_mem_111, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StreamMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_122, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StreamModeDetails", SHAPE_STRUCTURE, false, m_kinesis_mem_123, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"StreamName", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StreamNameList", SHAPE_LIST, false, m_kinesis_mem_113, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StreamNameList", SHAPE_LIST, false, m_kinesis_mem_125, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"StreamStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_114, NULL, 0, false,
+    {"StreamStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_kinesis_enum_126, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SubscribeToShardEvent", SHAPE_STRUCTURE, false, m_kinesis_mem_115, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StreamSummary", SHAPE_STRUCTURE, false, m_kinesis_mem_127, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SubscribeToShardEventStream", SHAPE_STRUCTURE, false, m_kinesis_mem_116, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"StreamSummaryList", SHAPE_LIST, false, m_kinesis_mem_128, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SubscribeToShardInput", SHAPE_STRUCTURE, false, m_kinesis_mem_117, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SubscribeToShardEvent", SHAPE_STRUCTURE, false, m_kinesis_mem_129, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"SubscribeToShardOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_118, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SubscribeToShardEventStream", SHAPE_STRUCTURE, false, m_kinesis_mem_130, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"Tag", SHAPE_STRUCTURE, false, m_kinesis_mem_119, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"SubscribeToShardInput", SHAPE_STRUCTURE, false, m_kinesis_mem_131, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubscribeToShardOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_132, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tag", SHAPE_STRUCTURE, false, m_kinesis_mem_133, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagKey", SHAPE_STRING, false, NULL, 0, true, true, 1LL, 128LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagKeyList", SHAPE_LIST, false, m_kinesis_mem_121, 1, true, true, 1LL, 50LL, NULL, NULL, 0, false,
+    {"TagKeyList", SHAPE_LIST, false, m_kinesis_mem_135, 1, true, true, 1LL, 50LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagList", SHAPE_LIST, false, m_kinesis_mem_122, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
+    {"TagList", SHAPE_LIST, false, m_kinesis_mem_136, 1, true, true, 0LL, 200LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"TagMap", SHAPE_MAP, false, m_kinesis_mem_123, 2, true, true, 1LL, 200LL, NULL, NULL, 0, false,
+    {"TagMap", SHAPE_MAP, false, m_kinesis_mem_137, 2, true, true, 1LL, 200LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceInput", SHAPE_STRUCTURE, false, m_kinesis_mem_138, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"TagValue", SHAPE_STRING, false, NULL, 0, true, true, 0LL, 256LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
     {"Timestamp", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateShardCountInput", SHAPE_STRUCTURE, false, m_kinesis_mem_126, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UntagResourceInput", SHAPE_STRUCTURE, false, m_kinesis_mem_141, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateShardCountOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_127, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateShardCountInput", SHAPE_STRUCTURE, false, m_kinesis_mem_142, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"UpdateStreamModeInput", SHAPE_STRUCTURE, false, m_kinesis_mem_128, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+    {"UpdateShardCountOutput", SHAPE_STRUCTURE, false, m_kinesis_mem_143, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
-    {"ValidationException", SHAPE_STRUCTURE, false, m_kinesis_mem_129, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+    {"UpdateStreamModeInput", SHAPE_STRUCTURE, false, m_kinesis_mem_144, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ValidationException", SHAPE_STRUCTURE, false, m_kinesis_mem_145, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"WarmThroughputObject", SHAPE_STRUCTURE, false, m_kinesis_mem_146, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
      NULL, false, -1, false, false},
 };
 static const model_op_t m_kinesis_ops[] = {
-    {"AddTagsToStream", 0, -1, NULL, "POST", "/", 200},
-    {"CreateStream", 11, -1, NULL, "POST", "/", 200},
-    {"DecreaseStreamRetentionPeriod", 13, -1, NULL, "POST", "/", 200},
-    {"DeleteStream", 14, -1, NULL, "POST", "/", 200},
-    {"DeregisterStreamConsumer", 15, -1, NULL, "POST", "/", 200},
-    {"DescribeLimits", 16, 17, NULL, "POST", "/", 200},
-    {"DescribeStream", 20, 22, NULL, "POST", "/", 200},
-    {"DescribeStreamConsumer", 18, 19, NULL, "POST", "/", 200},
-    {"DescribeStreamSummary", 23, 24, NULL, "POST", "/", 200},
-    {"DisableEnhancedMonitoring", 25, 30, NULL, "POST", "/", 200},
-    {"EnableEnhancedMonitoring", 26, 30, NULL, "POST", "/", 200},
-    {"GetRecords", 35, 37, NULL, "POST", "/", 200},
-    {"GetShardIterator", 38, 39, NULL, "POST", "/", 200},
-    {"IncreaseStreamRetentionPeriod", 42, -1, NULL, "POST", "/", 200},
-    {"ListShards", 53, 55, NULL, "POST", "/", 200},
-    {"ListStreamConsumers", 56, 58, NULL, "POST", "/", 200},
-    {"ListStreams", 59, 61, NULL, "POST", "/", 200},
-    {"ListTagsForStream", 62, 64, NULL, "POST", "/", 200},
-    {"MergeShards", 65, -1, NULL, "POST", "/", 200},
-    {"PutRecord", 75, 76, NULL, "POST", "/", 200},
-    {"PutRecords", 77, 78, NULL, "POST", "/", 200},
-    {"RegisterStreamConsumer", 85, 86, NULL, "POST", "/", 200},
-    {"RemoveTagsFromStream", 87, -1, NULL, "POST", "/", 200},
-    {"SplitShard", 103, -1, NULL, "POST", "/", 200},
-    {"StartStreamEncryption", 104, -1, NULL, "POST", "/", 200},
-    {"StopStreamEncryption", 106, -1, NULL, "POST", "/", 200},
-    {"SubscribeToShard", 117, 118, NULL, "POST", "/", 200},
-    {"UpdateShardCount", 126, 127, NULL, "POST", "/", 200},
-    {"UpdateStreamMode", 128, -1, NULL, "POST", "/", 200},
+    {"AddTagsToStream", 1, -1, NULL, "POST", "/", 200},
+    {"CreateStream", 12, -1, NULL, "POST", "/", 200},
+    {"DecreaseStreamRetentionPeriod", 14, -1, NULL, "POST", "/", 200},
+    {"DeleteResourcePolicy", 15, -1, NULL, "POST", "/", 200},
+    {"DeleteStream", 16, -1, NULL, "POST", "/", 200},
+    {"DeregisterStreamConsumer", 17, -1, NULL, "POST", "/", 200},
+    {"DescribeLimits", 18, 19, NULL, "POST", "/", 200},
+    {"DescribeStream", 22, 24, NULL, "POST", "/", 200},
+    {"DescribeStreamConsumer", 20, 21, NULL, "POST", "/", 200},
+    {"DescribeStreamSummary", 25, 26, NULL, "POST", "/", 200},
+    {"DisableEnhancedMonitoring", 27, 32, NULL, "POST", "/", 200},
+    {"EnableEnhancedMonitoring", 28, 32, NULL, "POST", "/", 200},
+    {"GetRecords", 37, 39, NULL, "POST", "/", 200},
+    {"GetResourcePolicy", 40, 41, NULL, "POST", "/", 200},
+    {"GetShardIterator", 42, 43, NULL, "POST", "/", 200},
+    {"IncreaseStreamRetentionPeriod", 46, -1, NULL, "POST", "/", 200},
+    {"ListShards", 57, 59, NULL, "POST", "/", 200},
+    {"ListStreamConsumers", 60, 62, NULL, "POST", "/", 200},
+    {"ListStreams", 63, 65, NULL, "POST", "/", 200},
+    {"ListTagsForResource", 66, 67, NULL, "POST", "/", 200},
+    {"ListTagsForStream", 68, 70, NULL, "POST", "/", 200},
+    {"MergeShards", 72, -1, NULL, "POST", "/", 200},
+    {"PutRecord", 84, 85, NULL, "POST", "/", 200},
+    {"PutRecords", 86, 87, NULL, "POST", "/", 200},
+    {"PutResourcePolicy", 92, -1, NULL, "POST", "/", 200},
+    {"RegisterStreamConsumer", 95, 96, NULL, "POST", "/", 200},
+    {"RemoveTagsFromStream", 97, -1, NULL, "POST", "/", 200},
+    {"SplitShard", 114, -1, NULL, "POST", "/", 200},
+    {"StartStreamEncryption", 115, -1, NULL, "POST", "/", 200},
+    {"StopStreamEncryption", 117, -1, NULL, "POST", "/", 200},
+    {"SubscribeToShard", 131, 132, NULL, "POST", "/", 200},
+    {"TagResource", 138, -1, NULL, "POST", "/", 200},
+    {"UntagResource", 141, -1, NULL, "POST", "/", 200},
+    {"UpdateShardCount", 142, 143, NULL, "POST", "/", 200},
+    {"UpdateStreamMode", 144, -1, NULL, "POST", "/", 200},
 };
 static const model_service_t m_kinesis_service = {
     "kinesis", "json", "2013-12-02", "Kinesis_20131202", "1.1", NULL, "kinesis", "com.amazonaws.kinesis#", false,
-    m_kinesis_shapes, 130, m_kinesis_ops, 29,
+    m_kinesis_shapes, 147, m_kinesis_ops, 35,
     PROTO_JSON, NULL, NULL,
 };
 

@@ -365,6 +365,56 @@ int proto_rest_json_encode(const model_service_t *svc, const model_op_t *op, jso
                            proto_header_t *hdrs, size_t *nhdrs, size_t cap, const char **content_type,
                            buf_t *body) KYOKA_WUR;
 
+/* ---- REST-XML (S3) ----
+ *
+ * The same tree rules as REST-JSON (members under their model names
+ * wherever they travel; URI, query and header bindings decoded and encoded
+ * by the REST-JSON code), with an XML body: a structure payload is read
+ * from XML whose root element is the payload member's wire name, and
+ * output body members are written as S3's XML (elements named by
+ * locationName, lists wrapped or flattened as the model says, timestamps
+ * ISO 8601 with milliseconds, xmlns of the S3 API). A blob payload is raw
+ * bytes in the tree (see the blob rule above) except where the server
+ * streams it (S3 object bodies never enter the tree).
+ */
+
+/* XML request bodies larger than this are refused (MalformedXML): the
+ * largest S3 sends is DeleteObjects' 1,000 keys of up to 1,024 bytes. */
+#define PROTO_XML_MAX_BODY (2 * 1024 * 1024)
+
+/* proto_rest_match, then, among the operations on the same method and
+ * template, the one whose required query parameters and headers are all
+ * present and most numerous (PutObject / CopyObject / UploadPart /
+ * UploadPartCopy share PUT /{Bucket}/{Key+}). Pure. */
+const model_op_t *proto_rest_xml_match(const model_service_t *svc, strv_t method, strv_t path, strv_t query,
+                                       const proto_header_t *hs, size_t nh);
+
+/* As proto_rest_json_decode, with an XML payload. Errors: InvalidArgument
+ * for a URI/query/header value of the wrong type, MalformedXML (400) for
+ * a body that is not well-formed, too deep or too large, or whose root
+ * element is not the payload's. New reference, owned by the caller. */
+json_t *proto_rest_xml_decode(const model_service_t *svc, const model_op_t *op, strv_t path, strv_t query,
+                              const proto_header_t *headers, size_t nheaders, strv_t body, arena_t *a,
+                              aws_error_t *err);
+
+/* Parse body as XML into the tree of shape; root_name (or NULL: any) must
+ * name the root element. NULL with err set (MalformedXML) on failure.
+ * Exposed for the fuzzer and tests. */
+json_t *proto_rest_xml_parse(const model_service_t *svc, int shape, const char *root_name, strv_t body, arena_t *a,
+                             aws_error_t *err);
+
+/* Write v as an XML document of shape under <root xmlns=S3>. */
+int proto_rest_xml_write(const model_service_t *svc, int shape, const char *root, json_t *v, buf_t *body) KYOKA_WUR;
+
+/* As proto_rest_json_encode, with the body as XML (the output shape's root
+ * element as S3 names it), or a raw blob/string payload ("binary/octet-
+ * stream" / "text/plain"). A Content-Length header member is not emitted:
+ * the server sets it. *content_type "application/xml" for an XML body, NULL
+ * for none. */
+int proto_rest_xml_encode(const model_service_t *svc, const model_op_t *op, json_t *output, arena_t *a, int *status,
+                          proto_header_t *hdrs, size_t *nhdrs, size_t cap, const char **content_type,
+                          buf_t *body) KYOKA_WUR;
+
 /* Internal to the codecs: turn bytes of s that are not well-formed UTF-8
  * into '?' (in place), so an error message echoing input stays a valid JSON
  * string. */

@@ -14,7 +14,10 @@
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DISPATCH_MAX_FORM_PARAMS 4096
 
@@ -23,7 +26,7 @@ typedef struct call_priv {
     svc_slot_t *slot;
     buf_t body;
     int status;
-    http_header_t headers[16];
+    http_header_t headers[48]; /* S3 answers carry many header members */
     size_t nheaders;
     bool waiting_durable;
     bool aborted;
@@ -40,7 +43,26 @@ typedef struct call_priv {
     const char *extra_vals[2];
     size_t nextra;
     uint64_t start_us;
+    /* S3 (REST-XML): the path in path style, and bytes (stream.c). */
+    strv_t s3path;
+    kyoka_spool_t *spool;     /* SVC_OP_STREAM_IN: the body being spooled */
+    kyoka_send_t *send;       /* a file-backed response being sent */
+    int send_fd;              /* body_out's file, opened after the handler */
+    auth_result_t *auth_res;  /* kept for aws-chunked signatures */
+    svc_body_in_t body_in;
+    bool streamed;            /* the call was started at on_headers */
 } call_priv_t;
+
+/* S3's parts of the pipeline, at the end of this file. */
+typedef struct auth_error_map auth_error_map_t;
+static svc_slot_t *route_s3(kyoka_server_t *s, svc_call_t *c, const char *scope, strv_t *opname);
+static auth_error_map_t s3_auth_error_for(auth_status_t st);
+static bool decode_rest_xml(svc_call_t *c);
+static int encode_rest_xml(svc_call_t *c);
+static void open_body_out(svc_call_t *c);
+static void send_file_response(svc_call_t *c);
+static void s3_call_free(svc_call_t *c);
+static void s3_body_complete(svc_call_t *c);
 
 /* The request as SigV4 sees it: routing peeks at its credential scope and
  * authentication verifies it, so the header views are built once. */
@@ -91,6 +113,7 @@ static void add_header(call_priv_t *p, const char *name, const char *value)
 static void call_free(svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
+    s3_call_free(c);
     json_decref(c->input);
     json_decref(c->output);
     buf_destroy(&p->body);
@@ -105,14 +128,25 @@ static const char *principal_name(svc_call_t *c)
     return c->cred ? c->cred->principal_arn : "anonymous";
 }
 
+static void log_line(kyoka_server_t *s, const char *service, const char *op, const char *principal, int status,
+                     uint64_t us, const char *error_code, const char *decision_id);
+/* The decision id goes on the log line of a denial only. */
+static const char *denial_id(const svc_call_t *c)
+{
+    return c->decision_id && c->error.code && strstr(c->error.code, "AccessDenied") ? c->decision_id : NULL;
+}
+
 static void send_response(svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
     http_request_t *req = c->req;
     uint64_t us = kyoka_mono_us() - req->start_us;
-    kyoka__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
-                      principal_name(c),
-                      p->status, us, c->error.code);
+    log_line(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
+             principal_name(c), p->status, us, c->error.code, denial_id(c));
+    if (!c->error.code && c->body_out.set) {
+        send_file_response(c);
+        return;
+    }
     http_respond(req, p->status, p->headers, p->nheaders, &p->body);
     call_free(c);
 }
@@ -121,6 +155,8 @@ static const char *content_type(const svc_call_t *c)
 {
     if (c->proto == PROTO_REST_JSON)
         return "application/json";
+    if (c->proto == PROTO_REST_XML)
+        return "application/xml";
     if (c->proto != PROTO_JSON)
         return "text/xml";
     const model_service_t *m = c->model;
@@ -141,6 +177,13 @@ static int encode_error(svc_call_t *c)
         add_header(p, "x-amzn-ErrorType", c->error.code);
         add_header(p, "Content-Type", "application/json");
         return proto_rest_json_encode_error(&c->error, &p->body);
+    }
+    if (c->proto == PROTO_REST_XML) {
+        add_header(p, "Content-Type", "application/xml");
+        /* 304 has no body; a HEAD answer's body would be dropped anyway. */
+        if (p->status == 304 || strv_eq_cstr(c->req ? c->req->method : STRV_NULL, "HEAD"))
+            return 0;
+        return proto_rest_xml_encode_error(&c->error, c->request_id, &p->body);
     }
     if (c->proto != PROTO_JSON)
         return proto_query_encode_error(c->model, &c->error, c->request_id, &p->body);
@@ -214,9 +257,9 @@ static void on_internal_durable(void *data, int status)
     call_priv_t *p = c->_priv;
     if (status != 0 && !c->error.code)
         svc_error(c, "InternalFailure", 500, "kyoka could not make the change durable (store error)");
-    kyoka__log_request(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
-                       principal_label(c), c->error.code ? (c->error.status ? c->error.status : 400) : 200,
-                       kyoka_mono_us() - p->start_us, c->error.code);
+    log_line(p->server, c->svc ? c->svc->name : "-", c->mop ? c->mop->name : p->opname ? p->opname : "-",
+             principal_label(c), c->error.code ? (c->error.status ? c->error.status : 400) : 200,
+             kyoka_mono_us() - p->start_us, c->error.code, denial_id(c));
     if (p->done)
         p->done(p->done_data, c);
     call_free(c);
@@ -237,13 +280,15 @@ static void finish_call(svc_call_t *c)
     add_header(p, "x-amzn-RequestId", c->request_id);
     if (c->decision_id)
         add_header(p, "x-kyoka-decision-id", c->decision_id);
-    if (c->proto != PROTO_REST_JSON)
+    if (c->proto != PROTO_REST_JSON && c->proto != PROTO_REST_XML)
         add_header(p, "Content-Type", content_type(c));
     int rc;
     if (c->error.code) {
         rc = encode_error(c);
     } else if (c->proto == PROTO_REST_JSON) {
         rc = encode_rest_json(c);
+    } else if (c->proto == PROTO_REST_XML) {
+        rc = encode_rest_xml(c);
     } else {
         p->status = 200;
         rc = c->proto == PROTO_JSON ? proto_json_encode(c->output, &p->body)
@@ -274,10 +319,10 @@ void kyoka__call_finish(svc_call_t *c)
 
 /* ---------------------------------------------------------------- auth */
 
-typedef struct auth_error_map {
+struct auth_error_map {
     const char *query_code, *json_code;
     int status;
-} auth_error_map_t;
+};
 
 static auth_error_map_t auth_error_for(auth_status_t st)
 {
@@ -326,6 +371,8 @@ static bool authenticate(svc_call_t *c, auth_result_t *res)
         return true;
     }
     auth_error_map_t m = auth_error_for(res->status);
+    if (c->proto == PROTO_REST_XML)
+        m = s3_auth_error_for(res->status);
     const char *code = c->proto == PROTO_JSON || c->proto == PROTO_REST_JSON ? m.json_code : m.query_code;
     const char *msg = res->message[0] ? res->message
                                       : res->status == AUTH_ANONYMOUS ? "Request is missing Authentication Token"
@@ -445,6 +492,15 @@ static bool decode_query(svc_call_t *c, form_param_t *params, int n)
 static bool decode_json(svc_call_t *c)
 {
     strv_t body = buf_view(&c->req->body);
+    /* The Java SDK speaks CBOR to Kinesis by default; kyoka speaks the JSON
+     * encoding every SDK can be switched to. */
+    strv_t ctype = http_request_header(c->req, "content-type");
+    if (ctype.p && strv_starts_with(ctype, "application/x-amz-cbor")) {
+        svc_error(c, "SerializationException", 400,
+                  "kyoka reads the JSON encoding only, not CBOR: set AWS_CBOR_DISABLE=true (or the SDK's "
+                  "cbor-disabled option) and send application/x-amz-json-1.1");
+        return false;
+    }
     if (body.len == 0) {
         c->input = json_object();
         return true;
@@ -478,14 +534,22 @@ static bool decode_rest_json(svc_call_t *c)
 static svc_slot_t *route_rest(kyoka_server_t *s, svc_call_t *c, const char *scope, strv_t *opname)
 {
     http_request_t *req = c->req;
-    if (req->path.len < 2 || req->path.p[1] < '0' || req->path.p[1] > '9')
-        return NULL; /* every REST template kyoka serves starts with a date */
+    /* ---- undated REST-JSON paths (EventBridge Scheduler's /schedules/...):
+     * a path that does not start with a date (Lambda's /2015-03-31/...)
+     * belongs to a REST-JSON service only when the SigV4 scope names that
+     * service; unsigned or other-scoped requests fall through as before. */
+    bool dated = req->path.len >= 2 && req->path.p[1] >= '0' && req->path.p[1] <= '9';
+    if (!dated && !scope[0])
+        return NULL;
+    /* ---- end undated REST-JSON paths */
     for (size_t i = 0; i < s->nservices; i++) {
         const model_service_t *m = s->services[i].model;
         if (m->kind != PROTO_REST_JSON)
             continue;
         if (scope[0] && m->signing_name && strcmp(scope, m->signing_name) != 0)
             continue;
+        if (!dated && (!m->signing_name || strcmp(scope, m->signing_name) != 0))
+            continue; /* undated paths: only the scope's own service */
         const model_op_t *op = proto_rest_match(m, req->method, req->path, req->query);
         c->proto = PROTO_REST_JSON;
         if (op) {
@@ -536,10 +600,20 @@ static svc_slot_t *route(kyoka_server_t *s, svc_call_t *c, form_param_t **params
     strv_t target = http_request_header(req, "x-amz-target");
     if (target.p) {
         c->proto = PROTO_JSON;
-        return service_by_target(s, target, opname);
+        svc_slot_t *slot = service_by_target(s, target, opname);
+        if (!slot) {
+            /* Not served: kyoka__respond_unserved answers in JSON. */
+            char svc[64] = "", region[64];
+            auth_sigv4_peek_scope(auth_view(c), svc, region);
+            c->unserved = arena_strdup(c->arena, kyoka__route_unserved(req, svc));
+        }
+        return slot;
     }
     char scope_svc[64] = "", scope_region[64];
     auth_sigv4_peek_scope(auth_view(c), scope_svc, scope_region);
+    svc_slot_t *s3 = route_s3(s, c, scope_svc, opname);
+    if (s3)
+        return s3;
     svc_slot_t *rest = route_rest(s, c, scope_svc, opname);
     if (rest)
         return rest;
@@ -583,6 +657,8 @@ static void run_handler(svc_call_t *c)
     if (mutating)
         store_savepoint(st);
     int rc = c->op->handler(c);
+    if (c->body_out.set)
+        open_body_out(c);
     if (mutating) {
         if (c->error.code)
             store_savepoint_rollback(st);
@@ -627,7 +703,7 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
     svc_slot_t *slot = route(s, c, &params, &nparams, &opname);
     if (opname.p)
         p->opname = arena_strndup(c->arena, opname.p, opname.len > 64 ? 64 : opname.len);
-    if (!slot && c->unserved && !opname.p) {
+    if (!slot && c->unserved) {
         http_request_t *req = c->req;
         const char *name = c->unserved;
         req->user = NULL;
@@ -698,6 +774,7 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
     }
     bool ok = c->proto == PROTO_JSON        ? decode_json(c)
               : c->proto == PROTO_REST_JSON ? decode_rest_json(c)
+              : c->proto == PROTO_REST_XML  ? decode_rest_xml(c)
                                             : decode_query(c, params, nparams);
     if (!ok) {
         finish_call(c);
@@ -814,6 +891,11 @@ void kyoka__on_request(http_request_t *req, void *ctx)
         kyoka__admin(s, req);
         return;
     }
+    if (req->user) {
+        /* Started at on_headers: its body has arrived. */
+        s3_body_complete(req->user);
+        return;
+    }
     svc_call_t *c = call_create(s, req);
     dispatch(s, c);
 }
@@ -824,6 +906,15 @@ void kyoka__on_abort(http_request_t *req, void *ctx)
     if (!c)
         return;
     call_priv_t *p = c->_priv;
+    if (p->send) {
+        /* Gone while its file was being sent: the call is done already. */
+        kyoka__send_abort(p->send);
+        p->send = NULL;
+        req->user = NULL;
+        c->req = NULL;
+        call_free(c);
+        return;
+    }
     if (c->on_abort)
         c->on_abort(c);
     c->on_abort = NULL;
@@ -835,26 +926,302 @@ void kyoka__on_abort(http_request_t *req, void *ctx)
         call_free(c);
 }
 
+/* ---------------------------------------------------------------- S3 (REST-XML and bytes) */
+
+/* S3 by credential scope or by shape (router.c); the operation from the
+ * path-style path, the query and the headers that tell S3's shared routes
+ * apart. */
+static svc_slot_t *route_s3(kyoka_server_t *s, svc_call_t *c, const char *scope, strv_t *opname)
+{
+    call_priv_t *p = c->_priv;
+    http_request_t *req = c->req;
+    svc_slot_t *slot = kyoka__service_by_name(s, STRV_LIT("s3"));
+    if (!slot || !kyoka__route_s3(req, scope, c->arena, &p->s3path))
+        return NULL;
+    c->proto = PROTO_REST_XML;
+    proto_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
+    for (size_t i = 0; i < req->nheaders; i++)
+        hs[i] = (proto_header_t){req->headers[i].name, req->headers[i].value};
+    const model_op_t *op = proto_rest_xml_match(slot->model, req->method, p->s3path, req->query, hs, req->nheaders);
+    if (op)
+        *opname = strv_from(op->name);
+    else
+        svc_error(c, "MethodNotAllowed", 405, "The specified method is not allowed against this resource.");
+    return slot;
+}
+
+/* S3 spells authentication failures its own way. */
+static auth_error_map_t s3_auth_error_for(auth_status_t st)
+{
+    switch (st) {
+    case AUTH_ANONYMOUS:
+    case AUTH_MISSING_TOKEN: return (auth_error_map_t){"AccessDenied", NULL, 403};
+    case AUTH_INCOMPLETE_SIGNATURE: return (auth_error_map_t){"AuthorizationHeaderMalformed", NULL, 400};
+    case AUTH_UNSUPPORTED_ALGORITHM: return (auth_error_map_t){"InvalidRequest", NULL, 400};
+    case AUTH_UNKNOWN_KEY:
+    case AUTH_KEY_INACTIVE: return (auth_error_map_t){"InvalidAccessKeyId", NULL, 403};
+    case AUTH_TOKEN_INVALID: return (auth_error_map_t){"InvalidToken", NULL, 400};
+    case AUTH_SIGNATURE_MISMATCH: return (auth_error_map_t){"SignatureDoesNotMatch", NULL, 403};
+    case AUTH_CONTENT_SHA_MISMATCH: return (auth_error_map_t){"XAmzContentSHA256Mismatch", NULL, 400};
+    case AUTH_REQUEST_EXPIRED: return (auth_error_map_t){"RequestTimeTooSkewed", NULL, 403};
+    case AUTH_PRESIGN_EXPIRED: return (auth_error_map_t){"AccessDenied", NULL, 403};
+    case AUTH_TOKEN_EXPIRED: return (auth_error_map_t){"ExpiredToken", NULL, 400};
+    default: return (auth_error_map_t){"AccessDenied", NULL, 403};
+    }
+}
+
+static bool decode_rest_xml(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    http_request_t *req = c->req;
+    proto_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
+    for (size_t i = 0; i < req->nheaders; i++)
+        hs[i] = (proto_header_t){req->headers[i].name, req->headers[i].value};
+    /* A streamed body is not the tree's: it is spooled (stream.c). */
+    strv_t body = (c->op->flags & SVC_OP_STREAM_IN) ? (strv_t){"", 0} : buf_view(&req->body);
+    c->input = proto_rest_xml_decode(c->model, c->mop, p->s3path, req->query, hs, req->nheaders, body, c->arena,
+                                     &c->error);
+    if (!c->input && !c->error.code)
+        svc_error(c, "InternalError", 500, "could not decode the request");
+    return c->input != NULL && !c->error.code;
+}
+
+static int encode_rest_xml(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    proto_header_t hs[48];
+    size_t nh = 0;
+    const char *ctype = NULL;
+    int status = 200;
+    int rc = proto_rest_xml_encode(c->model, c->mop, c->output, c->arena, &status, hs, &nh, KYOKA_ARRAY_LEN(hs),
+                                   &ctype, &p->body);
+    if (rc != 0)
+        return rc;
+    p->status = c->body_out.set && c->body_out.status ? c->body_out.status : status;
+    for (size_t i = 0; i < nh; i++)
+        add_header(p, arena_strndup(c->arena, hs[i].name.p, hs[i].name.len),
+                   arena_strndup(c->arena, hs[i].value.p, hs[i].value.len));
+    bool has_ctype = false;
+    for (size_t i = 0; i < p->nheaders; i++)
+        has_ctype |= strv_caseeq_cstr(p->headers[i].name, "Content-Type");
+    if (ctype && !has_ctype)
+        add_header(p, "Content-Type", ctype);
+    return 0;
+}
+
+/* The handler answered with a file: open it before anything else runs, so
+ * a DeleteObject right behind cannot take the bytes away. */
+static void open_body_out(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    p->send_fd = -1;
+    if (c->error.code || !c->body_out.path)
+        return;
+    p->send_fd = open(c->body_out.path, O_RDONLY | O_CLOEXEC);
+    if (p->send_fd < 0) {
+        log_error("s3: cannot open %s: %s", c->body_out.path, strerror(errno));
+        c->body_out.set = false;
+        svc_error(c, "InternalError", 500, "kyoka could not read the object's bytes");
+    }
+}
+
+static void on_file_sent(void *data)
+{
+    svc_call_t *c = data;
+    call_priv_t *p = c->_priv;
+    p->send = NULL;
+    if (c->req)
+        c->req->user = NULL;
+    call_free(c);
+}
+
+static void send_file_response(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    int fd = p->send_fd;
+    p->send_fd = -1;
+    p->send = kyoka__send_file(p->server->loop, c->req, p->status, p->headers, p->nheaders, fd,
+                               c->body_out.offset, c->body_out.length, on_file_sent, c);
+    if (!p->send) {
+        c->req->user = NULL;
+        call_free(c);
+    }
+}
+
+static void s3_call_free(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    kyoka__spool_free(p->spool);
+    p->spool = NULL;
+    if (c->body_in) {
+        /* What the handler did not take. */
+        unlink(c->body_in->path);
+        if (c->svc && c->svc->digest_free)
+            c->svc->digest_free(c->body_in->digest);
+        c->body_in = NULL;
+    } else if (p->body_in.digest && c->svc && c->svc->digest_free) {
+        c->svc->digest_free(p->body_in.digest);
+    }
+    p->body_in.digest = NULL;
+    if (p->send_fd > 0)
+        close(p->send_fd);
+    free(p->auth_res);
+}
+
+/* Headers complete. A streamed operation (PutObject, UploadPart) goes
+ * through route, authentication, decoding, validation and authorization
+ * now; its body then streams into a spool file. Everything else is
+ * buffered and dispatched whole at on_request, as before. */
+int kyoka__on_headers(http_request_t *req, void *ctx)
+{
+    kyoka_server_t *s = ctx;
+    if (!strv_eq_cstr(req->method, "PUT") || kyoka__is_admin(req))
+        return HTTP_BODY_BUFFER;
+    svc_call_t *c = call_create(s, req);
+    call_priv_t *p = c->_priv;
+    p->send_fd = -1;
+    char scope[64] = "", region[64];
+    auth_sigv4_peek_scope(auth_view(c), scope, region);
+    strv_t opname = STRV_NULL;
+    svc_slot_t *slot = route_s3(s, c, scope, &opname);
+    const svc_op_t *op = NULL;
+    if (slot && opname.p) {
+        const model_op_t *mop = model_op_lookup(slot->model, opname);
+        op = mop ? find_op(slot->def, mop->name) : NULL;
+    }
+    if (!op || !(op->flags & SVC_OP_STREAM_IN) || c->error.code) {
+        req->user = NULL;
+        call_free(c);
+        return HTTP_BODY_BUFFER;
+    }
+    p->streamed = true;
+    p->opname = arena_strndup(c->arena, opname.p, opname.len);
+    p->slot = slot;
+    c->svc = slot->def;
+    c->model = slot->model;
+    c->state = slot->state;
+    c->mop = model_op_lookup(slot->model, opname);
+    c->op = op;
+    p->auth.has_body = false; /* the payload hash is checked as the body streams */
+    p->auth_res = xcalloc(1, sizeof *p->auth_res);
+    if (!authenticate(c, p->auth_res))
+        return HTTP_BODY_STREAM; /* answered at on_request; the body is dropped */
+    describe_principal(c);
+    if (!decode_rest_xml(c) || !proto_validate_input(c->model, c->mop, c->input, &c->error))
+        return HTTP_BODY_STREAM;
+    if (!(c->op->flags & SVC_OP_NO_AUTHZ) && c->op->iam_action) {
+        const char *arn = "*";
+        if (c->op->resource_arn && c->op->resource_arn(c, &arn) != 0)
+            return HTTP_BODY_STREAM;
+        c->resource_arn = arn;
+        if (kyoka__authorize(c, c->op->iam_action, arn, p->extra, p->nextra) != IAM_ALLOW)
+            return HTTP_BODY_STREAM;
+    }
+    const char *dir = c->svc->spool_dir ? c->svc->spool_dir(c->state) : NULL;
+    if (!dir) {
+        svc_error(c, "InternalError", 500, "the service has no spool directory");
+        return HTTP_BODY_STREAM;
+    }
+    p->body_in.digest = c->svc->digest_start ? c->svc->digest_start(c) : NULL;
+    uint64_t max = c->svc->stream_max ? c->svc->stream_max(c) : 0;
+    const char *code = NULL;
+    int status = 0;
+    char msg[256];
+    p->spool = kyoka__spool_create(s->loop, req, dir, max, p->auth_res, c->svc->digest_update, p->body_in.digest,
+                                   &code, &status, msg, sizeof msg);
+    if (!p->spool && !c->error.code) {
+        if (code && strcmp(code, "EntityTooLarge") == 0)
+            svc_error(c, code, status, "%s", msg);
+        else
+            svc_error(c, code ? code : "InternalError", status ? status : 500, "%s", msg);
+    }
+    return HTTP_BODY_STREAM;
+}
+
+int kyoka__on_body(http_request_t *req, const char *at, size_t n, void *ctx)
+{
+    (void)ctx;
+    svc_call_t *c = req->user;
+    call_priv_t *p = c ? c->_priv : NULL;
+    if (p && p->spool && !c->error.code)
+        kyoka__spool_feed(p->spool, at, n);
+    return 0;
+}
+
+static void on_spooled(void *data, kyoka_spool_t *sp)
+{
+    svc_call_t *c = data;
+    call_priv_t *p = c->_priv;
+    int status;
+    const char *msg;
+    const char *code = kyoka__spool_error(sp, &status, &msg);
+    if (code) {
+        svc_error(c, code, status, "%s", msg);
+        kyoka__spool_free(sp);
+        p->spool = NULL;
+        finish_call(c);
+        return;
+    }
+    p->body_in.path = arena_strdup(c->arena, kyoka__spool_path(sp));
+    p->body_in.size = kyoka__spool_size(sp);
+    c->body_in = &p->body_in;
+    kyoka__spool_free(sp);
+    p->spool = NULL;
+    run_handler(c);
+}
+
+static void s3_body_complete(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    if (c->error.code || !p->spool) {
+        finish_call(c);
+        return;
+    }
+    kyoka__spool_finish(p->spool, on_spooled, c);
+}
+
 /* ---------------------------------------------------------------- request log */
+
+/* One line per request. Time is real time, the base of the info lines too;
+ * when the server clock has been moved (kyoka clock advance) its offset is
+ * shown, so both clocks can be read off the line. A denial carries its
+ * decision id, for `kyoka iam explain`. */
+static void log_line(kyoka_server_t *s, const char *service, const char *op, const char *principal, int status,
+                     uint64_t us, const char *error_code, const char *decision_id)
+{
+    if (!s->cfg.log_requests)
+        return;
+    char ts[64], extra[96] = "";
+    kyoka_time_iso8601(kyoka_wall_ms(), ts, true);
+    int64_t off = kyoka_clock_offset_ms();
+    /* Lines are batched and written once per loop turn: a write(2) per
+     * request would cost more than the request. */
+    if (s->cfg.log_json) {
+        size_t n = 0;
+        if (decision_id)
+            n += (size_t)snprintf(extra, sizeof extra, ",\"decision\":\"%s\"", decision_id);
+        if (off)
+            snprintf(extra + n, sizeof extra - n, ",\"clockOffsetMs\":%lld", (long long)off);
+        buf_appendf(&s->log_buf,
+                    "{\"time\":\"%s\",\"service\":\"%s\",\"operation\":\"%s\",\"principal\":\"%s\",\"status\":%d,"
+                    "\"us\":%llu%s%s%s%s}\n",
+                    ts, service, op, principal, status, (unsigned long long)us, error_code ? ",\"error\":\"" : "",
+                    error_code ? error_code : "", error_code ? "\"" : "", extra);
+    } else {
+        size_t n = 0;
+        if (decision_id)
+            n += (size_t)snprintf(extra, sizeof extra, " decision=%s", decision_id);
+        if (off)
+            snprintf(extra + n, sizeof extra - n, " server-clock=%+.3fs", (double)off / 1000.0);
+        buf_appendf(&s->log_buf, "%s %s %s %s %d %lluus%s%s%s\n", ts, service, op, principal, status,
+                    (unsigned long long)us, error_code ? " " : "", error_code ? error_code : "", extra);
+    }
+    if (buf_err(&s->log_buf))
+        buf_reset(&s->log_buf);
+}
 
 void kyoka__log_request(kyoka_server_t *s, const char *service, const char *op, const char *principal, int status,
                        uint64_t us, const char *error_code)
 {
-    if (!s->cfg.log_requests)
-        return;
-    char ts[64];
-    kyoka_time_iso8601(kyoka_clock_now_ms(), ts, true);
-    /* Lines are batched and written once per loop turn: a write(2) per
-     * request would cost more than the request. */
-    if (s->cfg.log_json)
-        buf_appendf(&s->log_buf,
-                    "{\"time\":\"%s\",\"service\":\"%s\",\"operation\":\"%s\",\"principal\":\"%s\",\"status\":%d,"
-                    "\"us\":%llu%s%s%s}\n",
-                    ts, service, op, principal, status, (unsigned long long)us, error_code ? ",\"error\":\"" : "",
-                    error_code ? error_code : "", error_code ? "\"" : "");
-    else
-        buf_appendf(&s->log_buf, "%s %s %s %s %d %lluus%s%s\n", ts, service, op, principal, status,
-                    (unsigned long long)us, error_code ? " " : "", error_code ? error_code : "");
-    if (buf_err(&s->log_buf))
-        buf_reset(&s->log_buf);
+    log_line(s, service, op, principal, status, us, error_code, NULL);
 }

@@ -5,11 +5,16 @@
  * close the store.
  */
 #include "internal.h"
+#include "services/kinesis/kinesis.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void kyoka_config_defaults(kyoka_config_t *cfg)
@@ -170,6 +175,57 @@ static void write_port_file(const char *path, int port)
     rename(tmp, path);
 }
 
+/* One server per data directory: two would deliver the same messages and
+ * overwrite each other's state. An flock on DIR/kyoka.lock, taken before
+ * anything is loaded, with the holder's pid written in it for the message.
+ * The kernel drops the lock when the process dies, kill -9 included, so a
+ * stale file never blocks a restart. Returns the descriptor (kept open for
+ * the server's life; O_CLOEXEC keeps it out of function processes) or -1
+ * after printing what to do. */
+static int lock_data_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "kyoka: cannot create data directory %s: %s; pass --data-dir with a writable path or use "
+                        "--ephemeral\n", dir, strerror(errno));
+        return -1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/kyoka.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "kyoka: cannot use data directory %s: %s; %s\n", dir, strerror(errno),
+                errno == EROFS ? "it is on a read-only filesystem: pass a writable --data-dir or use --ephemeral"
+                : errno == EACCES ? "fix its permissions or pass another --data-dir"
+                                  : "pass another --data-dir or use --ephemeral");
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int why = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (why == EWOULDBLOCK)
+            fprintf(stderr, "kyoka: data directory %s is in use by another kyoka server (pid %s); stop that server "
+                            "first, or pass another --data-dir (or --ephemeral)\n", dir, pid[0] ? pid : "unknown");
+        else
+            fprintf(stderr, "kyoka: cannot lock data directory %s: %s; pass another --data-dir or use --ephemeral\n",
+                    dir, strerror(why));
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        fprintf(stderr, "kyoka: cannot write %s: %s; pass a writable --data-dir or use --ephemeral\n", path,
+                strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     if (!uv_is_closing(h))
@@ -188,6 +244,14 @@ int kyoka_server_run(const kyoka_config_t *cfg)
     int exit_code = 1;
 
     char err[512] = "";
+    int lock_fd = cfg->data_dir ? lock_data_dir(cfg->data_dir) : -1;
+    if (cfg->data_dir && lock_fd < 0) {
+        uv_loop_close(s->loop);
+        free(s->loop);
+        buf_destroy(&s->log_buf);
+        free(s);
+        return 1;
+    }
     store_t *store = store_open(s->loop, cfg->data_dir, err, sizeof err);
     if (!store) {
         fprintf(stderr, "kyoka: %s\n", err);
@@ -217,13 +281,23 @@ int kyoka_server_run(const kyoka_config_t *cfg)
     }
     if (create_services(s) != 0)
         goto out_services;
+    svc_slot_t *kinesis = kyoka__service_by_name(s, STRV_LIT("kinesis"));
+    if (kinesis)
+        kinesis_set_aws_limits(kinesis->state, cfg->kinesis_aws_limits);
+    svc_slot_t *lambda_slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
+    char roots_err[512] = "";
+    if (lambda_slot && lambda_set_hot_reload_roots(lambda_slot->state, cfg->hot_reload_roots, roots_err,
+                                                   sizeof roots_err) != 0) {
+        fprintf(stderr, "kyoka: %s\n", roots_err);
+        goto out_services;
+    }
 
     http_config_t hc;
     http_config_defaults(&hc);
     hc.host = cfg->host;
     hc.port = cfg->port;
-    /* No on_headers: every body kyoka serves today is buffered whole. */
-    http_handler_t handler = {NULL, NULL, kyoka__on_request, kyoka__on_abort, s};
+    /* on_headers streams S3 object bodies; every other body is buffered. */
+    http_handler_t handler = {kyoka__on_headers, kyoka__on_body, kyoka__on_request, kyoka__on_abort, s};
     int rc = http_server_start(s->loop, &hc, &handler, &s->http);
     if (rc != 0) {
         fprintf(stderr, "kyoka: cannot listen on %s:%d: %s; %s\n", cfg->host, cfg->port, uv_strerror(rc),
@@ -294,5 +368,7 @@ out_loop:
     free(s->loop);
     buf_destroy(&s->log_buf);
     free(s);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return exit_code;
 }

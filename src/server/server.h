@@ -26,6 +26,9 @@ typedef struct kyoka_config {
     int lambda_idle_s;      /* reap idle execution environments after this long */
     const char *sandbox;    /* "auto", "bwrap" or "none" */
     const char *node_sdk_dir; /* the @aws-sdk clients for node functions (default: the build's) */
+    bool kinesis_aws_limits; /* --kinesis-limits aws: AWS's per-shard write limits */
+    const char *hot_reload_roots; /* --hot-reload-roots DIR[,DIR]: where code served
+                                     from a directory may live; NULL: anywhere */
 } kyoka_config_t;
 
 void kyoka_config_defaults(kyoka_config_t *cfg);

@@ -6,6 +6,8 @@ extern const svc_def_t sts_service;
 extern const svc_def_t sqs_service;
 extern const svc_def_t lambda_service;
 extern const svc_def_t logs_service;
+extern const svc_def_t s3_service;
+extern const svc_def_t kinesis_service;
 
 const svc_def_t *const kyoka_service_defs[] = {
     &iam_service,
@@ -13,5 +15,7 @@ const svc_def_t *const kyoka_service_defs[] = {
     &sqs_service,
     &lambda_service,
     &logs_service,
+    &s3_service,
+    &kinesis_service,
     NULL,
 };

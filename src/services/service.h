@@ -98,8 +98,41 @@ typedef int (*svc_arn_fn)(svc_call_t *c, const char **arn);
 
 enum {
     SVC_OP_MUTATING = 1 << 0, /* writes state: runs inside a savepoint */
-    SVC_OP_NO_AUTHZ = 1 << 1  /* never denied by policy (sts:GetCallerIdentity) */
+    SVC_OP_NO_AUTHZ = 1 << 1, /* never denied by policy (sts:GetCallerIdentity) */
+    SVC_OP_STREAM_IN = 1 << 2 /* the request body is streamed to a spool file
+                                 (svc_def_t.spool_dir) before the handler runs:
+                                 see svc_body_in_t */
 };
+
+/* ---- bytes (S3 objects) ----
+ *
+ * A service that moves bytes never sees them in memory. For an operation
+ * flagged SVC_OP_STREAM_IN the server authenticates, decodes the headers,
+ * validates and authorizes as soon as the headers arrive, then streams the
+ * body (aws-chunked decoded and its chunk signatures and trailer checked,
+ * x-amz-content-sha256 checked) into a file in the service's spool
+ * directory, writing and fsyncing on the thread pool, feeding the service's
+ * digest as it goes; only then does the handler run, with c->body_in.
+ *
+ * A handler answers with a file instead of a body by filling c->body_out;
+ * the server opens the file before the handler's turn ends (so a delete that
+ * follows cannot take it away), and sends the range from the thread pool a
+ * piece at a time, as fast as the client reads. */
+typedef struct svc_body_in {
+    const char *path; /* the fsynced spool file (arena string). The handler
+                         takes it by renaming it elsewhere; whatever is left
+                         at path after the call is removed by the server. */
+    uint64_t size;    /* decoded body bytes */
+    void *digest;     /* the service's digest state (svc_def_t.digest_*) */
+} svc_body_in_t;
+
+typedef struct svc_body_out {
+    bool set;           /* the response body is this file's range */
+    const char *path;   /* the file; NULL: no body, but Content-Length says
+                           length (HEAD) */
+    uint64_t offset, length;
+    int status;         /* the response status (206), 0: the operation's */
+} svc_body_out_t;
 
 typedef struct svc_op {
     const char *name;        /* AWS operation name, as in the model */
@@ -129,6 +162,19 @@ struct svc_def {
     /* The resource-based policy on arn (queue policy, bucket policy), or
      * NULL. *owner is the owning account. */
     const iam_policy_t *(*resource_policy)(void *state, const char *arn, const char **owner);
+    /* Services with SVC_OP_STREAM_IN operations: the directory streamed
+     * bodies are spooled to (on the file system where the service keeps
+     * them, so taking one is a rename), and the digest computed over the
+     * decoded bytes: start (loop thread; NULL for none), update (on a pool
+     * thread, one call at a time per body), free (loop thread; NULL ok). */
+    const char *(*spool_dir)(void *state);
+    void *(*digest_start)(svc_call_t *c);
+    void (*digest_update)(void *digest, const void *p, size_t n);
+    void (*digest_free)(void *digest);
+    /* The largest body a streamed operation accepts (S3: 5 GiB); past it
+     * the server answers EntityTooLarge (400) without storing anything.
+     * NULL: no limit of the service's own. */
+    uint64_t (*stream_max)(svc_call_t *c);
 };
 
 struct svc_call {
@@ -155,6 +201,8 @@ struct svc_call {
     bool finished;
     bool internal;             /* made by kyoka itself (ctx->call): no request */
     const char *unserved;      /* routing: a service kyoka does not serve */
+    svc_body_in_t *body_in;    /* SVC_OP_STREAM_IN: the spooled body */
+    svc_body_out_t body_out;   /* a file-backed response (see above) */
     void *_priv;
 };
 

@@ -22,6 +22,32 @@ import boto3
 import botocore.config
 
 KYOKA_BIN = os.environ.get("KYOKA_BIN", os.path.join(os.path.dirname(__file__), "../../build/kyoka"))
+
+
+def use_model_overlays(*services):
+    """Let Debian's botocore (1.29) call what AWS added since, for these
+    services: the botocore model merged with kyoka's overlay
+    (tools/models/<service>-overlay.json, the same merge tools/gen_models.py
+    compiles into kyoka) is written where botocore looks first
+    (AWS_DATA_PATH). Call before the first client of those services. Opt-in
+    per service: an overlay may also change a protocol (SQS's JSON), which a
+    test of the other protocol must not get."""
+    import sys
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    sys.path.insert(0, os.path.join(root, "tools"))
+    import gen_models
+    out = tempfile.mkdtemp(prefix="kyoka-models-")
+    for kname, folder, version in gen_models.SERVICES:
+        if kname not in services:
+            continue
+        model = gen_models.load(folder, version)
+        model.pop("kyoka", None)
+        os.makedirs(os.path.join(out, folder, version))
+        with open(os.path.join(out, folder, version, "service-2.json"), "w") as f:
+            json.dump(model, f)
+    os.environ["AWS_DATA_PATH"] = out + (os.pathsep + os.environ["AWS_DATA_PATH"] if os.environ.get("AWS_DATA_PATH")
+                                         else "")
+    return out
 ACCESS_KEY = "test"
 SECRET_KEY = "test"
 ACCOUNT = "000000000000"
