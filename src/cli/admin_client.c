@@ -42,8 +42,11 @@ int kyoka_cli__parse_endpoint(const char *ep, char *host, size_t hostcap, char *
     return 0;
 }
 
-/* One request; prints the JSON body. Returns the exit status. */
-static int admin_call(const char *endpoint, const char *method, const char *path, json_t **out)
+int kyoka_cli__admin_call(const char *endpoint, const char *method, const char *path, json_t **out);
+
+/* One request; *out is the JSON body. Returns the exit status (shared with
+ * iam_cmd.c). */
+int kyoka_cli__admin_call(const char *endpoint, const char *method, const char *path, json_t **out)
 {
     char host[256], port[16];
     if (kyoka_cli__parse_endpoint(endpoint, host, sizeof host, port, sizeof port) != 0) {
@@ -136,6 +139,15 @@ static void print_lambda(json_t *j)
                json_string_value(json_object_get(f, "runtime")) ? json_string_value(json_object_get(f, "runtime")) : "-",
                (long long)json_integer_value(json_object_get(f, "memory")),
                (long long)json_integer_value(json_object_get(f, "versions")), busy, idle, starting);
+        json_t *hot = json_object_get(f, "hot_reload");
+        if (hot)
+            printf("    hot reload from %s (%s, %lld watches, %lld entries)\n",
+                   json_string_value(json_object_get(hot, "dir")),
+                   json_string_value(json_object_get(hot, "watching")) ? json_string_value(json_object_get(hot, "watching")) : "-",
+                   (long long)json_integer_value(json_object_get(hot, "watches")),
+                   (long long)json_integer_value(json_object_get(hot, "entries")));
+        if (json_object_get(f, "debug_port"))
+            printf("    debugging on 127.0.0.1:%lld\n", (long long)json_integer_value(json_object_get(f, "debug_port")));
         json_array_foreach(envs, k, e)
         {
             if (strcmp(json_string_value(json_object_get(e, "function")), name) != 0)
@@ -147,6 +159,36 @@ static void print_lambda(json_t *j)
                    json_is_true(json_object_get(e, "provisioned")) ? " (provisioned)" : "");
         }
     }
+}
+
+/* `kyoka lambda debug NAME [--port N] [--off]` as its admin request. */
+static int lambda_debug_path(const char **a, int n, char *path, size_t cap)
+{
+    const char *name = a[0], *port = NULL;
+    bool off = false;
+    for (int i = 1; i < n; i++) {
+        if (strcmp(a[i], "--port") == 0 && i + 1 < n)
+            port = a[++i];
+        else if (strcmp(a[i], "--off") == 0)
+            off = true;
+        else if (strcmp(a[i], "--json") != 0) {
+            fprintf(stderr, "kyoka: lambda debug takes NAME [--port N] [--off], got %s\n", a[i]);
+            return -1;
+        }
+    }
+    for (const char *p = port; p && *p; p++)
+        if (*p < '0' || *p > '9') {
+            fprintf(stderr, "kyoka: --port needs a number, got %s\n", port);
+            return -1;
+        }
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')) {
+            fprintf(stderr, "kyoka: %s is not a function name\n", name);
+            return -1;
+        }
+    snprintf(path, cap, "/_kyoka/lambda/debug?function=%s%s%s%s", name, port ? "&port=" : "", port ? port : "",
+             off ? "&off=1" : "");
+    return 0;
 }
 
 int kyoka_cli_admin(int argc, char **argv)
@@ -179,19 +221,26 @@ int kyoka_cli_admin(int argc, char **argv)
         snprintf(path, sizeof path, "/_kyoka/iam/decisions/%s", args[2]);
     } else if (nargs == 2 && strcmp(args[0], "iam") == 0 && strcmp(args[1], "decisions") == 0) {
         snprintf(path, sizeof path, "/_kyoka/iam/decisions?limit=20");
+    } else if (nargs >= 3 && strcmp(args[0], "lambda") == 0 && strcmp(args[1], "debug") == 0) {
+        if (lambda_debug_path(args + 2, nargs - 2, path, sizeof path) != 0)
+            return 2;
+        method = "POST";
     } else if (nargs >= 1 && strcmp(args[0], "lambda") == 0 && (nargs == 1 || strcmp(args[1], "ls") == 0)) {
         snprintf(path, sizeof path, "/_kyoka/lambda");
     } else {
         fprintf(stderr, "usage: kyoka clock advance SECONDS | kyoka clock show | kyoka iam explain ID | kyoka iam "
-                        "decisions | kyoka lambda ls [--json]\n");
+                        "decisions | kyoka lambda ls [--json] | kyoka lambda debug NAME [--port N] [--off]\n");
         return 2;
     }
     bool as_json = false;
     for (int i = 0; i < nargs; i++)
         as_json = as_json || strcmp(args[i], "--json") == 0;
     json_t *j = NULL;
-    int rc = admin_call(endpoint, method, path, &j);
-    if (rc == 0 && j && strcmp(args[0], "lambda") == 0 && !as_json)
+    int rc = kyoka_cli__admin_call(endpoint, method, path, &j);
+    if (rc == 0 && j && strcmp(args[0], "lambda") == 0 && nargs >= 2 && strcmp(args[1], "debug") == 0 && !as_json)
+        printf("%s\n", json_string_value(json_object_get(j, "attach")) ? json_string_value(json_object_get(j, "attach"))
+                                                                         : json_string_value(json_object_get(j, "message")));
+    else if (rc == 0 && j && strcmp(args[0], "lambda") == 0 && !as_json)
         print_lambda(j);
     else if (rc == 0 && j)
         print_json(j);

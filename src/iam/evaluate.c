@@ -70,7 +70,7 @@ static void note_match(iam__ectx_t *e, const iam_named_policy_t *np, const char 
 
 /* ---- one statement ---- */
 
-static bool action_matches(const iam__stmt_t *st, const char *action)
+bool iam__stmt_action_matches(const iam__stmt_t *st, const char *action)
 {
     bool any = false;
     if (action) {
@@ -81,7 +81,7 @@ static bool action_matches(const iam__stmt_t *st, const char *action)
     return st->not_action ? !any : any;
 }
 
-static bool resource_matches(iam__ectx_t *e, const iam__stmt_t *st, const char *resource)
+bool iam__stmt_resource_matches(iam__ectx_t *e, const iam__stmt_t *st, const char *resource)
 {
     if (!st->has_resource)
         return true; /* trust policies: the role itself */
@@ -143,7 +143,7 @@ static iam__grant_t entry_grant(iam__ectx_t *e, const iam__principal_pat_t *pp)
     }
 }
 
-static iam__grant_t principal_grant(iam__ectx_t *e, const iam__stmt_t *st)
+iam__grant_t iam__stmt_principal_grant(iam__ectx_t *e, const iam__stmt_t *st)
 {
     iam__grant_t best = IAM__GRANT_NONE;
     for (uint32_t i = 0; i < st->nprincipals && best != IAM__GRANT_DIRECT; i++) {
@@ -164,13 +164,13 @@ static iam__grant_t principal_grant(iam__ectx_t *e, const iam__stmt_t *st)
 static bool stmt_applies(iam__ectx_t *e, const iam__stmt_t *st, iam__grant_t *grant)
 {
     const iam_request_t *req = e->req;
-    if (!action_matches(st, req->action))
+    if (!iam__stmt_action_matches(st, req->action))
         return false;
-    if (!resource_matches(e, st, req->resource ? req->resource : "*"))
+    if (!iam__stmt_resource_matches(e, st, req->resource ? req->resource : "*"))
         return false;
     iam__grant_t g = IAM__GRANT_DIRECT;
     if (e->policy->kind != IAM_POLICY_IDENTITY) {
-        g = principal_grant(e, st);
+        g = iam__stmt_principal_grant(e, st);
         if (g == IAM__GRANT_NONE)
             return false;
     }
@@ -198,7 +198,7 @@ static void walk_policy(iam__ectx_t *e, const iam_named_policy_t *np, const char
     if (!np || !np->policy)
         return;
     if (e->ex && e->ex->nconsidered < IAM_EXPLAIN_MAX_CONSIDERED)
-        e->ex->considered[e->ex->nconsidered++] = (iam_considered_t){np->name, kind};
+        e->ex->considered[e->ex->nconsidered++] = (iam_considered_t){np->name, kind, np->policy};
     e->policy = np->policy;
     for (uint32_t i = 0; i < np->policy->nstmts; i++) {
         const iam__stmt_t *st = &np->policy->stmts[i];
@@ -285,6 +285,18 @@ static void walk_policy(iam__ectx_t *e, const iam_named_policy_t *np, const char
 #define R_FEDUSER \
     "Implicit deny: a federated user session created without session policies has no permissions."
 
+/* Only the counters and flags: the arrays are read up to their counts, and
+ * clearing all of them (some 3 KB) on every decision would cost more than
+ * many evaluations. */
+static void explain_reset(iam_explain_t *ex)
+{
+    ex->decision = IAM_IMPLICIT_DENY;
+    ex->reason = NULL;
+    ex->nmatches = ex->nmissing = ex->nconsidered = 0;
+    ex->identity_allows = ex->resource_allows = ex->boundary_allows = ex->session_allows = false;
+    ex->session_policies = false;
+}
+
 static iam_decision_t decide(iam_explain_t *ex, iam_decision_t d, const char *reason)
 {
     if (ex) {
@@ -296,8 +308,10 @@ static iam_decision_t decide(iam_explain_t *ex, iam_decision_t d, const char *re
 
 iam_decision_t iam_evaluate(const iam_request_t *req, const iam_policy_set_t *set, iam_explain_t *ex)
 {
-    if (ex)
-        memset(ex, 0, sizeof *ex);
+    if (ex) {
+        explain_reset(ex);
+        ex->session_policies = set->has_session_policies;
+    }
     const iam_principal_t *pr = req->principal;
     iam__ectx_t e = {.req = req,
                      .pr = pr,
@@ -396,7 +410,7 @@ iam_decision_t iam_policy_evaluate(const iam_policy_t *p, const char *kind_name,
                                    const iam_request_t *req, iam_explain_t *ex)
 {
     if (ex)
-        memset(ex, 0, sizeof *ex);
+        explain_reset(ex);
     iam__ectx_t e = {.req = req,
                      .pr = req->principal,
                      .ex = ex,

@@ -139,6 +139,7 @@ typedef struct iam_match {
 typedef struct iam_considered {
     const char *policy_name;
     const char *policy_kind; /* "identity", "boundary", "session", "resource" */
+    const iam_policy_t *policy; /* borrowed; the decision log takes a reference */
 } iam_considered_t;
 
 typedef struct iam_explain {
@@ -151,6 +152,7 @@ typedef struct iam_explain {
     iam_considered_t considered[IAM_EXPLAIN_MAX_CONSIDERED]; /* every policy evaluated */
     size_t nconsidered;
     bool identity_allows, resource_allows, boundary_allows, session_allows;
+    bool session_policies;     /* the set said has_session_policies (for replay) */
 } iam_explain_t;
 
 /* Decide. explain may be NULL (fast path). Does not allocate.
@@ -187,13 +189,38 @@ bool iam_managed_policy_at(size_t i, const char **arn, const char **name, const 
                            const char **description, const char **document);
 
 /* ---- decision log ---- */
-/* Record a decision with its explanation and request; returns the new id
- * (e.g. "d-000000000001-...") valid until it ages out of the ring. */
+/* Record a decision: the request (copied) and a reference to each policy
+ * in ex->considered, so the explanation can be rebuilt on demand. Returns
+ * the new id ("d-1a2b3c4d-00002a": a tag random per process, then the
+ * sequence number), valid until the slot is reused 4096 decisions later.
+ * Cheap: no JSON, no allocation in steady state. */
 const char *iam_decision_log_add(const iam_request_t *req, const iam_explain_t *ex);
 /* The decision as JSON (new reference), or NULL if unknown/aged out. */
 json_t *iam_decision_log_get(const char *id);
-/* The most recent n decisions, newest first (new reference, an array). */
-json_t *iam_decision_log_recent(size_t n);
+/* The decision with its full explanation (an "explanation" object: the
+ * request as IAM saw it, every statement of every policy that took part and
+ * what happened to it, the deciding rule, and for a denial the statement to
+ * add). id may be "last": the latest denial. NULL with *why set to a
+ * sentence for a person (malformed, from an earlier run, aged out, never
+ * issued). New reference. */
+json_t *iam_decision_log_explain(const char *id, const char **why);
+
+typedef struct iam_decision_filter {
+    bool denied_only;
+    const char *principal;   /* substring of the principal's ARN (or "anonymous") */
+    const char *action;      /* action pattern, * and ? as in the Action element */
+    uint64_t after_seq;      /* only decisions newer than this (iam_decision_log_seq) */
+} iam_decision_filter_t;
+/* The most recent n decisions that pass f (NULL: all), newest first (new
+ * reference, an array). full: each as iam_decision_log_get shows it; else
+ * id, time, principal, action, resource, decision only. */
+json_t *iam_decision_log_list(const iam_decision_filter_t *f, size_t n, bool full);
+json_t *iam_decision_log_recent(size_t n); /* list(NULL, n, true) */
+/* The sequence number inside an id of this run, or 0. */
+uint64_t iam_decision_log_seq(const char *id);
+/* The newest id, or "" (out is returned). */
+const char *iam_decision_log_latest(char out[32]);
+/* Drop every decision (their policy references too). Ids are not reused. */
 void iam_decision_log_clear(void);
 
 #endif

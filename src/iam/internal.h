@@ -231,5 +231,19 @@ typedef struct iam__ectx {
 } iam__ectx_t;
 
 void iam__note_missing(iam__ectx_t *e, const char *key);
+/* The parts of one statement's match, in the order stmt_applies checks
+ * them; explain.c reuses them so an explanation can never disagree with the
+ * decision. e->policy must be the statement's policy. */
+bool iam__stmt_action_matches(const iam__stmt_t *st, const char *action);
+bool iam__stmt_resource_matches(iam__ectx_t *e, const iam__stmt_t *st, const char *resource);
+iam__grant_t iam__stmt_principal_grant(iam__ectx_t *e, const iam__stmt_t *st);
+
+/* ---- explain.c ---- */
+/* The on-demand explanation of a decision (the "explanation" object of
+ * GET /_kyoka/iam/decisions/ID): the request as IAM saw it, each policy's
+ * statements with what happened to each, the deciding rule, and for a
+ * denial the statement to add, verified by evaluating again with it.
+ * ex is the replayed decision. New reference. */
+json_t *iam__explain_json(const iam_request_t *req, const iam_policy_set_t *set, const iam_explain_t *ex);
 
 #endif

@@ -102,4 +102,44 @@ void pipes_sqs_batch_done(pipes_sqs_poller_t *p, pipes_sqs_batch_t *b, const cha
  * deletes go out); then consumer.stopped runs. */
 void pipes_sqs_poller_stop(pipes_sqs_poller_t *p);
 
+/* ---- Kinesis poller (a stream event source mapping's reads) ---- */
+
+typedef struct pipes_kinesis_poller pipes_kinesis_poller_t;
+
+typedef struct pipes_kinesis_poller_cfg {
+    const char *stream_arn;
+    int batch_size; /* 1 to 10,000 */
+    int window_ms;  /* MaximumBatchingWindowInSeconds, in ms */
+} pipes_kinesis_poller_cfg_t;
+
+/* Where a shard's reading starts: after the consumer's checkpoint, else
+ * the mapping's StartingPosition. */
+typedef struct pipes_kinesis_start {
+    char after_seq[64]; /* "" when there is no checkpoint */
+    bool latest;
+    bool at_timestamp;
+    int64_t timestamp_ms;
+} pipes_kinesis_start_t;
+
+typedef struct pipes_kinesis_consumer {
+    void *data;
+    const auth_cred_t *(*cred)(void *data);
+    void (*start_for)(void *data, const char *shard_id, pipes_kinesis_start_t *out);
+    /* One shard's batch, in order: [{sequenceNumber, partitionKey, data
+     * (base64), arrivalMs}] (borrowed for the call; take a reference to
+     * keep it). Answer once with pipes_kinesis_batch_done; the shard reads
+     * nothing more until then. */
+    void (*batch)(void *data, pipes_kinesis_poller_t *p, const char *shard_id, json_t *records);
+    void (*read_error)(void *data, const char *code, const char *decision_id);
+    void (*stopped)(void *data);
+} pipes_kinesis_consumer_t;
+
+/* NULL when kyoka serves no Kinesis. */
+pipes_kinesis_poller_t *pipes_kinesis_poller_start(kyoka_ctx_t *ctx, const pipes_kinesis_poller_cfg_t *cfg,
+                                                   const pipes_kinesis_consumer_t *consumer);
+void pipes_kinesis_poller_update(pipes_kinesis_poller_t *p, const pipes_kinesis_poller_cfg_t *cfg);
+/* The consumer is done with the shard's batch (its checkpoint is its own). */
+void pipes_kinesis_batch_done(pipes_kinesis_poller_t *p, const char *shard_id);
+void pipes_kinesis_poller_stop(pipes_kinesis_poller_t *p);
+
 #endif

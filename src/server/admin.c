@@ -5,8 +5,9 @@
  *   POST /_kyoka/reset                  every service back to a fresh start
  *   GET  /_kyoka/clock                  the server clock
  *   POST /_kyoka/clock/advance?seconds=N  move the server clock forward
- *   GET  /_kyoka/iam/decisions[?limit=N]  recent authorization decisions
- *   GET  /_kyoka/iam/decisions/ID         one decision, explained
+ *   GET  /_kyoka/iam/decisions[?limit=N&denied=1&principal=P&action=A&after=ID&summary=1]
+ *                                         recent authorization decisions, newest first
+ *   GET  /_kyoka/iam/decisions/ID         one decision, explained (ID "last": the latest denial)
  *   GET  /_kyoka/lambda                   functions, execution environments and their state
  *   GET  /_kyoka/lambda/code/SHA.zip      a function's code (GetFunction Code.Location)
  */
@@ -56,7 +57,8 @@ void kyoka__respond_json(http_request_t *req, int status, json_t *j)
 {
     buf_t body;
     buf_init(&body, (size_t)16 << 20);
-    char *s = proto_json_dumps(j, JSON_COMPACT);
+    /* 15 significant digits: 1.666 prints as 1.666, not 1.6659999999999999. */
+    char *s = proto_json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(j);
     if (s) {
         buf_appends(&body, s);
@@ -125,7 +127,7 @@ static void health(kyoka_server_t *s, http_request_t *req)
     for (size_t i = 0; i < s->nservices; i++)
         json_array_append_new(svcs, json_string(s->services[i].def->name));
     json_t *j = json_pack("{s:s,s:s,s:f,s:o,s:s,s:s,s:s,s:s,s:I}", "status", "ready", "version", KYOKA_VERSION,
-                          "uptimeSeconds", (double)(kyoka_mono_us() - s->started_us) / 1e6, "services", svcs,
+                          "uptimeSeconds", (double)((kyoka_mono_us() - s->started_us + 500) / 1000) / 1e3, "services", svcs,
                           "store", store_is_durable(s->ctx.store) ? "durable" : "ephemeral", "auth",
                           s->cfg.auth_open ? "open" : "sigv4", "account", s->cfg.account_id, "region",
                           s->cfg.region, "connections", (json_int_t)http_server_connections(s->http));
@@ -164,6 +166,46 @@ static void lambda_code(kyoka_server_t *s, http_request_t *req, strv_t name)
     http_header_t h[] = {{STRV_LIT("Content-Type"), STRV_LIT("application/zip")}};
     http_respond(req, buf_err(&body) ? 500 : 200, h, 1, &body);
     buf_destroy(&body);
+}
+
+/* GET /_kyoka/iam/decisions: newest first, filtered. limit (1..4096,
+ * default 50), denied=1, principal=SUBSTRING, action=PATTERN (sqs:*),
+ * after=ID (only newer ones: how `kyoka iam decisions --follow` polls),
+ * summary=1 (id, time, principal, action, resource, decision only). */
+static void decisions(http_request_t *req)
+{
+    const char *lim = query_param(req, "limit"), *after = query_param(req, "after");
+    const char *denied = query_param(req, "denied"), *summary = query_param(req, "summary");
+    long n = 50;
+    if (lim) {
+        char *end;
+        n = strtol(lim, &end, 10);
+        if (*end || n <= 0 || n > 4096) {
+            kyoka__respond_json(req, 400, error_json("InvalidParameterValue",
+                                                     "limit must be a number from 1 to 4096, e.g. ?limit=20"));
+            return;
+        }
+    }
+    iam_decision_filter_t f = {.denied_only = denied && strcmp(denied, "0") != 0 && strcmp(denied, "false") != 0,
+                               .principal = query_param(req, "principal"),
+                               .action = query_param(req, "action")};
+    if (after && after[0]) {
+        f.after_seq = iam_decision_log_seq(after);
+        if (!f.after_seq) {
+            kyoka__respond_json(req, 400, error_json("InvalidParameterValue",
+                                                     "after must be a decision id of this server run, e.g. "
+                                                     "?after=d-1a2b3c4d-00002a"));
+            return;
+        }
+    }
+    if (f.action && strlen(f.action) > 256) {
+        kyoka__respond_json(req, 400, error_json("InvalidParameterValue", "action must be at most 256 characters"));
+        return;
+    }
+    char latest[32];
+    bool full = !(summary && strcmp(summary, "0") != 0);
+    kyoka__respond_json(req, 200, json_pack("{s:o,s:s}", "decisions", iam_decision_log_list(&f, (size_t)n, full),
+                                            "latest", iam_decision_log_latest(latest)));
 }
 
 void kyoka__admin(kyoka_server_t *s, http_request_t *req)
@@ -206,19 +248,16 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
                                       s->runtime ? rt_describe(s->runtime) : "not running", "async",
                                       slot ? lambda_async_summary(slot->state) : json_object()));
     } else if (strv_eq_cstr(path, "/_kyoka/iam/decisions") && get) {
-        const char *lim = query_param(req, "limit");
-        long n = lim ? strtol(lim, NULL, 10) : 50;
-        if (n <= 0 || n > 4096)
-            n = 50;
-        kyoka__respond_json(req, 200, json_pack("{s:o}", "decisions", iam_decision_log_recent((size_t)n)));
+        decisions(req);
     } else if (strv_starts_with(path, DECISION_PREFIX) && get) {
         const size_t skip = sizeof DECISION_PREFIX - 1;
         char *id = arena_strndup(&req->arena, path.p + skip, path.len - skip);
-        json_t *d = iam_decision_log_get(id);
+        const char *why = NULL;
+        json_t *d = iam_decision_log_explain(id, &why);
         if (d)
             kyoka__respond_json(req, 200, d);
         else
-            kyoka__respond_json(req, 404, error_json("NotFound", "no such decision id (it may have aged out of the log)"));
+            kyoka__respond_json(req, 404, error_json("NotFound", why ? why : "no such decision"));
     } else {
         kyoka__respond_json(req, 404, error_json("NotFound",
                                                 "unknown admin endpoint; see README: /_kyoka/health, /_kyoka/reset, "

@@ -185,6 +185,11 @@ static void write_port_file(const char *path, int port)
 static int lock_data_dir(const char *dir)
 {
     struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "kyoka: data directory %s exists but is not a directory; pass --data-dir with a directory "
+                        "path\n", dir);
+        return -1;
+    }
     if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "kyoka: cannot create data directory %s: %s; pass --data-dir with a writable path or use "
                         "--ephemeral\n", dir, strerror(errno));
@@ -284,13 +289,6 @@ int kyoka_server_run(const kyoka_config_t *cfg)
     svc_slot_t *kinesis = kyoka__service_by_name(s, STRV_LIT("kinesis"));
     if (kinesis)
         kinesis_set_aws_limits(kinesis->state, cfg->kinesis_aws_limits);
-    svc_slot_t *lambda_slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
-    char roots_err[512] = "";
-    if (lambda_slot && lambda_set_hot_reload_roots(lambda_slot->state, cfg->hot_reload_roots, roots_err,
-                                                   sizeof roots_err) != 0) {
-        fprintf(stderr, "kyoka: %s\n", roots_err);
-        goto out_services;
-    }
 
     http_config_t hc;
     http_config_defaults(&hc);

@@ -38,36 +38,8 @@
 #define ESM_DEFAULT_CONCURRENCY 1000
 #define ESM_THROTTLE_RETRY_MIN_MS 100
 
-typedef enum {
-    ESM_CREATING,
-    ESM_ENABLING,
-    ESM_ENABLED,
-    ESM_UPDATING,
-    ESM_DISABLING,
-    ESM_DISABLED,
-    ESM_DELETING
-} esm_state_t;
-
 static const char *const state_names[] = {"Creating", "Enabling", "Enabled", "Updating",
                                           "Disabling", "Disabled", "Deleting"};
-
-struct lambda_esm {
-    lambda_state_t *st;
-    char uuid[37];
-    char *region, *fn_name, *qualifier; /* the target */
-    char *source_arn;
-    json_t *config;          /* stored members: BatchSize, FilterCriteria, ... */
-    bool enabled;            /* what the user asked */
-    esm_state_t state;
-    bool fifo;
-    int visibility_s;
-    char *last_result;       /* LastProcessingResult */
-    pattern_set_t *filters;  /* NULL: every message */
-    pipes_sqs_poller_t *poller;
-    uv_timer_t *settle;
-    bool deleted;
-    lambda_esm_t *next;
-};
 
 /* A batch in the function's hands. */
 typedef struct esm_batch {
@@ -96,9 +68,9 @@ static const char *const esm_migrations[] = {
 
 static void esm_save(lambda_esm_t *m)
 {
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:O,s:b,s:b,s:i}", "region", m->region, "function", m->fn_name, "source",
-                            m->source_arn, "config", m->config, "enabled", m->enabled, "fifo", m->fifo,
-                            "visibility", m->visibility_s);
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:O,s:b,s:b,s:i,s:b}", "region", m->region, "function", m->fn_name,
+                            "source", m->source_arn, "config", m->config, "enabled", m->enabled, "fifo", m->fifo,
+                            "visibility", m->visibility_s, "stream", m->stream);
     if (m->qualifier)
         json_object_set_new(doc, "qualifier", json_string(m->qualifier));
     char *text = proto_json_dumps(doc, JSON_COMPACT);
@@ -140,6 +112,7 @@ static void esm_free(lambda_esm_t *m)
     json_decref(m->config);
     if (m->filters)
         pattern_set_free(m->filters);
+    lambda__esm_stream_free(m);
     uv_close((uv_handle_t *)m->settle, on_closed_free);
     free(m);
 }
@@ -178,7 +151,7 @@ static json_t *esm_view(lambda_esm_t *m)
     return o;
 }
 
-static void set_result(lambda_esm_t *m, const char *r)
+void lambda__esm_set_result(lambda_esm_t *m, const char *r)
 {
     if (m->last_result && strcmp(m->last_result, r) == 0)
         return;
@@ -186,10 +159,11 @@ static void set_result(lambda_esm_t *m, const char *r)
     m->last_result = xstrdup(r);
 }
 
-static void on_poller_stopped(void *data)
+void lambda__esm_poller_stopped(void *data)
 {
     lambda_esm_t *m = data;
     m->poller = NULL;
+    m->kpoller = NULL;
     if (m->deleted) {
         esm_free(m);
         return;
@@ -217,23 +191,27 @@ static void on_settle(uv_timer_t *t)
         m->deleted = true;
         if (m->poller)
             pipes_sqs_poller_stop(m->poller); /* frees m once stopped */
+        else if (m->kpoller)
+            lambda__esm_stream_stop(m);
         else
             esm_free(m);
         return;
     default:
         return;
     }
-    if (m->state == ESM_ENABLED && !m->poller)
+    if (m->state == ESM_ENABLED && !m->poller && !m->kpoller)
         esm_start_poller(m);
     else if (m->state == ESM_DISABLED && m->poller)
         pipes_sqs_poller_stop(m->poller);
+    else if (m->state == ESM_DISABLED && m->kpoller)
+        lambda__esm_stream_stop(m);
 }
 
 static void settle_soon(lambda_esm_t *m) { uv_timer_start(m->settle, on_settle, 0, 0); }
 
 /* ==== the poller's consumer ==== */
 
-static const auth_cred_t *esm_cred(void *data)
+const auth_cred_t *lambda__esm_cred(void *data)
 {
     lambda_esm_t *m = data;
     lambda_state_t *st = m->st;
@@ -259,7 +237,7 @@ static void esm_receive_error(void *data, const svc_call_t *c)
     if (!m->last_result || strcmp(m->last_result, r) != 0)
         log_warn("lambda: event source mapping %s: %s (decision %s)", m->uuid, r + 9,
                  c->decision_id ? c->decision_id : "-");
-    set_result(m, r);
+    lambda__esm_set_result(m, r);
 }
 
 /* messageAttributes in the event's lower-camel form. */
@@ -433,7 +411,7 @@ static void retry_later(esm_batch_t *eb)
     int64_t waited = kyoka_clock_now_ms() - eb->started_ms;
     if (waited >= (int64_t)eb->m->visibility_s * 1000) {
         /* The messages are visible again anyway: give them back. */
-        set_result(eb->m, "PROBLEM: Function call failed due to throttling.");
+        lambda__esm_set_result(eb->m, "PROBLEM: Function call failed due to throttling.");
         batch_finish(eb, NULL, true);
         return;
     }
@@ -456,23 +434,23 @@ static void on_batch_done(void *data, const lambda_invoke_result_t *res)
         return;
     }
     if (res->status == LAMBDA_RUN_SERVICE_ERROR) {
-        set_result(m, "PROBLEM: Function call failed");
+        lambda__esm_set_result(m, "PROBLEM: Function call failed");
         batch_finish(eb, NULL, true);
         return;
     }
     if (res->function_error) {
-        set_result(m, "PROBLEM: Function call failed");
+        lambda__esm_set_result(m, "PROBLEM: Function call failed");
         batch_finish(eb, NULL, true);
         return;
     }
     json_t *del = reports_item_failures(m) ? partial_success(eb, res->payload, res->len) : all_handles(eb->messages);
     if (!del) {
-        set_result(m, "PROBLEM: Function call failed");
+        lambda__esm_set_result(m, "PROBLEM: Function call failed");
         batch_finish(eb, NULL, true);
         return;
     }
     bool partial = json_array_size(del) < json_array_size(eb->messages);
-    set_result(m, "OK");
+    lambda__esm_set_result(m, "OK");
     batch_finish(eb, del, partial);
     json_decref(del);
 }
@@ -483,7 +461,7 @@ static void batch_invoke(esm_batch_t *eb)
     lambda_state_t *st = m->st;
     lambda_fn_t *fn = lambda__fn_lookup(st, m->region, m->fn_name);
     if (!fn) {
-        set_result(m, "PROBLEM: Function not found");
+        lambda__esm_set_result(m, "PROBLEM: Function not found");
         batch_finish(eb, NULL, true);
         return;
     }
@@ -495,7 +473,7 @@ static void batch_invoke(esm_batch_t *eb)
     } else if (rc != 0) {
         char r[320];
         snprintf(r, sizeof r, "PROBLEM: Function call failed: %.280s", refusal ? refusal : "");
-        set_result(m, r);
+        lambda__esm_set_result(m, r);
         batch_finish(eb, NULL, true);
     }
 }
@@ -559,12 +537,16 @@ static pipes_sqs_poller_cfg_t poller_cfg(const lambda_esm_t *m)
 
 static void esm_start_poller(lambda_esm_t *m)
 {
-    if (m->poller || !m->st->has_invoker || m->st->stopping)
+    if (m->poller || m->kpoller || !m->st->has_invoker || m->st->stopping)
         return;
+    if (m->stream) {
+        lambda__esm_stream_start(m);
+        return;
+    }
     pipes_sqs_poller_cfg_t cfg = poller_cfg(m);
     pipes_sqs_consumer_t consumer = {
-        .data = m, .cred = esm_cred, .batch = esm_batch, .receive_error = esm_receive_error,
-        .stopped = on_poller_stopped,
+        .data = m, .cred = lambda__esm_cred, .batch = esm_batch, .receive_error = esm_receive_error,
+        .stopped = lambda__esm_poller_stopped,
     };
     m->poller = pipes_sqs_poller_start(m->st->ctx, &cfg, &consumer);
 }
@@ -599,7 +581,7 @@ static lambda_esm_t *esm_new(lambda_state_t *st)
 }
 
 /* FilterCriteria compiled into one matcher, or an error on the call. */
-static bool compile_filters(svc_call_t *c, json_t *fc, pattern_set_t **out)
+bool lambda__esm_compile_filters(svc_call_t *c, json_t *fc, pattern_set_t **out)
 {
     *out = NULL;
     json_t *filters = json_object_get(fc, "Filters");
@@ -630,8 +612,10 @@ static bool compile_filters(svc_call_t *c, json_t *fc, pattern_set_t **out)
 
 /* BatchSize and MaximumBatchingWindowInSeconds together (the model checks
  * each range). */
-static bool batching_ok(svc_call_t *c, json_t *cfg, bool fifo)
+static bool batching_ok(svc_call_t *c, json_t *cfg, bool fifo, bool stream)
 {
+    if (stream)
+        return true; /* the model's ranges are the streams' rules */
     json_int_t batch = json_integer_value(json_object_get(cfg, "BatchSize"));
     json_int_t window = json_integer_value(json_object_get(cfg, "MaximumBatchingWindowInSeconds"));
     if (fifo && batch > ESM_FIFO_MAX_BATCH) {
@@ -654,7 +638,11 @@ static bool batching_ok(svc_call_t *c, json_t *cfg, bool fifo)
 static void apply_members(svc_call_t *c, json_t *cfg)
 {
     static const char *const members[] = {"BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes",
-                                          "ScalingConfig", "FilterCriteria", NULL};
+                                          "ScalingConfig", "FilterCriteria", "StartingPosition",
+                                          "StartingPositionTimestamp", "ParallelizationFactor",
+                                          "BisectBatchOnFunctionError", "MaximumRetryAttempts",
+                                          "MaximumRecordAgeInSeconds", "DestinationConfig",
+                                          "TumblingWindowInSeconds", NULL};
     for (const char *const *k = members; *k; k++)
         if (svc_in(c, *k))
             json_object_set(cfg, *k, svc_in(c, *k));
@@ -709,7 +697,7 @@ static void on_queue_attributes(void *data, const svc_call_t *q)
     m->fifo = fifo && strcmp(fifo, "true") == 0;
     m->visibility_s = vis ? atoi(vis) : 30;
     lambda_state_t *st = c->state;
-    if (!batching_ok(c, m->config, m->fifo)) {
+    if (!batching_ok(c, m->config, m->fifo, m->stream)) {
         esm_free(m);
         svc_call_finish(c);
         return;
@@ -736,6 +724,77 @@ static void on_queue_attributes(void *data, const svc_call_t *q)
     svc_call_finish(c);
 }
 
+/* The mapping's target: a function, with a version or alias that exists. */
+static lambda_fn_t *target_or_fail(svc_call_t *c, lambda_ref_t *r)
+{
+    lambda_fn_t *fn = lambda__fn_from_input(c, false, r);
+    if (fn && r->qualifier && !lambda__version_lookup(fn, r->qualifier) && !lambda__alias_lookup(fn, r->qualifier) &&
+        strcmp(r->qualifier, "$LATEST") != 0) {
+        svc_error(c, "ResourceNotFoundException", 404, "Function not found: %s:%s", fn->arn, r->qualifier);
+        return NULL;
+    }
+    return fn;
+}
+
+static bool pair_is_free(svc_call_t *c, lambda_state_t *st, const char *source, const lambda_fn_t *fn)
+{
+    for (lambda_esm_t *o = st->esms; o; o = o->next) {
+        if (strcmp(o->source_arn, source) == 0 && strcmp(o->fn_name, fn->name) == 0 &&
+            strcmp(o->region, fn->region) == 0 && o->state != ESM_DELETING) {
+            svc_error(c, "ResourceConflictException", 409,
+                      "The event source arn (\" %s \") and function (\" %s \") provided mapping already exists. "
+                      "Please update or delete the existing mapping with UUID %s",
+                      source, fn->name, o->uuid);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A Kinesis stream: everything is checked at once (the stream is local). */
+static int create_stream_mapping(svc_call_t *c, const char *source)
+{
+    lambda_state_t *st = c->state;
+    lambda_ref_t r;
+    lambda_fn_t *fn = target_or_fail(c, &r);
+    if (!fn || !pair_is_free(c, st, source, fn))
+        return 0;
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "BatchSize", json_integer(100));
+    json_object_set_new(cfg, "MaximumBatchingWindowInSeconds", json_integer(0));
+    json_object_set_new(cfg, "ParallelizationFactor", json_integer(1));
+    json_object_set_new(cfg, "BisectBatchOnFunctionError", json_false());
+    json_object_set_new(cfg, "MaximumRetryAttempts", json_integer(-1));
+    json_object_set_new(cfg, "MaximumRecordAgeInSeconds", json_integer(-1));
+    json_object_set_new(cfg, "TumblingWindowInSeconds", json_integer(0));
+    json_object_set_new(cfg, "DestinationConfig", json_pack("{s:{}}", "OnFailure"));
+    json_object_set_new(cfg, "FunctionResponseTypes", json_array());
+    apply_members(c, cfg);
+    pattern_set_t *filters = NULL;
+    if (!lambda__esm_stream_check(c, fn, source, cfg) ||
+        !lambda__esm_compile_filters(c, json_object_get(cfg, "FilterCriteria"), &filters)) {
+        json_decref(cfg);
+        return 0;
+    }
+    lambda_esm_t *m = esm_new(st);
+    kyoka_uuid(m->uuid);
+    m->region = xstrdup(fn->region);
+    m->fn_name = xstrdup(fn->name);
+    m->qualifier = r.qualifier ? xstrdup(r.qualifier) : NULL;
+    m->source_arn = xstrdup(source);
+    m->config = cfg;
+    m->filters = filters;
+    m->stream = true;
+    m->enabled = !json_is_false(svc_in(c, "Enabled"));
+    m->state = ESM_CREATING;
+    m->next = st->esms;
+    st->esms = m;
+    esm_save(m);
+    c->output = esm_view(m);
+    settle_soon(m);
+    return 0;
+}
+
 int lambda_create_event_source_mapping(svc_call_t *c)
 {
     lambda_state_t *st = c->state;
@@ -747,14 +806,17 @@ int lambda_create_event_source_mapping(svc_call_t *c)
                   "stream, sqs, kafka or mq.");
         return 0;
     }
-    if (kind != PIPES_DEST_SQS) {
-        bool stream = strncmp(source, "arn:aws:kinesis:", 16) == 0 || strncmp(source, "arn:aws:dynamodb:", 17) == 0;
+    bool kinesis = strncmp(source, "arn:aws:kinesis:", 16) == 0 && strstr(source, ":stream/") != NULL;
+    if (kind != PIPES_DEST_SQS && !kinesis) {
+        bool stream = strncmp(source, "arn:aws:dynamodb:", 17) == 0;
         svc_error(c, "InvalidParameterValueException", 400, "%s",
-                  stream ? "kyoka does not serve Kinesis or DynamoDB streams as event sources yet (see "
-                           "docs/coverage.md); SQS queues are served."
+                  stream ? "kyoka does not serve DynamoDB streams as event sources yet (see docs/coverage.md); SQS "
+                           "queues and Kinesis streams are served."
                          : "Unrecognized event source, must be kinesis, dynamodb stream, sqs, kafka or mq.");
         return 0;
     }
+    if (kinesis)
+        return create_stream_mapping(c, source);
     lambda_ref_t r;
     lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
@@ -770,7 +832,7 @@ int lambda_create_event_source_mapping(svc_call_t *c)
     json_object_set_new(cfg, "FunctionResponseTypes", json_array());
     apply_members(c, cfg);
     pattern_set_t *filters = NULL;
-    if (!batching_ok(c, cfg, false) || !compile_filters(c, json_object_get(cfg, "FilterCriteria"), &filters)) {
+    if (!batching_ok(c, cfg, false, false) || !lambda__esm_compile_filters(c, json_object_get(cfg, "FilterCriteria"), &filters)) {
         json_decref(cfg);
         return 0;
     }
@@ -896,8 +958,8 @@ int lambda_update_event_source_mapping(svc_call_t *c)
     apply_members(c, cfg);
     pattern_set_t *filters = NULL;
     bool filters_given = svc_in(c, "FilterCriteria") != NULL;
-    if (!batching_ok(c, cfg, m->fifo) ||
-        (filters_given && !compile_filters(c, json_object_get(cfg, "FilterCriteria"), &filters))) {
+    if (!batching_ok(c, cfg, m->fifo, m->stream) ||
+        (filters_given && !lambda__esm_compile_filters(c, json_object_get(cfg, "FilterCriteria"), &filters))) {
         json_decref(cfg);
         return 0;
     }
@@ -917,6 +979,8 @@ int lambda_update_event_source_mapping(svc_call_t *c)
         pipes_sqs_poller_cfg_t pc = poller_cfg(m);
         pipes_sqs_poller_update(m->poller, &pc);
     }
+    if (m->kpoller)
+        lambda__esm_stream_update(m);
     esm_save(m);
     c->output = esm_view(m);
     settle_soon(m);
@@ -935,6 +999,7 @@ int lambda_delete_event_source_mapping(svc_call_t *c)
     }
     m->state = ESM_DELETING;
     esm_delete_row(m);
+    lambda__esm_stream_forget(m);
     c->output = esm_view(m);
     settle_soon(m);
     return 0;
@@ -944,7 +1009,8 @@ int lambda_delete_event_source_mapping(svc_call_t *c)
 
 int lambda__esm_create(lambda_state_t *st, char *err, size_t errcap)
 {
-    if (store_migrate(st->store, "lambda_esm", esm_migrations, KYOKA_ARRAY_LEN(esm_migrations), err, errcap) != 0)
+    if (store_migrate(st->store, "lambda_esm", esm_migrations, KYOKA_ARRAY_LEN(esm_migrations), err, errcap) != 0 ||
+        lambda__esm_stream_migrate(st, err, errcap) != 0)
         return KYOKA_ESTORE;
     sqlite3_stmt *q = store_stmt(st->store, "SELECT uuid, doc FROM lambda_esm ORDER BY rowid");
     while (sqlite3_step(q) == SQLITE_ROW) {
@@ -962,13 +1028,14 @@ int lambda__esm_create(lambda_state_t *st, char *err, size_t errcap)
         m->enabled = json_is_true(json_object_get(doc, "enabled"));
         m->fifo = json_is_true(json_object_get(doc, "fifo"));
         m->visibility_s = (int)json_integer_value(json_object_get(doc, "visibility"));
+        m->stream = json_is_true(json_object_get(doc, "stream"));
         m->state = m->enabled ? ESM_ENABLED : ESM_DISABLED;
         json_decref(doc);
         svc_call_t c = {.ctx = st->ctx, .state = st, .internal = true};
         arena_t a;
         arena_init(&a);
         c.arena = &a;
-        if (!compile_filters(&c, json_object_get(m->config, "FilterCriteria"), &m->filters))
+        if (!lambda__esm_compile_filters(&c, json_object_get(m->config, "FilterCriteria"), &m->filters))
             log_warn("lambda: event source mapping %s: its filters no longer compile: %s", m->uuid,
                      aws_error_text(&c.error));
         arena_destroy(&a);
@@ -988,9 +1055,12 @@ void lambda__esm_start(lambda_state_t *st)
 
 void lambda__esm_stop(lambda_state_t *st)
 {
-    for (lambda_esm_t *m = st->esms; m; m = m->next)
+    for (lambda_esm_t *m = st->esms; m; m = m->next) {
         if (m->poller)
             pipes_sqs_poller_stop(m->poller);
+        if (m->kpoller)
+            lambda__esm_stream_stop(m);
+    }
 }
 
 /* Reset and shutdown: every mapping goes (its row too, on reset). A
@@ -1004,12 +1074,14 @@ void lambda__esm_drop_all(lambda_state_t *st, bool rows)
         uv_timer_stop(m->settle);
         if (m->poller)
             pipes_sqs_poller_stop(m->poller);
+        else if (m->kpoller)
+            lambda__esm_stream_stop(m);
         else
             esm_free(m);
     }
     if (rows) {
         store_write_begin(st->store);
-        if (store_exec(st->store, "DELETE FROM lambda_esm") != 0)
+        if (store_exec(st->store, "DELETE FROM lambda_esm; DELETE FROM lambda_esm_checkpoints") != 0)
             log_error("lambda: could not clear the event source mappings");
     }
 }

@@ -224,6 +224,55 @@ int lambda__invoke_internal(lambda_state_t *st, lambda_fn_t *fn, const char *qua
 lambda_version_t *lambda__route_alias(svc_call_t *c, lambda_fn_t *fn, lambda_alias_t *a);
 
 /* ==== event source mappings (esm.c) ==== */
+
+typedef enum {
+    ESM_CREATING,
+    ESM_ENABLING,
+    ESM_ENABLED,
+    ESM_UPDATING,
+    ESM_DISABLING,
+    ESM_DISABLED,
+    ESM_DELETING
+} esm_state_t;
+
+struct lambda_esm {
+    lambda_state_t *st;
+    char uuid[37];
+    char *region, *fn_name, *qualifier; /* the target */
+    char *source_arn;
+    json_t *config;          /* stored members: BatchSize, FilterCriteria, ... */
+    bool enabled;            /* what the user asked */
+    esm_state_t state;
+    bool fifo;
+    int visibility_s;
+    char *last_result;       /* LastProcessingResult */
+    struct pattern_set *filters; /* NULL: every message */
+    struct pipes_sqs_poller *poller;     /* SQS */
+    struct pipes_kinesis_poller *kpoller; /* Kinesis (esm_stream.c) */
+    bool stream;
+    struct esm_stream *sx;   /* stream state (esm_stream.c) */
+    uv_timer_t *settle;
+    bool deleted;
+    lambda_esm_t *next;
+};
+
+/* Shared by esm.c and esm_stream.c. */
+void lambda__esm_set_result(lambda_esm_t *m, const char *r);
+const auth_cred_t *lambda__esm_cred(void *esm);
+void lambda__esm_poller_stopped(void *esm);
+struct pattern_set;
+bool lambda__esm_compile_filters(svc_call_t *c, json_t *fc, struct pattern_set **out);
+/* Streams (esm_stream.c): create-time checks (the stream exists, the role
+ * may read it and write the OnFailure destination), the poller, and the
+ * checkpoints' table. */
+bool lambda__esm_stream_check(svc_call_t *c, lambda_fn_t *fn, const char *source, json_t *cfg);
+void lambda__esm_stream_start(lambda_esm_t *m);
+void lambda__esm_stream_update(lambda_esm_t *m);
+void lambda__esm_stream_stop(lambda_esm_t *m);
+void lambda__esm_stream_free(lambda_esm_t *m);
+void lambda__esm_stream_forget(lambda_esm_t *m); /* checkpoint rows */
+int lambda__esm_stream_migrate(lambda_state_t *st, char *err, size_t errcap);
+
 int lambda__esm_create(lambda_state_t *st, char *err, size_t errcap);
 void lambda__esm_start(lambda_state_t *st);
 void lambda__esm_stop(lambda_state_t *st);

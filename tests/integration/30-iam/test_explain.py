@@ -25,7 +25,8 @@ class Explain(KyokaTestCase):
 
     def explain(self, decision_id):
         env = dict(os.environ, KYOKA_ENDPOINT=self.kyoka.endpoint)
-        r = subprocess.run([KYOKA_BIN, "iam", "explain", decision_id], env=env, capture_output=True, text=True)
+        r = subprocess.run([KYOKA_BIN, "iam", "explain", decision_id, "--json"], env=env, capture_output=True,
+                           text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout)
 

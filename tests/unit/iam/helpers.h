@@ -84,5 +84,6 @@ int run_condition_tests(void);
 int run_evaluate_tests(void);
 int run_managed_tests(void);
 int run_decision_log_tests(void);
+int run_explain_tests(void);
 
 #endif

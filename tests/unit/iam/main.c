@@ -13,5 +13,6 @@ int main(void)
     failed += run_evaluate_tests();
     failed += run_managed_tests();
     failed += run_decision_log_tests();
+    failed += run_explain_tests();
     return failed ? 1 : 0;
 }
