@@ -8,6 +8,8 @@ extern const svc_def_t lambda_service;
 extern const svc_def_t logs_service;
 extern const svc_def_t s3_service;
 extern const svc_def_t kinesis_service;
+extern const svc_def_t events_service;
+extern const svc_def_t scheduler_service;
 
 const svc_def_t *const kyoka_service_defs[] = {
     &iam_service,
@@ -17,5 +19,7 @@ const svc_def_t *const kyoka_service_defs[] = {
     &logs_service,
     &s3_service,
     &kinesis_service,
+    &events_service,
+    &scheduler_service,
     NULL,
 };
