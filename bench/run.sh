@@ -11,6 +11,7 @@
 #   8. SQS -> Lambda -> SQS through an event source mapping (bench/esm_bench.py)
 #   9. EventBridge event patterns: ns/event for 10, 1,000 and 10,000 patterns (bench/pattern_bench) vs the naive loop
 #  10. Kinesis PutRecords (1 KiB records, 100 a request, durable) and GetRecords (bench/kinesis_bench) vs kinesalite
+#  12. Lambda hot reload: an edit on disk to the first invocation that sees it, warm invokes from a directory vs a zip (bench/hot_reload_bench.py)
 set -e
 KYOKA="$(readlink -f "${1:-build/kyoka}")"
 BUILD_DIR="$(dirname "$KYOKA")"
@@ -190,4 +191,56 @@ if [ -x "$BUILD_DIR/events_bench" ]; then
   fi
 else
   echo "-- 11. EventBridge: bench/events_bench not built"
+fi
+
+if [ -x "$BUILD_DIR/lambda_load" ] && [ -x "$BUILD_DIR/lambda_bootstrap" ]; then
+  $PY "$HERE/hot_reload_bench.py" "http://127.0.0.1:$PORT" "$BUILD_DIR" "$KPID" "$DUR" || echo "kyoka: hot reload bench failed"
+else
+  echo "-- 12. hot reload: bench/lambda_load not built"
+fi
+
+if [ -x "$BUILD_DIR/s3_bench" ]; then
+  echo "-- 13. S3: PutObject and GetObject of 4 KiB objects (16 in flight), MB/s for 1 MiB objects"
+  S3_SECS="${S3_BENCH_SECONDS:-$DUR}"
+  echo "kyoka (durable):"
+  "$BUILD_DIR/s3_bench" "http://127.0.0.1:$PORT" --seconds "$S3_SECS" --server-pid "$KPID" --json > "$TMP/s3-kyoka.json" \
+    || echo "kyoka: s3_bench failed"
+  S3_SHOW='import json,sys; d=json.load(open(sys.argv[1])); print("  put %(put_small_ops).0f ops/s (%(put_small_cpu_us).1f us server CPU/op), get %(get_small_ops).0f ops/s (%(get_small_cpu_us).1f us/op); 1 MiB put %(put_large_mbs).1f MB/s, get %(get_large_mbs).1f MB/s" % d)'
+  S3_RATIO='import json,sys; k=json.load(open(sys.argv[1])); m=json.load(open(sys.argv[2])); r=lambda a: k[a]/max(m[a],0.1); print("  kyoka/%s: put x%.1f, get x%.1f, 1 MiB put x%.1f, 1 MiB get x%.1f" % (sys.argv[3], r("put_small_ops"), r("get_small_ops"), r("put_large_mbs"), r("get_large_mbs")))'
+  $PY -c "$S3_SHOW" "$TMP/s3-kyoka.json" 2>/dev/null || true
+  S3RVER="$HERE/peers/node_modules/.bin/s3rver"
+  if [ -x "$S3RVER" ]; then
+    S3R_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$TMP/s3rver"
+    # s3rver checks signatures against its own default key pair.
+    "$S3RVER" --port "$S3R_PORT" --directory "$TMP/s3rver" --silent > "$TMP/s3rver.log" 2>&1 &
+    S3RPID=$!
+    wait_port "$S3R_PORT" / || true
+    echo "s3rver (peer, files, no fsync):"
+    if "$BUILD_DIR/s3_bench" "http://127.0.0.1:$S3R_PORT" --seconds "$S3_SECS" --server-pid "$S3RPID" \
+        --access-key S3RVER --secret-key S3RVER --json > "$TMP/s3-s3rver.json"; then
+      $PY -c "$S3_SHOW" "$TMP/s3-s3rver.json" || true
+      $PY -c "$S3_RATIO" "$TMP/s3-kyoka.json" "$TMP/s3-s3rver.json" s3rver || true
+    else
+      echo "s3rver: s3_bench failed"
+    fi
+    kill "$S3RPID" 2>/dev/null || true
+    S3RPID=""
+  else
+    echo "s3rver (peer): absent (run npm install in bench/peers)"
+  fi
+  if [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null; then
+    echo "moto (peer, in memory):"
+    if "$BUILD_DIR/s3_bench" "http://127.0.0.1:$MOTO_PORT" --seconds "$S3_SECS" --server-pid "$MPID" --json \
+        > "$TMP/s3-moto.json"; then
+      $PY -c "$S3_SHOW" "$TMP/s3-moto.json" || true
+      $PY -c "$S3_RATIO" "$TMP/s3-kyoka.json" "$TMP/s3-moto.json" moto || true
+    else
+      echo "moto: s3_bench failed"
+    fi
+  else
+    echo "moto (peer): absent"
+  fi
+else
+  echo "-- 13. S3: bench/s3_bench not built"
 fi

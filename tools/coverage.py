@@ -52,6 +52,13 @@ NOTES = {
         "are accepted and checked against the execution role, and their records are dropped with a log "
         "line until those services exist.",
         "Architectures arm64 is accepted and runs on the host's architecture.",
+        "Code {S3Bucket: hot-reload, S3Key: /abs/dir} (CreateFunction, UpdateFunctionCode; Content of "
+        "PublishLayerVersion) serves code from a host directory, mounted read-only and watched: the next "
+        "invocation after an edit runs the new code (LocalStack's hot reloading; the older bucket name "
+        "__local__ is accepted too). CodeSha256 is a SHA-256 of the tree's relative paths and contents, "
+        "CodeSize the tree's bytes, and Code.Location is absent. A layer served from a directory must be the "
+        "function's only layer and must not overlap its code directory. Published versions of such a "
+        "function are served from the same directory.",
         "Event source mappings read SQS queues (standard and FIFO). Kinesis, DynamoDB streams, Kafka and MQ "
         "sources answer InvalidParameterValueException until those services exist; stream settings "
         "(StartingPosition, ParallelizationFactor, BisectBatchOnFunctionError, ...) are accepted by the model "

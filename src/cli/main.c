@@ -17,12 +17,13 @@ static void usage(FILE *f)
             "                  [--account-id ID] [--region R] [--access-key K --secret-key S]\n"
             "                  [--log-format text|json] [--quiet] [--port-file PATH]\n"
             "                  [--lambda-concurrency N] [--lambda-idle-seconds N] [--sandbox auto|bwrap|none]\n"
-            "                  [--node-sdk-dir DIR] [--kinesis-limits aws|off]\n"
+            "                  [--node-sdk-dir DIR] [--kinesis-limits aws|off] [--hot-reload-roots DIR[,DIR]]\n"
             "       kyoka clock advance SECONDS [--endpoint URL]\n"
             "       kyoka clock show [--endpoint URL]\n"
             "       kyoka iam explain DECISION_ID|last [--json] [--endpoint URL]\n"
             "       kyoka iam decisions [--denied] [--principal P] [--action A] [--last N] [--follow] [--json]\n"
             "       kyoka lambda ls [--json] [--endpoint URL]\n"
+            "       kyoka lambda debug NAME [--port N] [--off] [--endpoint URL]\n"
             "       kyoka logs tail NAME [--follow] [--since 10m] [--filter-pattern P] [--endpoint URL]\n"
             "       kyoka version\n");
 }
@@ -54,6 +55,7 @@ static void serve_help(FILE *f)
             "  --sandbox auto|bwrap|none how functions are isolated (default auto: bubblewrap when usable)\n"
             "  --node-sdk-dir DIR        the @aws-sdk clients node functions get (default: the build's)\n"
             "  --kinesis-limits aws|off  enforce Kinesis's per-shard write limits (default off)\n"
+            "  --hot-reload-roots D[,D]  directories function code may be served from (default: anywhere)\n"
             "  --help, -h                this text\n");
 }
 
@@ -168,6 +170,10 @@ static int cmd_serve(int argc, char **argv)
             if (strcmp(v, "aws") != 0 && strcmp(v, "off") != 0)
                 return bad_flag("--kinesis-limits must be aws or off, got", v);
             cfg.kinesis_aws_limits = strcmp(v, "aws") == 0;
+            i++;
+        } else if (strcmp(a, "--hot-reload-roots") == 0) {
+            NEED_VALUE();
+            cfg.hot_reload_roots = v;
             i++;
         } else if (strcmp(a, "--node-sdk-dir") == 0) {
             NEED_VALUE();

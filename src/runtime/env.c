@@ -437,6 +437,10 @@ static void deliver(rt_env_t *env)
                                        : "kyoka: no sandbox (--sandbox none): this function runs as a plain process "
                                          "in its own directory\n");
     }
+    if (sp->notice && !env->notice_logged) {
+        env->notice_logged = true;
+        env_line(env, inv, "%s\n", sp->notice);
+    }
     if (env->log_json)
         platform_record(env, inv, LAMBDA_LOG_INFO, "platform.start",
                         "\"requestId\":\"%s\",\"functionArn\":\"%s\",\"version\":\"%s\"", inv->request_id,
@@ -821,7 +825,10 @@ rt_env_t *rt__env_spawn(rt_t *rt, rt_pool_t *pool, bool provisioned, char *err, 
                         init_type(env), pool->spec.function_name, pool->spec.version);
     uv_read_start((uv_stream_t *)&env->out, on_alloc, on_output);
     uv_read_start((uv_stream_t *)&env->err, on_alloc, on_output);
-    uv_timer_start(&env->timer, on_timer, KYOKA_LAMBDA_INIT_TIMEOUT_MS, 0);
+    /* Under a debugger, init may sit at a breakpoint as long as the
+     * invocation may. */
+    uv_timer_start(&env->timer, on_timer,
+                   pool->spec.debug_port ? (uint64_t)pool->spec.timeout_s * 1000 : KYOKA_LAMBDA_INIT_TIMEOUT_MS, 0);
     return env;
 }
 

@@ -62,6 +62,7 @@ struct rt_env {
     int64_t creds_expire_ms;
     double init_ms;            /* measured on the first /next */
     bool init_reported;        /* Init Duration goes on the first REPORT only */
+    bool notice_logged;        /* spec.notice went to the log */
     bool initialised;
     bool provisioned;
     bool retire;               /* end after the current invocation */

@@ -115,6 +115,7 @@ static void spec_copy(rt_pool_t *p, const lambda_run_spec_t *s)
     d->opt_dir = dup_or_null(s->opt_dir);
     d->log_group = dup_or_null(s->log_group);
     d->log_format = dup_or_null(s->log_format);
+    d->notice = dup_or_null(s->notice);
     d->access_key_id = dup_or_null(s->access_key_id);
     d->secret_access_key = dup_or_null(s->secret_access_key);
     d->session_token = dup_or_null(s->session_token);
@@ -155,6 +156,7 @@ static void pool_free(rt_pool_t *p)
     free((char *)d->opt_dir);
     free((char *)d->log_group);
     free((char *)d->log_format);
+    free((char *)d->notice);
     free((char *)d->access_key_id);
     free((char *)d->secret_access_key);
     free((char *)d->session_token);

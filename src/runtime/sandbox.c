@@ -481,6 +481,10 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
         sv_addf(&cmd, "%s/bootstrap.py", rtdir);
     } else if (is_runtime(sp->runtime, "nodejs")) {
         sv_add(&cmd, "/usr/bin/node");
+        /* The sandbox shares the host's network: the inspector is on the
+         * host's loopback. */
+        if (sp->debug_port)
+            sv_addf(&cmd, "--inspect=127.0.0.1:%d", sp->debug_port);
         sv_addf(&cmd, "%s/bootstrap.cjs", rtdir);
     } else {
         snprintf(err, errcap, "kyoka cannot run the %s runtime", sp->runtime);
@@ -612,6 +616,8 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
     if (is_runtime(sp->runtime, "python3")) {
         sv_addf(&e, "PYTHONPATH=%s", rtdir);
         sv_add(&e, "PYTHONUNBUFFERED=1");
+        if (sp->debug_port)
+            sv_addf(&e, "_KYOKA_DEBUG_PORT=%d", sp->debug_port);
     }
     if (is_runtime(sp->runtime, "nodejs"))
         sv_addf(&e, "NODE_PATH=/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:%s/node_modules:%s:%s", rtdir,

@@ -10,6 +10,8 @@
  *   GET  /_kyoka/iam/decisions/ID         one decision, explained (ID "last": the latest denial)
  *   GET  /_kyoka/lambda                   functions, execution environments and their state
  *   GET  /_kyoka/lambda/code/SHA.zip      a function's code (GetFunction Code.Location)
+ *   POST /_kyoka/lambda/debug?function=NAME[&port=N][&off=1][&region=R]
+ *                                         start the function's next environments under a debugger
  */
 #include "internal.h"
 
@@ -208,6 +210,27 @@ static void decisions(http_request_t *req)
                                             "latest", iam_decision_log_latest(latest)));
 }
 
+/* POST /_kyoka/lambda/debug: `kyoka lambda debug NAME [--port N] [--off]`. */
+static void lambda_debug(kyoka_server_t *s, http_request_t *req)
+{
+    svc_slot_t *slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
+    const char *port = query_param(req, "port"), *off = query_param(req, "off");
+    char *end = NULL;
+    long p = port ? strtol(port, &end, 10) : 0;
+    if (port && (*end || p < 0 || p > 65535)) {
+        kyoka__respond_json(req, 400, error_json("InvalidParameterValue", "port must be a number from 1024 to 65535"));
+        return;
+    }
+    char err[512] = "";
+    int status = 500;
+    json_t *j = slot ? lambda_debug_set(slot->state, query_param(req, "region"), query_param(req, "function"),
+                                        (int)p, off && strcmp(off, "0") != 0, err, sizeof err, &status)
+                     : NULL;
+    kyoka__respond_json(req, j ? 200 : status,
+                        j ? j : error_json(status == 404 ? "NotFound" : "InvalidParameterValue",
+                                           err[0] ? err : "the Lambda service is not running"));
+}
+
 void kyoka__admin(kyoka_server_t *s, http_request_t *req)
 {
     strv_t path = req->path;
@@ -247,6 +270,8 @@ void kyoka__admin(kyoka_server_t *s, http_request_t *req)
                                       s->runtime ? rt_environments(s->runtime) : json_array(), "runtime",
                                       s->runtime ? rt_describe(s->runtime) : "not running", "async",
                                       slot ? lambda_async_summary(slot->state) : json_object()));
+    } else if (strv_eq_cstr(path, "/_kyoka/lambda/debug") && post) {
+        lambda_debug(s, req);
     } else if (strv_eq_cstr(path, "/_kyoka/iam/decisions") && get) {
         decisions(req);
     } else if (strv_starts_with(path, DECISION_PREFIX) && get) {

@@ -289,6 +289,13 @@ int kyoka_server_run(const kyoka_config_t *cfg)
     svc_slot_t *kinesis = kyoka__service_by_name(s, STRV_LIT("kinesis"));
     if (kinesis)
         kinesis_set_aws_limits(kinesis->state, cfg->kinesis_aws_limits);
+    svc_slot_t *lambda_slot = kyoka__service_by_name(s, STRV_LIT("lambda"));
+    char roots_err[512] = "";
+    if (lambda_slot && lambda_set_hot_reload_roots(lambda_slot->state, cfg->hot_reload_roots, roots_err,
+                                                   sizeof roots_err) != 0) {
+        fprintf(stderr, "kyoka: %s\n", roots_err);
+        goto out_services;
+    }
 
     http_config_t hc;
     http_config_defaults(&hc);

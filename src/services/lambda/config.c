@@ -364,6 +364,9 @@ int lambda__unreserved(lambda_state_t *st)
 
 /* ==== the run spec ==== */
 
+/* The timeout of a function while a debugger may be attached (12 hours). */
+#define LAMBDA_DEBUG_TIMEOUT_S (12 * 3600)
+
 /* A session of the execution role, renewed when it has less than this left. */
 #define LAMBDA_SESSION_S 3600
 #define LAMBDA_SESSION_RENEW_MS (15 * 60 * 1000)
@@ -415,6 +418,9 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
     const char *role = json_string_value(json_object_get(cfg, "Role"));
     if (role && !lambda__role_session(c, fn, role))
         return false;
+    /* Before the pool key: a change on disk not yet applied moves the
+     * generation now, so this invocation already sees it. */
+    const char *notice = v->hot_dir || st->nhot_layers ? lambda__hot_before_invoke(st, fn, v) : NULL;
     memset(spec, 0, sizeof *spec);
     spec->pool_key = lambda__pool_key(c->arena, fn, v);
     spec->function_name = fn->name;
@@ -423,10 +429,20 @@ bool lambda__run_spec(lambda_state_t *st, svc_call_t *c, lambda_fn_t *fn, lambda
     spec->region = fn->region;
     spec->runtime = json_string_value(json_object_get(cfg, "Runtime"));
     spec->handler = json_string_value(json_object_get(cfg, "Handler"));
-    spec->code_dir = lambda__code_dir(c->arena, st, json_string_value(json_object_get(cfg, "_CodeShaHex")));
-    spec->opt_dir = lambda__opt_dir(st, c->arena, json_object_get(cfg, "Layers"));
+    spec->code_dir = v->hot_dir ? v->hot_dir
+                                : lambda__code_dir(c->arena, st, json_string_value(json_object_get(cfg, "_CodeShaHex")));
+    json_t *layers = json_object_get(cfg, "Layers");
+    spec->opt_dir = lambda__hot_opt_dir(st, layers);
+    if (!spec->opt_dir)
+        spec->opt_dir = lambda__opt_dir(st, c->arena, layers);
+    spec->notice = notice;
     spec->memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize"));
     spec->timeout_s = (int)json_integer_value(json_object_get(cfg, "Timeout"));
+    if (fn->debug_port) {
+        /* A breakpoint must not end the invocation. */
+        spec->debug_port = fn->debug_port;
+        spec->timeout_s = LAMBDA_DEBUG_TIMEOUT_S;
+    }
     spec->ephemeral_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
     json_t *vars = json_object_get(json_object_get(cfg, "Environment"), "Variables");
     spec->nenv = json_object_size(vars);

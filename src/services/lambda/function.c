@@ -247,6 +247,7 @@ void lambda__version_free(lambda_version_t *v)
     free(v->version);
     json_decref(v->config);
     json_decref(v->provisioned);
+    free(v->hot_dir);
     free(v);
 }
 
@@ -325,6 +326,53 @@ static void set_code_fields(json_t *cfg, const lambda_code_t *code)
     json_object_set_new(cfg, "_CodeShaHex", json_string(code->sha_hex));
 }
 
+static void set_hot_dir(lambda_version_t *v, const lambda_code_t *code)
+{
+    free(v->hot_dir);
+    v->hot_dir = code->hot_dir ? xstrdup(code->hot_dir) : NULL;
+}
+
+/* Code is a zip (ZipFile) or a directory on the host (S3Bucket hot-reload,
+ * S3Key the directory): *zip or *dir is set. Anything else is refused with
+ * AWS's error (false). */
+static bool code_source(svc_call_t *c, json_t *code, const char **zip, const char **dir)
+{
+    *zip = json_string_value(json_object_get(code, "ZipFile"));
+    *dir = NULL;
+    const char *bucket = json_string_value(json_object_get(code, "S3Bucket"));
+    if (!*zip && lambda__hot_bucket(bucket)) {
+        *dir = lambda__hot_path_or_fail(c, json_string_value(json_object_get(code, "S3Key")), "S3Key");
+        return *dir != NULL;
+    }
+    if (!*zip && bucket) {
+        svc_error(c, "InvalidParameterValueException", 400,
+                  "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified "
+                  "bucket does not exist");
+        return false;
+    }
+    if (!*zip && json_object_get(code, "ImageUri")) {
+        svc_error(c, "InvalidParameterValueException", 400,
+                  "kyoka runs functions from .zip archives only: ImageUri needs PackageType Image, which kyoka "
+                  "does not have (see docs/coverage.md).");
+        return false;
+    }
+    if (!*zip) {
+        svc_error(c, "InvalidParameterValueException", 400, "Please provide a source for function code.");
+        return false;
+    }
+    return true;
+}
+
+/* Start processing the code code_source found; KYOKA_EAGAIN (done will
+ * run) or 0 with the error set. */
+static int code_start(svc_call_t *c, const char *zip, const char *dir, bool check_only, lambda_code_done_fn done,
+                      void *ctx)
+{
+    lambda_state_t *st = c->state;
+    int rc = dir ? lambda__hot_ingest(st, c, dir, done, ctx) : lambda__code_ingest(st, c, zip, check_only, done, ctx);
+    return rc == 0 ? KYOKA_EAGAIN : 0;
+}
+
 static void on_create_code(svc_call_t *c, int status, const lambda_code_t *code, void *ctx)
 {
     lambda_state_t *st = c->state;
@@ -344,6 +392,11 @@ static void on_create_code(svc_call_t *c, int status, const lambda_code_t *code,
         return;
     }
     set_code_fields(cc->config, code);
+    if (!lambda__hot_layers_check(c, code->hot_dir, json_object_get(cc->config, "Layers"))) {
+        json_decref(cc->config);
+        svc_call_finish(c);
+        return;
+    }
     lambda_fn_t *fn = xcalloc(1, sizeof *fn);
     fn->region = xstrdup(region);
     fn->name = xstrdup(name);
@@ -356,6 +409,7 @@ static void on_create_code(svc_call_t *c, int status, const lambda_code_t *code,
     v->version = xstrdup("$LATEST");
     v->config = cc->config;
     v->generation = ++st->next_generation;
+    set_hot_dir(v, code);
     fn->versions = xcalloc(1, sizeof *fn->versions);
     fn->versions[0] = v;
     fn->nversions = 1;
@@ -372,6 +426,7 @@ static void on_create_code(svc_call_t *c, int status, const lambda_code_t *code,
     json_object_set_new(out_cfg, "StateReason", json_string("The function is being created."));
     json_object_set_new(out_cfg, "StateReasonCode", json_string("Creating"));
     lambda__fn_save(st, fn);
+    lambda__hot_sync(st);
     c->output = out_cfg;
     svc_call_finish(c);
 }
@@ -401,25 +456,9 @@ int lambda_create_function(svc_call_t *c)
         svc_error(c, "ResourceConflictException", 409, "Function already exist: %s", r.name);
         return 0;
     }
-    json_t *code = svc_in(c, "Code");
-    const char *zip = json_string_value(json_object_get(code, "ZipFile"));
-    const char *bucket = json_string_value(json_object_get(code, "S3Bucket"));
-    if (!zip && bucket) {
-        svc_error(c, "InvalidParameterValueException", 400,
-                  "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified "
-                  "bucket does not exist");
+    const char *zip, *dir;
+    if (!code_source(c, svc_in(c, "Code"), &zip, &dir))
         return 0;
-    }
-    if (!zip && json_object_get(code, "ImageUri")) {
-        svc_error(c, "InvalidParameterValueException", 400,
-                  "kyoka runs functions from .zip archives only: ImageUri needs PackageType Image, which kyoka "
-                  "does not have (see docs/coverage.md).");
-        return 0;
-    }
-    if (!zip) {
-        svc_error(c, "InvalidParameterValueException", 400, "Please provide a source for function code.");
-        return 0;
-    }
     json_t *cfg = json_object();
     json_object_set_new(cfg, "FunctionName", json_string(r.name));
     json_object_set_new(cfg, "FunctionArn", json_string(lambda__ref_arn(c, &(lambda_ref_t){r.region, c->ctx->account_id, r.name, NULL})));
@@ -435,11 +474,10 @@ int lambda_create_function(svc_call_t *c)
     create_ctx_t *cc = arena_calloc(c->arena, sizeof *cc);
     cc->config = cfg;
     cc->publish = json_is_true(svc_in(c, "Publish"));
-    if (lambda__code_ingest(st, c, zip, false, on_create_code, cc) != 0) {
+    int rc = code_start(c, zip, dir, false, on_create_code, cc);
+    if (rc != KYOKA_EAGAIN)
         json_decref(cfg);
-        return 0;
-    }
-    return KYOKA_EAGAIN;
+    return rc;
 }
 
 int lambda_get_function_configuration(svc_call_t *c)
@@ -464,10 +502,14 @@ int lambda_get_function(svc_call_t *c)
     json_t *out = svc_output(c);
     json_object_set_new(out, "Configuration", lambda__config_view(st, fn, v));
     const char *hex = json_string_value(json_object_get(v->config, "_CodeShaHex"));
-    json_object_set_new(out, "Code",
-                        json_pack("{s:s,s:s}", "RepositoryType", "S3", "Location",
-                                  arena_sprintf(c->arena, "%s/_kyoka/lambda/code/%s.zip", c->ctx->endpoint,
-                                                hex ? hex : "")));
+    if (v->hot_dir)
+        /* Served from a directory: there is no zip to download. */
+        json_object_set_new(out, "Code", json_pack("{s:s}", "RepositoryType", "S3"));
+    else
+        json_object_set_new(out, "Code",
+                            json_pack("{s:s,s:s}", "RepositoryType", "S3", "Location",
+                                      arena_sprintf(c->arena, "%s/_kyoka/lambda/code/%s.zip", c->ctx->endpoint,
+                                                    hex ? hex : "")));
     if (json_object_size(fn->tags))
         json_object_set(out, "Tags", fn->tags);
     if (fn->reserved >= 0)
@@ -560,7 +602,12 @@ static void on_update_code(svc_call_t *c, int status, const lambda_code_t *code,
         svc_call_finish(c);
         return;
     }
+    if (!lambda__hot_layers_check(c, code->hot_dir, json_object_get(latest->config, "Layers"))) {
+        svc_call_finish(c);
+        return;
+    }
     set_code_fields(latest->config, code);
+    set_hot_dir(latest, code);
     char ts[32], rev[37];
     lambda__timestamp(ts);
     lambda__revision(rev);
@@ -573,39 +620,30 @@ static void on_update_code(svc_call_t *c, int status, const lambda_code_t *code,
     json_object_set_new(out, "LastUpdateStatusReason", json_string("The function is being created."));
     json_object_set_new(out, "LastUpdateStatusReasonCode", json_string("Creating"));
     lambda__fn_save(st, fn);
+    lambda__hot_sync(st);
     c->output = out;
     svc_call_finish(c);
 }
 
 int lambda_update_function_code(svc_call_t *c)
 {
-    lambda_state_t *st = c->state;
     lambda_ref_t r;
     lambda_fn_t *fn = lambda__fn_from_input(c, false, &r);
     if (!fn)
         return 0;
     if (!lambda__revision_check(c, fn->versions[0]->config, svc_in_str(c, "RevisionId")))
         return 0;
-    const char *zip = svc_in_str(c, "ZipFile");
-    if (!zip && svc_in_str(c, "S3Bucket")) {
-        svc_error(c, "InvalidParameterValueException", 400,
-                  "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified "
-                  "bucket does not exist");
+    /* UpdateFunctionCode carries the code's members at the top level. */
+    const char *zip, *dir;
+    if (!code_source(c, c->input, &zip, &dir))
         return 0;
-    }
-    if (!zip) {
-        svc_error(c, "InvalidParameterValueException", 400, "Please provide a source for function code.");
-        return 0;
-    }
     update_code_ctx_t *u = arena_calloc(c->arena, sizeof *u);
     u->fn = fn;
     u->publish = json_is_true(svc_in(c, "Publish"));
     u->dry_run = json_is_true(svc_in(c, "DryRun"));
     json_object_set_new(c->input, "_Name", json_string(fn->name));
     json_object_set_new(c->input, "_Arn", json_string(fn->arn));
-    if (lambda__code_ingest(st, c, zip, u->dry_run, on_update_code, u) != 0)
-        return 0;
-    return KYOKA_EAGAIN;
+    return code_start(c, zip, dir, u->dry_run, on_update_code, u);
 }
 
 int lambda_update_function_configuration(svc_call_t *c)
@@ -624,6 +662,10 @@ int lambda_update_function_configuration(svc_call_t *c)
         return 0;
     }
     const char *role = svc_in_str(c, "Role");
+    if (!lambda__hot_layers_check(c, latest->hot_dir, json_object_get(cfg, "Layers"))) {
+        json_decref(cfg);
+        return 0;
+    }
     if ((role && !lambda__role_check(c, role)) ||
         (svc_in(c, "DeadLetterConfig") && !lambda__dlq_check(c, cfg, fn->name, fn->region))) {
         json_decref(cfg);
@@ -693,12 +735,14 @@ int lambda_delete_function(svc_call_t *c)
         lambda__retire(st, c, fn);
         lambda__version_free(v);
         lambda__fn_save(st, fn);
+        lambda__hot_sync(st);
         return 0;
     }
     lambda__retire(st, c, fn);
     lambda__fn_delete_row(st, fn);
     fn_unlink(st, fn);
     lambda__fn_free(fn);
+    lambda__hot_sync(st);
     return 0;
 }
 
@@ -725,9 +769,10 @@ json_t *lambda__publish(lambda_fn_t *fn, lambda_version_t *latest, const char *d
     if (description)
         json_object_set_new(v->config, "Description", json_string(description));
     v->generation = latest->generation;
+    /* A version of code served from a directory is served from it too, as
+     * LocalStack does: publishing takes no copy. */
+    v->hot_dir = latest->hot_dir ? xstrdup(latest->hot_dir) : NULL;
     fn->versions = xrealloc(fn->versions, (fn->nversions + 1) * sizeof *fn->versions);
     fn->versions[fn->nversions++] = v;
-    json_t *view = json_deep_copy(v->config);
-    json_object_del(view, "_CodeShaHex");
-    return view;
+    return lambda__config_view(NULL, fn, v);
 }

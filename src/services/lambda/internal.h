@@ -16,6 +16,7 @@ typedef struct lambda_alias lambda_alias_t;
 typedef struct lambda_layer lambda_layer_t;
 typedef struct lambda_async lambda_async_t;
 typedef struct lambda_esm lambda_esm_t;
+typedef struct lambda_hot lambda_hot_t;
 
 /* One version of a function ($LATEST is versions[0]). config is the
  * FunctionConfiguration exactly as AWS returns it; generation changes with
@@ -26,6 +27,8 @@ struct lambda_version {
     json_t *config;
     uint64_t generation;
     json_t *provisioned; /* ProvisionedConcurrencyConfig, or NULL */
+    char *hot_dir;       /* code served from this host directory (hot
+                            reload, real path), or NULL: code/<sha>/ */
 };
 
 /* An alias: AliasConfiguration as AWS returns it. */
@@ -62,6 +65,8 @@ struct lambda_fn {
      * by the IAM service, but these are just the cache of one). */
     char *role_arn, *akid, *secret, *token;
     int64_t creds_expire_ms;
+    int debug_port;       /* `kyoka lambda debug`: environments start under a
+                             debugger on this port; 0 off (not persisted) */
     lambda_fn_t *next;
 };
 
@@ -72,6 +77,7 @@ struct lambda_layer {
     json_t *info;         /* GetLayerVersion's response without Content.Location */
     char *code_sha_hex;
     lambda_policy_t policy; /* qualifier unused */
+    char *hot_dir;        /* served from this host directory, or NULL */
     lambda_layer_t *next;
 };
 
@@ -88,6 +94,10 @@ struct lambda_state {
     uint64_t next_generation;
     lambda_async_t *async;
     lambda_esm_t *esms;   /* event source mappings, newest first */
+    lambda_hot_t *hot;    /* watched directories (hotreload.c) */
+    char **hot_roots;     /* --hot-reload-roots (real paths); none: any */
+    size_t nhot_roots;
+    size_t nhot_layers;   /* layers served from a directory */
     bool stopping;
 };
 
@@ -143,7 +153,8 @@ void lambda__retire(lambda_state_t *st, svc_call_t *c, const lambda_fn_t *fn);
 typedef struct lambda_code {
     char sha_b64[48];     /* CodeSha256 as AWS reports it */
     char sha_hex[65];
-    int64_t size;         /* CodeSize: the zip's bytes */
+    int64_t size;         /* CodeSize: the zip's bytes (a directory's: its files') */
+    const char *hot_dir;  /* served from this directory (hot reload), else NULL */
 } lambda_code_t;
 
 /* Decode ZipFile (base64), check it, and store it content-addressed:
@@ -161,6 +172,44 @@ char *lambda__code_zip(arena_t *a, lambda_state_t *st, const char *sha_hex);
 /* The merged /opt of a list of layer version ARNs, made on first use, or
  * NULL when there are none. */
 const char *lambda__opt_dir(lambda_state_t *st, arena_t *a, json_t *layers);
+
+/* ==== code served from a host directory (hotreload.c) ==== */
+
+/* Is this S3Bucket the marker of code served from a directory ("hot-reload",
+ * or the older "__local__")? */
+bool lambda__hot_bucket(const char *bucket);
+/* Check key (S3Key) names a directory kyoka may mount: absolute, there, a
+ * directory, readable (by the sandbox user too), inside --hot-reload-roots
+ * after symlinks are resolved. Returns its real path (arena) or NULL with
+ * InvalidParameterValueException naming the path. what: "S3Key". */
+const char *lambda__hot_path_or_fail(svc_call_t *c, const char *key, const char *what);
+/* Digest and size of the tree under dir on the thread pool; done as with
+ * lambda__code_ingest, code->hot_dir set. */
+int lambda__hot_ingest(lambda_state_t *st, svc_call_t *c, const char *dir, lambda_code_done_fn done, void *ctx);
+/* Watch every directory a version or layer is served from; stop watching
+ * those nothing uses. Call after any change of functions or layers. */
+void lambda__hot_sync(lambda_state_t *st);
+/* Close every watch (stopping, freeing). */
+void lambda__hot_stop(lambda_state_t *st);
+/* Right before v runs: apply changes seen but not yet applied (the
+ * debounce), or, over the watch limit, compare modification times. Returns
+ * a notice for the function's log, or NULL. */
+const char *lambda__hot_before_invoke(lambda_state_t *st, lambda_fn_t *fn, lambda_version_t *v);
+/* The /opt of a function whose one layer is served from a directory, or NULL. */
+const char *lambda__hot_opt_dir(lambda_state_t *st, json_t *layers);
+/* A layer served from a directory must be the only one and must not
+ * overlap the function's own directory (code_dir may be NULL). */
+bool lambda__hot_layers_check(svc_call_t *c, const char *code_dir, json_t *layers);
+/* {dir, watching, watches, entries} for `kyoka lambda ls` (new reference). */
+json_t *lambda__hot_describe(lambda_state_t *st, const char *dir);
+/* New generations for fn's versions (those served from dir; all when dir
+ * is NULL), keeping equal generations equal, and their environments
+ * retired. */
+void lambda__bump_versions(lambda_state_t *st, lambda_fn_t *fn, const char *dir);
+void lambda__retire_version(lambda_state_t *st, const lambda_fn_t *fn, const lambda_version_t *v);
+
+/* A layer version by its ARN, or NULL (layer.c). */
+lambda_layer_t *lambda__layer_by_arn(lambda_state_t *st, const char *arn);
 
 /* Marker/MaxItems (at most 50) over n items: the page's start and size;
  * false with InvalidParameterValueException for a bad marker. */

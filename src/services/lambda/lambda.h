@@ -67,6 +67,13 @@ typedef struct lambda_run_spec {
      * runtime's copy of the spec needs nothing of its own. */
     lambda_log_level_t app_log_level;
     lambda_log_level_t sys_log_level;
+    /* `kyoka lambda debug`: start under the language's debugger listening
+     * on 127.0.0.1:debug_port (node --inspect, python debugpy or pdb over
+     * a socket), with no init timeout; 0 for none. */
+    int debug_port;
+    /* A line for the function's log, written once per environment (the
+     * hot-reload watcher's fallback, say), or NULL. */
+    const char *notice;
 } lambda_run_spec_t;
 
 typedef struct lambda_invoke_req {
@@ -152,5 +159,18 @@ json_t *lambda_functions_summary(void *lambda_state);
 json_t *lambda_async_summary(void *lambda_state);
 /* The account's concurrency limit (--lambda-concurrency). */
 void lambda_set_account_concurrency(void *lambda_state, int n);
+/* --hot-reload-roots: a comma-separated list of directories that code
+ * served from a directory (S3Bucket hot-reload) must be inside; NULL or ""
+ * allows any directory kyoka can read. Returns 0, or -1 with a message in
+ * err when a root is not a directory. */
+int lambda_set_hot_reload_roots(void *lambda_state, const char *roots, char *err, size_t errcap);
+/* `kyoka lambda debug NAME [--port N] [--off]`: the next environments of
+ * the function (region NULL: the default region) start under a debugger on
+ * 127.0.0.1:port (0: the language's usual port), its timeout lifted; off
+ * returns to normal. Either retires the function's environments. Returns
+ * {function, runtime, port, attach} (new reference), or NULL with a
+ * message in err and *status the HTTP status to answer. */
+json_t *lambda_debug_set(void *lambda_state, const char *region, const char *name, int port, bool off, char *err,
+                         size_t errcap, int *status);
 
 #endif

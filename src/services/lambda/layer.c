@@ -48,10 +48,22 @@ static int64_t layer_last(lambda_state_t *st, const char *region, const char *na
     return v;
 }
 
+lambda_layer_t *lambda__layer_by_arn(lambda_state_t *st, const char *arn)
+{
+    for (lambda_layer_t *l = st->layers; l && arn; l = l->next) {
+        const char *la = json_string_value(json_object_get(l->info, "LayerVersionArn"));
+        if (la && strcmp(la, arn) == 0)
+            return l;
+    }
+    return NULL;
+}
+
 static json_t *layer_view(svc_call_t *c, lambda_layer_t *l)
 {
     json_t *o = json_deep_copy(l->info);
     json_t *content = json_object_get(o, "Content");
+    if (l->hot_dir)
+        return o; /* served from a directory: no zip to download */
     json_object_set_new(content, "Location",
                         json_string(arena_sprintf(c->arena, "%s/_kyoka/lambda/code/%s.zip", c->ctx->endpoint,
                                                   l->code_sha_hex)));
@@ -79,6 +91,7 @@ static void on_layer_code(svc_call_t *c, int status, const lambda_code_t *code, 
     l->name = xstrdup(pc->name);
     l->version = version;
     l->code_sha_hex = xstrdup(code->sha_hex);
+    l->hot_dir = code->hot_dir ? xstrdup(code->hot_dir) : NULL;
     char ts[32];
     lambda__timestamp(ts);
     const char *layer_arn = arena_sprintf(c->arena, "arn:aws:lambda:%s:%s:layer:%s", region, c->ctx->account_id, pc->name);
@@ -94,6 +107,7 @@ static void on_layer_code(svc_call_t *c, int status, const lambda_code_t *code, 
     l->next = st->layers;
     st->layers = l;
     lambda__layer_save(st, l);
+    lambda__hot_sync(st);
     c->output = layer_view(c, l);
     svc_call_finish(c);
 }
@@ -106,6 +120,15 @@ int lambda_publish_layer_version(svc_call_t *c)
         return 0;
     json_t *content = svc_in(c, "Content");
     const char *zip = json_string_value(json_object_get(content, "ZipFile"));
+    publish_ctx_t *pc = arena_calloc(c->arena, sizeof *pc);
+    pc->name = arena_strdup(c->arena, name);
+    if (!zip && lambda__hot_bucket(json_string_value(json_object_get(content, "S3Bucket")))) {
+        /* A layer served from a directory, mounted at /opt as it is. */
+        const char *dir = lambda__hot_path_or_fail(c, json_string_value(json_object_get(content, "S3Key")), "S3Key");
+        if (!dir || lambda__hot_ingest(st, c, dir, on_layer_code, pc) != 0)
+            return 0;
+        return KYOKA_EAGAIN;
+    }
     if (!zip) {
         if (json_object_get(content, "S3Bucket"))
             svc_error(c, "InvalidParameterValueException", 400,
@@ -115,8 +138,6 @@ int lambda_publish_layer_version(svc_call_t *c)
             svc_error(c, "InvalidParameterValueException", 400, "Please provide a source for the layer content.");
         return 0;
     }
-    publish_ctx_t *pc = arena_calloc(c->arena, sizeof *pc);
-    pc->name = arena_strdup(c->arena, name);
     if (lambda__code_ingest(st, c, zip, false, on_layer_code, pc) != 0)
         return 0;
     return KYOKA_EAGAIN;
@@ -144,14 +165,10 @@ int lambda_get_layer_version(svc_call_t *c)
 
 int lambda_get_layer_version_by_arn(svc_call_t *c)
 {
-    lambda_state_t *st = c->state;
-    const char *arn = svc_in_str(c, "Arn");
-    for (lambda_layer_t *l = st->layers; l && arn; l = l->next) {
-        const char *la = json_string_value(json_object_get(l->info, "LayerVersionArn"));
-        if (la && strcmp(la, arn) == 0) {
-            c->output = layer_view(c, l);
-            return 0;
-        }
+    lambda_layer_t *l = lambda__layer_by_arn(c->state, svc_in_str(c, "Arn"));
+    if (l) {
+        c->output = layer_view(c, l);
+        return 0;
     }
     svc_error(c, "ResourceNotFoundException", 404, "The resource you requested does not exist.");
     return 0;
@@ -234,7 +251,9 @@ int lambda_delete_layer_version(svc_call_t *c)
             free(l->region);
             free(l->name);
             free(l->code_sha_hex);
+            free(l->hot_dir);
             free(l);
+            lambda__hot_sync(st);
             return 0;
         }
     }

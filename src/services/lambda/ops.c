@@ -212,6 +212,10 @@ json_t *lambda_functions_summary(void *state)
                               "versions", (json_int_t)(f->nversions - 1));
         if (f->reserved >= 0)
             json_object_set_new(o, "reserved", json_integer(f->reserved));
+        if (f->versions[0]->hot_dir)
+            json_object_set_new(o, "hot_reload", lambda__hot_describe(st, f->versions[0]->hot_dir));
+        if (f->debug_port)
+            json_object_set_new(o, "debug_port", json_integer(f->debug_port));
         json_array_append_new(a, o);
     }
     return a;
@@ -269,6 +273,7 @@ static void *lambda_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
         free(st);
         return NULL;
     }
+    lambda__hot_sync(st); /* resume watching what functions are served from */
     return st;
 }
 
@@ -287,6 +292,7 @@ static void free_all(lambda_state_t *st)
         free(l->region);
         free(l->name);
         free(l->code_sha_hex);
+        free(l->hot_dir);
         free(l);
     }
 }
@@ -298,7 +304,11 @@ static void lambda_free(void *state)
         return;
     lambda__esm_drop_all(st, false);
     lambda__async_free(st);
+    lambda__hot_stop(st);
     free_all(st);
+    for (size_t i = 0; i < st->nhot_roots; i++)
+        free(st->hot_roots[i]);
+    free(st->hot_roots);
     if (st->code_root_temp)
         kyoka_remove_tree(st->code_root);
     free(st->code_root);
@@ -314,6 +324,7 @@ static void lambda_reset(void *state)
     lambda__esm_drop_all(st, true);
     lambda__store_wipe(st);
     free_all(st);
+    lambda__hot_sync(st);
 }
 
 static void lambda_stopping(void *state)
@@ -322,6 +333,7 @@ static void lambda_stopping(void *state)
     st->stopping = true;
     lambda__async_stop(st);
     lambda__esm_stop(st);
+    lambda__hot_stop(st);
 }
 
 static void lambda_clock_moved(void *state) { lambda__async_kick(state); }

@@ -87,6 +87,8 @@ static json_t *fn_doc(const lambda_fn_t *fn)
                               (json_int_t)v->generation);
         if (v->provisioned)
             json_object_set(o, "provisioned", v->provisioned);
+        if (v->hot_dir)
+            json_object_set_new(o, "hot_reload", json_string(v->hot_dir));
         json_array_append_new(versions, o);
     }
     for (size_t i = 0; i < fn->naliases; i++) {
@@ -157,6 +159,8 @@ static lambda_fn_t *fn_from_doc(lambda_state_t *st, const char *region, const ch
         v->config = json_incref(json_object_get(o, "config"));
         v->generation = (uint64_t)json_integer_value(json_object_get(o, "generation"));
         v->provisioned = json_incref(json_object_get(o, "provisioned"));
+        const char *hot = json_string_value(json_object_get(o, "hot_reload"));
+        v->hot_dir = hot ? xstrdup(hot) : NULL;
         if (v->generation > st->next_generation)
             st->next_generation = v->generation;
         fn->versions[fn->nversions++] = v;
@@ -189,6 +193,8 @@ static lambda_fn_t *fn_from_doc(lambda_state_t *st, const char *region, const ch
 void lambda__layer_save(lambda_state_t *st, const lambda_layer_t *l)
 {
     json_t *doc = json_pack("{s:O,s:s}", "info", l->info, "sha", l->code_sha_hex);
+    if (l->hot_dir)
+        json_object_set_new(doc, "hot_reload", json_string(l->hot_dir));
     if (l->policy.doc)
         json_object_set(doc, "policy", l->policy.doc);
     if (l->policy.revision)
@@ -249,6 +255,8 @@ int lambda__store_load(lambda_state_t *st, char *err, size_t errcap)
         l->policy.doc = json_incref(json_object_get(doc, "policy"));
         const char *rev = json_string_value(json_object_get(doc, "policy_revision"));
         l->policy.revision = rev ? xstrdup(rev) : NULL;
+        const char *hot = json_string_value(json_object_get(doc, "hot_reload"));
+        l->hot_dir = hot ? xstrdup(hot) : NULL;
         json_decref(doc);
         l->next = st->layers;
         st->layers = l;

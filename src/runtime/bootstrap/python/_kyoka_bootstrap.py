@@ -522,6 +522,11 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     defer_logging_setup()
+    debug_port = os.environ.pop("_KYOKA_DEBUG_PORT", None)
+    if debug_port:
+        import _kyoka_debug
+
+        _kyoka_debug.start(int(debug_port))
     client = RuntimeClient(API)
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
