@@ -244,6 +244,11 @@ const char *proto_error_wire_code(const model_service_t *svc, const aws_error_t 
 /* REST-XML error body as S3 sends it:
  * <Error><Code/><Message/><RequestId/></Error>. */
 int proto_rest_xml_encode_error(const aws_error_t *err, const char *request_id, buf_t *out) KYOKA_WUR;
+/* The same with S3's extra elements after <Message>: each string member of
+ * details (an object, borrowed, may be NULL) whose name is a plain element
+ * name, in order (InvalidArgument's ArgumentName1 / ArgumentValue1). */
+int proto_rest_xml_encode_error_details(const aws_error_t *err, const char *request_id, json_t *details,
+                                        buf_t *out) KYOKA_WUR;
 /* REST-JSON error body as Lambda sends it ({"Type":"User","message":...});
  * the caller also sends the x-amzn-ErrorType header with the code. */
 int proto_rest_json_encode_error(const aws_error_t *err, buf_t *out) KYOKA_WUR;

@@ -661,3 +661,36 @@ int proto_rest_xml_encode(const model_service_t *svc, const model_op_t *op, json
     }
     return proto_rest_xml_write(svc, op->output, root, output, body);
 }
+
+/* ---------------------------------------------------------------- errors */
+
+static bool element_name_ok(const char *n)
+{
+    if (!*n)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9' && p != n)))
+            return false;
+    return true;
+}
+
+int proto_rest_xml_encode_error_details(const aws_error_t *err, const char *request_id, json_t *details, buf_t *out)
+{
+    buf_appends(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+    xml_escape(out, err->code, strlen(err->code));
+    buf_appends(out, "</Code><Message>");
+    xml_escape(out, aws_error_text(err), strlen(aws_error_text(err)));
+    buf_appends(out, "</Message>");
+    const char *k;
+    json_t *v;
+    if (json_is_object(details))
+        json_object_foreach(details, k, v) {
+            if (!json_is_string(v) || !element_name_ok(k))
+                continue;
+            buf_appendf(out, "<%s>", k);
+            xml_escape(out, json_string_value(v), json_string_length(v));
+            buf_appendf(out, "</%s>", k);
+        }
+    buf_appendf(out, "<RequestId>%s</RequestId></Error>", request_id);
+    return buf_err(out);
+}

@@ -14,6 +14,8 @@
  */
 #include "internal.h"
 
+#include "services/s3/s3.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -51,6 +53,7 @@ typedef struct call_priv {
     auth_result_t *auth_res;  /* kept for aws-chunked signatures */
     svc_body_in_t body_in;
     bool streamed;            /* the call was started at on_headers */
+    bool s3_preflight;        /* an OPTIONS request: answered from CORS rules */
 } call_priv_t;
 
 /* S3's parts of the pipeline, at the end of this file. */
@@ -63,6 +66,7 @@ static void open_body_out(svc_call_t *c);
 static void send_file_response(svc_call_t *c);
 static void s3_call_free(svc_call_t *c);
 static void s3_body_complete(svc_call_t *c);
+static void s3_preflight(kyoka_server_t *s, svc_call_t *c);
 
 /* The request as SigV4 sees it: routing peeks at its credential scope and
  * authentication verifies it, so the header views are built once. */
@@ -180,10 +184,17 @@ static int encode_error(svc_call_t *c)
     }
     if (c->proto == PROTO_REST_XML) {
         add_header(p, "Content-Type", "application/xml");
+        /* S3's details of an error come as the handler's output: a delete
+         * marker's headers, InvalidArgument's ArgumentNameN elements. */
+        if (json_is_true(json_object_get(c->output, "DeleteMarker")))
+            add_header(p, "x-amz-delete-marker", "true");
+        const char *vid = json_string_value(json_object_get(c->output, "VersionId"));
+        if (vid && c->arena)
+            add_header(p, "x-amz-version-id", arena_strdup(c->arena, vid));
         /* 304 has no body; a HEAD answer's body would be dropped anyway. */
         if (p->status == 304 || strv_eq_cstr(c->req ? c->req->method : STRV_NULL, "HEAD"))
             return 0;
-        return proto_rest_xml_encode_error(&c->error, c->request_id, &p->body);
+        return proto_rest_xml_encode_error_details(&c->error, c->request_id, c->output, &p->body);
     }
     if (c->proto != PROTO_JSON)
         return proto_query_encode_error(c->model, &c->error, c->request_id, &p->body);
@@ -701,6 +712,10 @@ static void dispatch(kyoka_server_t *s, svc_call_t *c)
     int nparams = 0;
     strv_t opname = STRV_NULL;
     svc_slot_t *slot = route(s, c, &params, &nparams, &opname);
+    if (p->s3_preflight) {
+        s3_preflight(s, c);
+        return;
+    }
     if (opname.p)
         p->opname = arena_strndup(c->arena, opname.p, opname.len > 64 ? 64 : opname.len);
     if (!slot && c->unserved) {
@@ -942,12 +957,77 @@ static svc_slot_t *route_s3(kyoka_server_t *s, svc_call_t *c, const char *scope,
     proto_header_t *hs = arena_alloc(c->arena, (req->nheaders ? req->nheaders : 1) * sizeof *hs);
     for (size_t i = 0; i < req->nheaders; i++)
         hs[i] = (proto_header_t){req->headers[i].name, req->headers[i].value};
+    /* A browser's CORS preflight names no operation and carries no
+     * credentials: dispatch answers it from the bucket's rules. */
+    if (strv_eq_cstr(req->method, "OPTIONS")) {
+        p->s3_preflight = true;
+        p->slot = slot;
+        return slot;
+    }
     const model_op_t *op = proto_rest_xml_match(slot->model, req->method, p->s3path, req->query, hs, req->nheaders);
     if (op)
         *opname = strv_from(op->name);
     else
         svc_error(c, "MethodNotAllowed", 405, "The specified method is not allowed against this resource.");
     return slot;
+}
+
+static const char *header_cstr(svc_call_t *c, const char *name)
+{
+    strv_t v = http_request_header(c->req, name);
+    return v.p ? arena_strndup(c->arena, v.p, v.len) : NULL;
+}
+
+static void add_cors_headers(call_priv_t *p, const s3_cors_answer_t *a)
+{
+    if (a->status != 200)
+        return;
+    add_header(p, "Access-Control-Allow-Origin", a->allow_origin);
+    add_header(p, "Access-Control-Allow-Methods", a->allow_methods);
+    if (a->allow_headers)
+        add_header(p, "Access-Control-Allow-Headers", a->allow_headers);
+    if (a->expose_headers)
+        add_header(p, "Access-Control-Expose-Headers", a->expose_headers);
+    if (a->max_age)
+        add_header(p, "Access-Control-Max-Age", a->max_age);
+    if (a->credentials)
+        add_header(p, "Access-Control-Allow-Credentials", "true");
+    if (a->vary)
+        add_header(p, "Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+}
+
+/* OPTIONS /bucket[/key]: the CORS preflight, answered without
+ * authentication (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html). */
+static void s3_preflight(kyoka_server_t *s, svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    http_request_t *req = c->req;
+    c->svc = p->slot->def;
+    c->model = p->slot->model;
+    c->state = p->slot->state;
+    p->opname = "PreflightRequest";
+    strv_t path = p->s3path;
+    const char *b = path.len > 1 ? path.p + 1 : "";
+    size_t bl = path.len > 1 ? path.len - 1 : 0;
+    const char *slash = memchr(b, '/', bl);
+    const char *bucket = arena_strndup(c->arena, b, slash ? (size_t)(slash - b) : bl);
+    s3_cors_answer_t a;
+    s3_cors_preflight(c->state, c->arena, bucket, header_cstr(c, "origin"),
+                      header_cstr(c, "access-control-request-method"), header_cstr(c, "access-control-request-headers"),
+                      &a);
+    add_header(p, "x-amzn-RequestId", c->request_id);
+    if (a.status == 200) {
+        add_cors_headers(p, &a);
+        p->status = 200;
+    } else {
+        svc_error(c, a.code, a.status, "%s", a.message);
+        if (encode_error(c) != 0)
+            buf_reset(&p->body);
+    }
+    log_line(s, "s3", "PreflightRequest", "anonymous", p->status, kyoka_mono_us() - req->start_us, c->error.code,
+             NULL);
+    http_respond(req, p->status, p->headers, p->nheaders, &p->body);
+    call_free(c);
 }
 
 /* S3 spells authentication failures its own way. */
@@ -1001,6 +1081,14 @@ static int encode_rest_xml(svc_call_t *c)
     for (size_t i = 0; i < nh; i++)
         add_header(p, arena_strndup(c->arena, hs[i].name.p, hs[i].name.len),
                    arena_strndup(c->arena, hs[i].value.p, hs[i].value.len));
+    /* An actual cross-origin request gets the matching CORS rule's headers. */
+    const char *origin = c->req ? header_cstr(c, "origin") : NULL;
+    if (origin && svc_in_str(c, "Bucket")) {
+        s3_cors_answer_t a;
+        const char *method = arena_strndup(c->arena, c->req->method.p, c->req->method.len);
+        s3_cors_actual(c->state, c->arena, svc_in_str(c, "Bucket"), origin, method, &a);
+        add_cors_headers(p, &a);
+    }
     bool has_ctype = false;
     for (size_t i = 0; i < p->nheaders; i++)
         has_ctype |= strv_caseeq_cstr(p->headers[i].name, "Content-Type");

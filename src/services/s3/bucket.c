@@ -1,6 +1,6 @@
 /*
  * Buckets: create (name rules, LocationConstraint), head, list, delete,
- * location, tagging, policy, versioning status.
+ * location, tagging, policy, versioning.
  */
 #include "internal.h"
 
@@ -46,19 +46,6 @@ bool s3__bucket_name_ok(svc_call_t *c, const char *name)
     if (!ok)
         svc_error(c, "InvalidBucketName", 400, "The specified bucket is not valid.");
     return ok;
-}
-
-static void bucket_set(s3_state_t *st, const char *name, const char *column_sql, const char *value)
-{
-    store_write_begin(st->store);
-    sqlite3_stmt *q = store_stmt(st->store, column_sql);
-    if (value)
-        sqlite3_bind_text(q, 1, value, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, 1);
-    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-    sqlite3_step(q);
-    sqlite3_reset(q);
 }
 
 char *s3__tags_encode(svc_call_t *c, json_t *tagset, size_t max)
@@ -213,8 +200,9 @@ int s3_delete_bucket(svc_call_t *c)
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     bool any = sqlite3_step(q) == SQLITE_ROW;
     sqlite3_reset(q);
-    if (!any) {
-        q = store_stmt(st->store, "SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1");
+    for (int t = 0; t < 2 && !any; t++) {
+        q = store_stmt(st->store, t == 0 ? "SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1"
+                                         : "SELECT 1 FROM s3_versions WHERE bucket = ? LIMIT 1");
         sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
         any = sqlite3_step(q) == SQLITE_ROW;
         sqlite3_reset(q);
@@ -251,7 +239,7 @@ int s3_put_bucket_tagging(svc_call_t *c)
     char *tags = s3__tags_encode(c, json_object_get(svc_in(c, "Tagging"), "TagSet"), S3_MAX_BUCKET_TAGS);
     if (!tags)
         return 0;
-    bucket_set(c->state, name, "UPDATE s3_buckets SET tags = ? WHERE name = ?", tags);
+    s3__bucket_set(c->state, name, "UPDATE s3_buckets SET tags = ? WHERE name = ?", tags);
     free(tags);
     return 0;
 }
@@ -275,7 +263,31 @@ int s3_delete_bucket_tagging(svc_call_t *c)
 {
     const char *name = svc_in_str(c, "Bucket");
     if (s3__bucket_get_or_fail(c, name))
-        bucket_set(c->state, name, "UPDATE s3_buckets SET tags = ? WHERE name = ?", NULL);
+        s3__bucket_set(c->state, name, "UPDATE s3_buckets SET tags = ? WHERE name = ?", NULL);
+    return 0;
+}
+
+/* https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html:
+ * Enabled or Suspended; a bucket once versioned never returns to
+ * unversioned. MFA delete is not something kyoka can check. */
+int s3_put_bucket_versioning(svc_call_t *c)
+{
+    const char *name = svc_in_str(c, "Bucket");
+    if (!s3__bucket_get_or_fail(c, name))
+        return 0;
+    json_t *vc = svc_in(c, "VersioningConfiguration");
+    const char *status = json_string_value(json_object_get(vc, "Status"));
+    const char *mfa = json_string_value(json_object_get(vc, "MFADelete"));
+    if (!status || (strcmp(status, "Enabled") != 0 && strcmp(status, "Suspended") != 0)) {
+        svc_error(c, "MalformedXML", 400,
+                  "The XML you provided was not well-formed or did not validate against our published schema");
+        return 0;
+    }
+    if (mfa && strcmp(mfa, "Enabled") == 0) {
+        svc_error(c, "InvalidRequest", 400, "DevPay and Mfa are mutually exclusive authorization methods.");
+        return 0;
+    }
+    s3__bucket_set(c->state, name, "UPDATE s3_buckets SET versioning = ? WHERE name = ?", status);
     return 0;
 }
 
@@ -379,7 +391,7 @@ int s3_put_bucket_policy(svc_call_t *c)
             svc_error(c, "MalformedPolicy", 400, "%s", err[0] ? err : "Invalid policy syntax.");
         return 0;
     }
-    bucket_set(c->state, name, "UPDATE s3_buckets SET policy = ? WHERE name = ?", doc);
+    s3__bucket_set(c->state, name, "UPDATE s3_buckets SET policy = ? WHERE name = ?", doc);
     s3__policy_cache_set(c->state, name, p);
     return 0;
 }
@@ -402,7 +414,7 @@ int s3_delete_bucket_policy(svc_call_t *c)
     const char *name = svc_in_str(c, "Bucket");
     if (!s3__bucket_get_or_fail(c, name))
         return 0;
-    bucket_set(c->state, name, "UPDATE s3_buckets SET policy = ? WHERE name = ?", NULL);
+    s3__bucket_set(c->state, name, "UPDATE s3_buckets SET policy = ? WHERE name = ?", NULL);
     s3__policy_cache_set(c->state, name, NULL);
     return 0;
 }

@@ -16,6 +16,8 @@
 #ifndef KYOKA_S3_INTERNAL_H
 #define KYOKA_S3_INTERNAL_H
 
+#include "s3.h"
+#include "core/dq.h"
 #include "services/service.h"
 
 #include <openssl/evp.h>
@@ -105,6 +107,9 @@ typedef struct s3_state {
     char *objects;    /* root/objects */
     bool ephemeral;
     s3_policy_t *policies; /* bucket policies, compiled */
+    int64_t seq;      /* the last version sequence number given (rows' seq) */
+    dq_t dq;          /* the service's deadlines (embedded: freed when closed) */
+    dq_entry_t lifecycle_due; /* the next lifecycle sweep (lifecycle.c) */
 } s3_state_t;
 
 /* ---- persistence (persist.c) ---- */
@@ -116,6 +121,9 @@ typedef struct s3_bucket {
     const char *versioning; /* NULL, "Enabled", "Suspended" */
     const char *policy;     /* document or NULL */
     const char *tags;       /* JSON TagSet or NULL */
+    const char *notification; /* JSON NotificationConfiguration or NULL (notify.c) */
+    const char *cors;       /* JSON CORSRules or NULL (cors.c) */
+    const char *lifecycle;  /* JSON Rules or NULL (lifecycle.c) */
 } s3_bucket_t;
 
 /* The bucket (strings in the call's arena), or NULL with NoSuchBucket set. */
@@ -135,14 +143,49 @@ typedef struct s3_object {
     const char *ck_value;
     int parts;              /* multipart: number of parts, else 0 */
     const char *storage_class;
+    const char *version_id; /* NULL: the null version */
+    int64_t seq;            /* order of versions (newest highest); the sequencer */
+    bool marker;            /* a delete marker (s3_versions rows only) */
 } s3_object_t;
 
+/* ---- versions (persist.c) ----
+ *
+ * s3_objects holds each key's current version when it is an object (what
+ * listings read); s3_versions holds every other version: noncurrent
+ * objects and delete markers (current or not). So an unversioned bucket
+ * never touches s3_versions, and a key whose newest version is a delete
+ * marker has no s3_objects row. Version ids are 32 URL-safe characters;
+ * the null version is stored as NULL.
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html) */
+#define S3_VERSION_ID_LEN 32
+
+/* The current version (s3_objects). */
 bool s3__object_lookup(s3_state_t *st, arena_t *a, const char *bucket, const char *key, s3_object_t *out);
-/* Insert or replace; the replaced object's file is removed once durable. */
-void s3__object_put(s3_state_t *st, const char *bucket, const s3_object_t *o);
-/* Remove the row; its file goes once durable. Returns whether it existed. */
-bool s3__object_delete(s3_state_t *st, const char *bucket, const char *key);
+/* A version by id ("null" is the null version), current or not; marker
+ * tells a delete marker. */
+bool s3__version_lookup(s3_state_t *st, arena_t *a, const char *bucket, const char *key, const char *version_id,
+                        s3_object_t *out);
+/* Whether the key's newest version is a delete marker (*vid: its id, arena). */
+bool s3__latest_is_marker(s3_state_t *st, arena_t *a, const char *bucket, const char *key, const char **vid);
+/* Store o as the key's new current version, as the bucket's versioning
+ * state says: unversioned replaces; Enabled keeps the previous version
+ * under a new id; Suspended replaces the null version. Sets o->version_id
+ * (into vid, "" for null) and o->seq. Replaced files go once durable. */
+void s3__object_put(s3_state_t *st, const s3_bucket_t *b, s3_object_t *o, char vid[S3_VERSION_ID_LEN + 1]);
+/* DeleteObject without a version id: unversioned removes the row (returns
+ * whether it existed); versioned adds a delete marker (returns true, *marker
+ * set, its id in vid, "" for null). */
+bool s3__object_delete(s3_state_t *st, const s3_bucket_t *b, const char *key, bool *marker,
+                       char vid[S3_VERSION_ID_LEN + 1]);
+/* Remove one version for good ("null": the null version). The next newest
+ * becomes current. Returns whether it existed; *was_marker. */
+bool s3__version_delete(s3_state_t *st, const char *bucket, const char *key, const char *version_id,
+                        bool *was_marker);
 void s3__object_set_tags(s3_state_t *st, const char *bucket, const char *key, const char *tags);
+/* A new version sequence number. */
+int64_t s3__seq_next(s3_state_t *st);
+/* Set one bucket column (sql: "UPDATE s3_buckets SET col = ? WHERE name = ?"). */
+void s3__bucket_set(s3_state_t *st, const char *name, const char *sql, const char *value);
 /* Unlink objects/<file> once what is written now is durable. */
 void s3__file_unlink_later(s3_state_t *st, const char *file);
 /* objects/<file> into the arena. */
@@ -180,6 +223,34 @@ int s3_complete_multipart_upload(svc_call_t *c);
 int s3_abort_multipart_upload(svc_call_t *c);
 int s3_list_parts(svc_call_t *c);
 int s3_list_multipart_uploads(svc_call_t *c);
+int s3_upload_part_copy(svc_call_t *c);
+int s3_put_bucket_notification_configuration(svc_call_t *c);
+int s3_get_bucket_notification_configuration(svc_call_t *c);
+int s3_put_bucket_versioning(svc_call_t *c);
+int s3_list_object_versions(svc_call_t *c);
+int s3_put_bucket_cors(svc_call_t *c);
+int s3_get_bucket_cors(svc_call_t *c);
+int s3_delete_bucket_cors(svc_call_t *c);
+int s3_put_bucket_lifecycle_configuration(svc_call_t *c);
+int s3_get_bucket_lifecycle_configuration(svc_call_t *c);
+int s3_delete_bucket_lifecycle(svc_call_t *c);
+
+/* ---- event notifications (notify.c) ----
+ *
+ * event is the record's eventName without "s3:" ("ObjectCreated:Put").
+ * Matching destinations get AWS's event record once what the call wrote is
+ * durable (never for a change that was not acknowledged), through pipes
+ * as s3.amazonaws.com. c may be NULL (lifecycle: S3 itself); o gives key,
+ * size, eTag, version and sequencer. */
+void s3__notify(s3_state_t *st, svc_call_t *c, const s3_bucket_t *b, const char *event, const s3_object_t *o);
+
+/* ---- lifecycle (lifecycle.c) ---- */
+/* Arm the periodic sweep on st->dq (dq_init done). */
+void s3__lifecycle_start(s3_state_t *st);
+void s3__lifecycle_clock_moved(void *state);
+/* Sweep now: expire what is due. Returns objects expired. */
+int s3__lifecycle_sweep(s3_state_t *st);
+
 
 /* Shared between handlers. */
 bool s3__bucket_name_ok(svc_call_t *c, const char *name);
@@ -188,6 +259,10 @@ bool s3__bucket_name_ok(svc_call_t *c, const char *name);
 char *s3__tags_encode(svc_call_t *c, json_t *tagset, size_t max);
 /* x-amz-tagging ("a=1&b=2") into a TagSet array, NULL with an error set. */
 json_t *s3__tags_from_query(svc_call_t *c, const char *q);
+/* The source of a copy (x-amz-copy-source, with ?versionId=), after
+ * s3:GetObject(Version) on it is allowed; src->key becomes "bucket/key".
+ * false with the error set. */
+bool s3__copy_source_get(svc_call_t *c, s3_object_t *src, const char **src_vid);
 /* Bucket policy lookup for the authorizer. */
 const iam_policy_t *s3__resource_policy(void *state, const char *arn, const char **owner);
 int s3__policies_load(s3_state_t *st);

@@ -111,6 +111,34 @@ int s3_create_multipart_upload(svc_call_t *c)
     return 0;
 }
 
+/* Name the part's file in its row; a part uploaded again replaces the
+ * earlier one (whose file goes once durable). */
+static void part_store(s3_state_t *st, const char *upload_id, int pn, uint64_t size, const char *etag,
+                       const char *file, const char *ck)
+{
+    sqlite3_stmt *q = store_stmt(st->store, "SELECT file FROM s3_parts WHERE upload_id = ? AND part_number = ?");
+    sqlite3_bind_text(q, 1, upload_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, pn);
+    char *old = sqlite3_step(q) == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(q, 0)) : NULL;
+    sqlite3_reset(q);
+    store_write_begin(st->store);
+    q = store_stmt(st->store, "INSERT OR REPLACE INTO s3_parts (upload_id, part_number, size, etag, modified_ms, file, "
+                              "ck_value) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_bind_text(q, 1, upload_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, pn);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)size);
+    sqlite3_bind_text(q, 4, etag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, kyoka_clock_now_ms());
+    sqlite3_bind_text(q, 6, file, -1, SQLITE_STATIC);
+    if (ck)
+        sqlite3_bind_text(q, 7, ck, -1, SQLITE_STATIC);
+    sqlite3_step(q);
+    sqlite3_reset(q);
+    if (old)
+        s3__file_unlink_later(st, old);
+    free(old);
+}
+
 int s3_upload_part(svc_call_t *c)
 {
     s3_state_t *st = c->state;
@@ -150,28 +178,7 @@ int s3_upload_part(svc_call_t *c)
     kyoka_hex(md5, 16, etag + 1);
     etag[33] = '"';
     etag[34] = '\0';
-    /* A part uploaded again replaces the earlier one. */
-    sqlite3_stmt *q = store_stmt(st->store, "SELECT file FROM s3_parts WHERE upload_id = ? AND part_number = ?");
-    sqlite3_bind_text(q, 1, u.id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, pn);
-    char *old = sqlite3_step(q) == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(q, 0)) : NULL;
-    sqlite3_reset(q);
-    store_write_begin(st->store);
-    q = store_stmt(st->store, "INSERT OR REPLACE INTO s3_parts (upload_id, part_number, size, etag, modified_ms, file, "
-                              "ck_value) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    sqlite3_bind_text(q, 1, u.id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, pn);
-    sqlite3_bind_int64(q, 3, (sqlite3_int64)c->body_in->size);
-    sqlite3_bind_text(q, 4, etag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, kyoka_clock_now_ms());
-    sqlite3_bind_text(q, 6, id, -1, SQLITE_STATIC);
-    if (d->alg)
-        sqlite3_bind_text(q, 7, ck, -1, SQLITE_STATIC);
-    sqlite3_step(q);
-    sqlite3_reset(q);
-    if (old)
-        s3__file_unlink_later(st, old);
-    free(old);
+    part_store(st, u.id, pn, c->body_in->size, etag, id, d->alg ? ck : NULL);
     json_t *out = svc_output(c);
     json_object_set_new(out, "ETag", json_string(etag));
     if (d->alg)
@@ -246,7 +253,8 @@ int s3_complete_multipart_upload(svc_call_t *c)
 {
     s3_state_t *st = c->state;
     upload_t u;
-    if (!s3__bucket_get_or_fail(c, svc_in_str(c, "Bucket")) || !upload_lookup(c, &u))
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, svc_in_str(c, "Bucket"));
+    if (!b || !upload_lookup(c, &u))
         return 0;
     json_t *parts = json_object_get(svc_in(c, "MultipartUpload"), "Parts");
     size_t np = json_array_size(parts);
@@ -342,9 +350,13 @@ int s3_complete_multipart_upload(svc_call_t *c)
         .parts = (int)np,
         .storage_class = u.storage_class,
     };
-    s3__object_put(st, u.bucket, &o);
+    char vid[S3_VERSION_ID_LEN + 1];
+    s3__object_put(st, b, &o, vid);
     parts_delete(st, u.id, true);
     json_t *out = svc_output(c);
+    if (b->versioning)
+        json_object_set_new(out, "VersionId", json_string(vid[0] ? vid : "null"));
+    s3__notify(st, c, b, "ObjectCreated:CompleteMultipartUpload", &o);
     json_object_set_new(out, "Bucket", json_string(u.bucket));
     json_object_set_new(out, "Key", json_string(u.key));
     json_object_set_new(out, "ETag", json_string(etag));
@@ -442,5 +454,127 @@ int s3_list_multipart_uploads(svc_call_t *c)
         json_object_set_new(out, "Uploads", arr);
     else
         json_decref(arr);
+    return 0;
+}
+
+/* Copy [off, off+len) of src into a new file at dst, fsynced, with its MD5. */
+static int copy_range(const char *src, const char *dst, uint64_t off, uint64_t len, unsigned char md5[16])
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_md5(), NULL);
+    char buf[1 << 16];
+    int rc = 0;
+    while (len > 0 && rc == 0) {
+        ssize_t n = pread(in, buf, len < sizeof buf ? (size_t)len : sizeof buf, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = -1;
+            break;
+        }
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = write(out, buf + w, (size_t)(n - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                rc = -1;
+                break;
+            }
+            w += k;
+        }
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    if (rc == 0 && fsync(out) != 0)
+        rc = -1;
+    unsigned int dl = 16;
+    EVP_DigestFinal_ex(md, md5, &dl);
+    EVP_MD_CTX_free(md);
+    close(in);
+    close(out);
+    if (rc != 0)
+        unlink(dst);
+    return rc;
+}
+
+/* UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html):
+ * a part from (a range of) an existing object. The range is
+ * "bytes=first-last", both inside the source. The copy runs on the loop,
+ * like CompleteMultipartUpload's concatenation. */
+int s3_upload_part_copy(svc_call_t *c)
+{
+    s3_state_t *st = c->state;
+    upload_t u;
+    if (!s3__bucket_get_or_fail(c, svc_in_str(c, "Bucket")) || !upload_lookup(c, &u))
+        return 0;
+    int pn = (int)json_integer_value(svc_in(c, "PartNumber"));
+    if (pn < 1 || pn > S3_MAX_PARTS) {
+        svc_error(c, "InvalidArgument", 400, "Part number must be an integer between 1 and 10000, inclusive");
+        return 0;
+    }
+    s3_object_t src;
+    const char *src_vid;
+    if (!s3__copy_source_get(c, &src, &src_vid))
+        return 0;
+    s3_cond_t cond = s3_cond_eval(svc_in_str(c, "CopySourceIfMatch"), svc_in_str(c, "CopySourceIfNoneMatch"), -1, -1,
+                                  src.etag, src.modified_ms / 1000);
+    if (cond != S3_COND_OK) {
+        svc_error(c, "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold");
+        return 0;
+    }
+    uint64_t first = 0, last = src.size ? src.size - 1 : 0, len = src.size;
+    const char *range = svc_in_str(c, "CopySourceRange");
+    if (range) {
+        unsigned long long a, b;
+        char tail;
+        if (sscanf(range, "bytes=%llu-%llu%c", &a, &b, &tail) != 2 || a > b) {
+            svc_error(c, "InvalidArgument", 400,
+                      "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last "
+                      "are the zero-based offsets of the first and last bytes to copy");
+            return 0;
+        }
+        if (b >= src.size) {
+            svc_error(c, "InvalidArgument", 400, "Range specified is not valid for source object of size: %llu",
+                      (unsigned long long)src.size);
+            return 0;
+        }
+        first = a;
+        last = b;
+        len = last - first + 1;
+    }
+    if (len > S3_MAX_PART_BYTES) {
+        svc_error(c, "EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size.");
+        return 0;
+    }
+    char id[37];
+    s3__file_id(id);
+    const char *tmp = arena_sprintf(c->arena, "%s/copy-%s", st->spool, id);
+    unsigned char md5[16];
+    if (copy_range(s3__file_path(st, c->arena, src.file), tmp, first, len, md5) != 0 ||
+        rename(tmp, s3__file_path(st, c->arena, id)) != 0) {
+        unlink(tmp);
+        svc_error(c, "InternalError", 500, "kyoka could not copy the part");
+        return 0;
+    }
+    char etag[35];
+    etag[0] = '"';
+    kyoka_hex(md5, 16, etag + 1);
+    etag[33] = '"';
+    etag[34] = '\0';
+    part_store(st, u.id, pn, len, etag, id, NULL);
+    json_t *out = svc_output(c);
+    json_object_set_new(out, "CopyPartResult", json_pack("{s:s,s:I}", "ETag", etag, "LastModified",
+                                                         (json_int_t)(kyoka_clock_now_ms() / 1000)));
+    if (src_vid)
+        json_object_set_new(out, "CopySourceVersionId", json_string(src_vid));
     return 0;
 }

@@ -153,7 +153,8 @@ int s3_put_object(svc_call_t *c)
 {
     s3_state_t *st = c->state;
     const char *bucket = svc_in_str(c, "Bucket"), *key = svc_in_str(c, "Key");
-    if (!key_ok(c, key) || !s3__bucket_get_or_fail(c, bucket))
+    s3_bucket_t *b;
+    if (!key_ok(c, key) || !(b = s3__bucket_get_or_fail(c, bucket)))
         return 0;
     json_t *meta = svc_in(c, "Metadata");
     if (meta && !meta_ok(c, meta))
@@ -203,7 +204,8 @@ int s3_put_object(svc_call_t *c)
         .ck_value = d->alg ? ck : NULL,
         .storage_class = svc_in_str(c, "StorageClass"),
     };
-    s3__object_put(st, bucket, &o);
+    char vid[S3_VERSION_ID_LEN + 1];
+    s3__object_put(st, b, &o, vid);
     free(headers);
     free(m);
     free(tags);
@@ -211,6 +213,9 @@ int s3_put_object(svc_call_t *c)
     json_object_set_new(out, "ETag", json_string(etag));
     if (d->alg)
         json_object_set_new(out, s3_ck_member(d->alg), json_string(ck));
+    if (b->versioning)
+        json_object_set_new(out, "VersionId", json_string(vid[0] ? vid : "null"));
+    s3__notify(st, c, b, "ObjectCreated:Put", &o);
     return 0;
 }
 
@@ -262,17 +267,61 @@ static int64_t in_time(svc_call_t *c, const char *name)
     return v ? (int64_t)json_number_value(v) : -1;
 }
 
+/* The object operations whose action depends on a versionId authorize in
+ * their handlers (s3:GetObject or s3:GetObjectVersion, s3:DeleteObject or
+ * s3:DeleteObjectVersion), on the object's ARN. */
+static bool authorize_object(svc_call_t *c, const char *action)
+{
+    const char *arn = arena_sprintf(c->arena, "arn:aws:s3:::%s/%s", svc_in_str(c, "Bucket"), svc_in_str(c, "Key"));
+    c->resource_arn = arn;
+    return c->ctx->authorize(c, action, arn, NULL, 0) == IAM_ALLOW;
+}
+
+/* The version a GET/HEAD names (or the current one), else an error:
+ * NoSuchKey / NoSuchVersion, and for a delete marker 404 (current) or 405
+ * (by id) with x-amz-delete-marker. */
+static bool version_for_read(svc_call_t *c, const char *bucket, const char *key, s3_object_t *o)
+{
+    s3_state_t *st = c->state;
+    const char *vid = svc_in_str(c, "VersionId");
+    if (vid) {
+        if (!s3__version_lookup(st, c->arena, bucket, key, vid, o)) {
+            svc_error(c, strcmp(vid, "null") == 0 || strlen(vid) == S3_VERSION_ID_LEN ? "NoSuchVersion" : "InvalidArgument",
+                      strcmp(vid, "null") == 0 || strlen(vid) == S3_VERSION_ID_LEN ? 404 : 400,
+                      strcmp(vid, "null") == 0 || strlen(vid) == S3_VERSION_ID_LEN
+                          ? "The specified version does not exist."
+                          : "Invalid version id specified");
+            return false;
+        }
+        if (o->marker) {
+            svc_error(c, "MethodNotAllowed", 405, "The specified method is not allowed against this resource.");
+            c->output = json_pack("{s:b,s:s}", "DeleteMarker", 1, "VersionId", vid);
+            return false;
+        }
+        return true;
+    }
+    if (s3__object_lookup(st, c->arena, bucket, key, o))
+        return true;
+    const char *mv = NULL;
+    bool marker = s3__latest_is_marker(st, c->arena, bucket, key, &mv);
+    svc_error(c, "NoSuchKey", 404, "The specified key does not exist.");
+    if (marker)
+        c->output = json_pack("{s:b,s:s}", "DeleteMarker", 1, "VersionId", mv);
+    return false;
+}
+
 static int get_or_head(svc_call_t *c, bool head)
 {
     s3_state_t *st = c->state;
     const char *bucket = svc_in_str(c, "Bucket"), *key = svc_in_str(c, "Key");
-    if (!s3__bucket_get_or_fail(c, bucket))
+    if (!authorize_object(c, svc_in_str(c, "VersionId") ? "s3:GetObjectVersion" : "s3:GetObject"))
+        return 0;
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, bucket);
+    if (!b)
         return 0;
     s3_object_t o;
-    if (!s3__object_lookup(st, c->arena, bucket, key, &o)) {
-        svc_error(c, "NoSuchKey", 404, "The specified key does not exist.");
+    if (!version_for_read(c, bucket, key, &o))
         return 0;
-    }
     if (svc_in(c, "PartNumber")) {
         int pn = (int)json_integer_value(svc_in(c, "PartNumber"));
         if (pn != 1 || o.parts > 1) {
@@ -292,6 +341,8 @@ static int get_or_head(svc_call_t *c, bool head)
     }
     json_t *out = svc_output(c);
     object_output(c, &o, out);
+    if (b->versioning)
+        json_object_set_new(out, "VersionId", json_string(o.version_id ? o.version_id : "null"));
     uint64_t first = 0, last = o.size ? o.size - 1 : 0;
     s3_range_t r = s3_range_parse(strv_from(svc_in_str(c, "Range")), o.size, &first, &last);
     if (r == S3_RANGE_UNSATISFIABLE) {
@@ -320,14 +371,58 @@ static int get_or_head(svc_call_t *c, bool head)
 int s3_get_object(svc_call_t *c) { return get_or_head(c, false); }
 int s3_head_object(svc_call_t *c) { return get_or_head(c, true); }
 
+/* One key's deletion, shared by DeleteObject and DeleteObjects: out gets
+ * DeleteMarker / VersionId (DeleteObject) or the Deleted entry's members. */
+static void delete_one(svc_call_t *c, const s3_bucket_t *b, const char *key, const char *vid, json_t *out,
+                       bool batch)
+{
+    s3_state_t *st = c->state;
+    s3_object_t ev = {.key = key};
+    if (vid) {
+        bool was_marker = false;
+        s3_object_t o;
+        bool found = s3__version_lookup(st, c->arena, b->name, key, vid, &o);
+        if (found)
+            s3__version_delete(st, b->name, key, vid, &was_marker);
+        json_object_set_new(out, "VersionId", json_string(vid));
+        if (was_marker) {
+            json_object_set_new(out, "DeleteMarker", json_true());
+            if (batch)
+                json_object_set_new(out, "DeleteMarkerVersionId", json_string(vid));
+        }
+        if (found) {
+            ev.version_id = o.version_id;
+            ev.seq = s3__seq_next(st);
+            s3__notify(st, c, b, "ObjectRemoved:Delete", &ev);
+        }
+        return;
+    }
+    bool marker = false;
+    char mv[S3_VERSION_ID_LEN + 1];
+    /* Deleting a key that is not there succeeds (204). */
+    bool existed = s3__object_delete(st, b, key, &marker, mv);
+    if (marker) {
+        json_object_set_new(out, "DeleteMarker", json_true());
+        json_object_set_new(out, batch ? "DeleteMarkerVersionId" : "VersionId", json_string(mv[0] ? mv : "null"));
+        ev.version_id = mv[0] ? mv : NULL;
+        ev.seq = st->seq;
+        s3__notify(st, c, b, "ObjectRemoved:DeleteMarkerCreated", &ev);
+    } else if (existed) {
+        ev.seq = s3__seq_next(st);
+        s3__notify(st, c, b, "ObjectRemoved:Delete", &ev);
+    }
+}
+
 int s3_delete_object(svc_call_t *c)
 {
     const char *bucket = svc_in_str(c, "Bucket"), *key = svc_in_str(c, "Key");
-    if (!s3__bucket_get_or_fail(c, bucket))
+    const char *vid = svc_in_str(c, "VersionId");
+    if (!authorize_object(c, vid ? "s3:DeleteObjectVersion" : "s3:DeleteObject"))
         return 0;
-    /* Deleting a key that is not there succeeds (204). */
-    s3__object_delete(c->state, bucket, key);
-    svc_output(c);
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, bucket);
+    if (!b)
+        return 0;
+    delete_one(c, b, key, vid, svc_output(c), false);
     return 0;
 }
 
@@ -341,7 +436,8 @@ int s3_delete_objects(svc_call_t *c)
                   "The XML you provided was not well-formed or did not validate against our published schema");
         return 0;
     }
-    if (!s3__bucket_get_or_fail(c, bucket))
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, bucket);
+    if (!b)
         return 0;
     bool quiet = json_is_true(json_object_get(del, "Quiet"));
     json_t *deleted = json_array(), *errors = json_array();
@@ -354,18 +450,23 @@ int s3_delete_objects(svc_call_t *c)
                                                     "Message", "Invalid key"));
             continue;
         }
-        /* Each key is authorized as s3:DeleteObject on its own ARN; a
-         * denial is that key's error, not the request's. */
+        /* Each key is authorized as s3:DeleteObject (with a version,
+         * s3:DeleteObjectVersion) on its own ARN; a denial is that key's
+         * error, not the request's. */
+        const char *vid = json_string_value(json_object_get(o, "VersionId"));
         const char *arn = arena_sprintf(c->arena, "arn:aws:s3:::%s/%s", bucket, key);
-        if (c->ctx->authorize(c, "s3:DeleteObject", arn, NULL, 0) != IAM_ALLOW) {
+        if (c->ctx->authorize(c, vid ? "s3:DeleteObjectVersion" : "s3:DeleteObject", arn, NULL, 0) != IAM_ALLOW) {
             json_array_append_new(errors, json_pack("{s:s,s:s,s:s}", "Key", key, "Code", "AccessDenied", "Message",
                                                     "Access Denied"));
             c->error = (aws_error_t){0};
             continue;
         }
-        s3__object_delete(c->state, bucket, key);
+        json_t *entry = json_pack("{s:s}", "Key", key);
+        delete_one(c, b, key, vid, entry, true);
         if (!quiet)
-            json_array_append_new(deleted, json_pack("{s:s}", "Key", key));
+            json_array_append_new(deleted, entry);
+        else
+            json_decref(entry);
     }
     json_t *out = svc_output(c);
     if (json_array_size(deleted))
@@ -380,13 +481,18 @@ int s3_delete_objects(svc_call_t *c)
 }
 
 /* "bucket/key", "/bucket/key", URL-encoded, optionally "?versionId=". */
-static bool copy_source(svc_call_t *c, const char **bucket, const char **key)
+static bool copy_source(svc_call_t *c, const char **bucket, const char **key, const char **vid)
 {
     const char *src = svc_in_str(c, "CopySource");
     strv_t s = strv_from(src);
     const char *q = memchr(s.p, '?', s.len);
-    if (q)
+    *vid = NULL;
+    if (q) {
+        strv_t rest = {q + 1, s.len - (size_t)(q - s.p) - 1};
+        if (strv_starts_with(rest, "versionId="))
+            *vid = arena_strndup(c->arena, rest.p + 10, rest.len - 10);
         s.len = (size_t)(q - s.p);
+    }
     strv_t d = form_decode(c->arena, s, false);
     const char *p = d.p;
     size_t n = d.len;
@@ -402,24 +508,45 @@ static bool copy_source(svc_call_t *c, const char **bucket, const char **key)
     return true;
 }
 
+/* The source object of a copy (CopyObject, UploadPartCopy), read-authorized. */
+bool s3__copy_source_get(svc_call_t *c, s3_object_t *src, const char **src_vid)
+{
+    s3_state_t *st = c->state;
+    const char *sb, *sk, *vid;
+    if (!copy_source(c, &sb, &sk, &vid))
+        return false;
+    /* Reading the source is its own permission. */
+    if (c->ctx->authorize(c, vid ? "s3:GetObjectVersion" : "s3:GetObject",
+                          arena_sprintf(c->arena, "arn:aws:s3:::%s/%s", sb, sk), NULL, 0) != IAM_ALLOW)
+        return false;
+    if (!s3__bucket_get_or_fail(c, sb))
+        return false;
+    bool found = vid ? s3__version_lookup(st, c->arena, sb, sk, vid, src) && !src->marker
+                     : s3__object_lookup(st, c->arena, sb, sk, src);
+    if (!found) {
+        if (vid)
+            svc_error(c, "NoSuchVersion", 404, "The specified version does not exist.");
+        else
+            svc_error(c, "NoSuchKey", 404, "The specified key does not exist.");
+        return false;
+    }
+    src->key = arena_sprintf(c->arena, "%s/%s", sb, sk); /* bucket/key, for the self-copy check */
+    *src_vid = vid;
+    return true;
+}
+
 int s3_copy_object(svc_call_t *c)
 {
     s3_state_t *st = c->state;
     const char *bucket = svc_in_str(c, "Bucket"), *key = svc_in_str(c, "Key");
-    const char *sb, *sk;
-    if (!key_ok(c, key) || !copy_source(c, &sb, &sk))
-        return 0;
-    /* Reading the source is its own permission. */
-    if (c->ctx->authorize(c, "s3:GetObject", arena_sprintf(c->arena, "arn:aws:s3:::%s/%s", sb, sk), NULL, 0) !=
-        IAM_ALLOW)
-        return 0;
-    if (!s3__bucket_get_or_fail(c, bucket) || !s3__bucket_get_or_fail(c, sb))
-        return 0;
     s3_object_t src;
-    if (!s3__object_lookup(st, c->arena, sb, sk, &src)) {
-        svc_error(c, "NoSuchKey", 404, "The specified key does not exist.");
+    const char *src_vid;
+    if (!key_ok(c, key) || !s3__copy_source_get(c, &src, &src_vid))
         return 0;
-    }
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, bucket);
+    if (!b)
+        return 0;
+    const char *self = arena_sprintf(c->arena, "%s/%s", bucket, key);
     s3_cond_t cond = s3_cond_eval(svc_in_str(c, "CopySourceIfMatch"), svc_in_str(c, "CopySourceIfNoneMatch"),
                                   in_time(c, "CopySourceIfModifiedSince"), in_time(c, "CopySourceIfUnmodifiedSince"),
                                   src.etag, src.modified_ms / 1000);
@@ -431,7 +558,7 @@ int s3_copy_object(svc_call_t *c)
     bool replace = md && strcmp(md, "REPLACE") == 0;
     const char *td = svc_in_str(c, "TaggingDirective");
     bool replace_tags = td && strcmp(td, "REPLACE") == 0;
-    if (!replace && strcmp(sb, bucket) == 0 && strcmp(sk, key) == 0 && !svc_in(c, "StorageClass")) {
+    if (!replace && strcmp(src.key, self) == 0 && !src_vid && !svc_in(c, "StorageClass")) {
         svc_error(c, "InvalidRequest", 400,
                   "This copy request is illegal because it is trying to copy an object to itself without changing the "
                   "object's metadata, storage class, website redirect location or encryption attributes.");
@@ -471,7 +598,8 @@ int s3_copy_object(svc_call_t *c)
         o.tags = tags;
     if (svc_in_str(c, "StorageClass"))
         o.storage_class = svc_in_str(c, "StorageClass");
-    s3__object_put(st, bucket, &o);
+    char vid[S3_VERSION_ID_LEN + 1];
+    s3__object_put(st, b, &o, vid);
     json_t *res = json_pack("{s:s,s:I}", "ETag", src.etag, "LastModified", (json_int_t)(now / 1000));
     if (src.ck_alg) {
         s3_ck_alg_t alg = s3_ck_from_name(strv_from(src.ck_alg));
@@ -479,6 +607,11 @@ int s3_copy_object(svc_call_t *c)
             json_object_set_new(res, s3_ck_member(alg), json_string(src.ck_value));
     }
     json_object_set_new(svc_output(c), "CopyObjectResult", res);
+    if (b->versioning)
+        json_object_set_new(c->output, "VersionId", json_string(vid[0] ? vid : "null"));
+    if (src_vid)
+        json_object_set_new(c->output, "CopySourceVersionId", json_string(src_vid));
+    s3__notify(st, c, b, "ObjectCreated:Copy", &o);
     free(headers);
     free(meta);
     free(tags);
@@ -488,7 +621,8 @@ int s3_copy_object(svc_call_t *c)
 int s3_put_object_tagging(svc_call_t *c)
 {
     const char *bucket = svc_in_str(c, "Bucket"), *key = svc_in_str(c, "Key");
-    if (!s3__bucket_get_or_fail(c, bucket))
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, bucket);
+    if (!b)
         return 0;
     if (!s3__object_lookup(c->state, c->arena, bucket, key, NULL)) {
         svc_error(c, "NoSuchKey", 404, "The specified key does not exist.");
@@ -500,6 +634,9 @@ int s3_put_object_tagging(svc_call_t *c)
     s3__object_set_tags(c->state, bucket, key, tags);
     free(tags);
     svc_output(c);
+    s3_object_t o;
+    if (s3__object_lookup(c->state, c->arena, bucket, key, &o))
+        s3__notify(c->state, c, b, "ObjectTagging:Put", &o);
     return 0;
 }
 
@@ -521,13 +658,18 @@ int s3_get_object_tagging(svc_call_t *c)
 int s3_delete_object_tagging(svc_call_t *c)
 {
     const char *bucket = svc_in_str(c, "Bucket"), *key = svc_in_str(c, "Key");
-    if (!s3__bucket_get_or_fail(c, bucket))
+    s3_bucket_t *b = s3__bucket_get_or_fail(c, bucket);
+    if (!b)
         return 0;
     if (!s3__object_lookup(c->state, c->arena, bucket, key, NULL)) {
         svc_error(c, "NoSuchKey", 404, "The specified key does not exist.");
         return 0;
     }
+    s3_object_t o;
+    bool had = s3__object_lookup(c->state, c->arena, bucket, key, &o);
     s3__object_set_tags(c->state, bucket, key, NULL);
     svc_output(c);
+    if (had)
+        s3__notify(c->state, c, b, "ObjectTagging:Delete", &o);
     return 0;
 }

@@ -8,7 +8,10 @@
  * arn:aws:s3:::BUCKET/KEY (no region or account: bucket names are
  * global). ListObjects(V2) and DeleteObjects authorize in their handlers:
  * the first with the condition keys s3:prefix, s3:delimiter and
- * s3:max-keys, the second as s3:DeleteObject once per key.
+ * s3:max-keys, the second as s3:DeleteObject once per key. GetObject,
+ * HeadObject and DeleteObject do too, because their action depends on
+ * whether a versionId is given (s3:GetObjectVersion,
+ * s3:DeleteObjectVersion).
  */
 #include "internal.h"
 
@@ -41,29 +44,44 @@ static const svc_op_t s3_ops[] = {
     {"CreateBucket", s3_create_bucket, "s3:CreateBucket", bucket_arn, M},
     {"CreateMultipartUpload", s3_create_multipart_upload, "s3:PutObject", object_arn, M},
     {"DeleteBucket", s3_delete_bucket, "s3:DeleteBucket", bucket_arn, M},
+    {"DeleteBucketCors", s3_delete_bucket_cors, "s3:PutBucketCORS", bucket_arn, M},
+    {"DeleteBucketLifecycle", s3_delete_bucket_lifecycle, "s3:PutLifecycleConfiguration", bucket_arn, M},
     {"DeleteBucketPolicy", s3_delete_bucket_policy, "s3:DeleteBucketPolicy", bucket_arn, M},
     {"DeleteBucketTagging", s3_delete_bucket_tagging, "s3:PutBucketTagging", bucket_arn, M},
-    {"DeleteObject", s3_delete_object, "s3:DeleteObject", object_arn, M},
+    {"DeleteObject", s3_delete_object, NULL, object_arn, M},
     {"DeleteObjectTagging", s3_delete_object_tagging, "s3:DeleteObjectTagging", object_arn, M},
     {"DeleteObjects", s3_delete_objects, NULL, NULL, M},
+    {"GetBucketCors", s3_get_bucket_cors, "s3:GetBucketCORS", bucket_arn, 0},
+    {"GetBucketLifecycleConfiguration", s3_get_bucket_lifecycle_configuration, "s3:GetLifecycleConfiguration",
+     bucket_arn, 0},
     {"GetBucketLocation", s3_get_bucket_location, "s3:GetBucketLocation", bucket_arn, 0},
+    {"GetBucketNotificationConfiguration", s3_get_bucket_notification_configuration, "s3:GetBucketNotification",
+     bucket_arn, 0},
     {"GetBucketPolicy", s3_get_bucket_policy, "s3:GetBucketPolicy", bucket_arn, 0},
     {"GetBucketTagging", s3_get_bucket_tagging, "s3:GetBucketTagging", bucket_arn, 0},
     {"GetBucketVersioning", s3_get_bucket_versioning, "s3:GetBucketVersioning", bucket_arn, 0},
-    {"GetObject", s3_get_object, "s3:GetObject", object_arn, 0},
+    {"GetObject", s3_get_object, NULL, object_arn, 0},
     {"GetObjectTagging", s3_get_object_tagging, "s3:GetObjectTagging", object_arn, 0},
     {"HeadBucket", s3_head_bucket, "s3:ListBucket", bucket_arn, 0},
-    {"HeadObject", s3_head_object, "s3:GetObject", object_arn, 0},
+    {"HeadObject", s3_head_object, NULL, object_arn, 0},
     {"ListBuckets", s3_list_buckets, "s3:ListAllMyBuckets", NULL, 0},
     {"ListMultipartUploads", s3_list_multipart_uploads, "s3:ListBucketMultipartUploads", bucket_arn, 0},
+    {"ListObjectVersions", s3_list_object_versions, "s3:ListBucketVersions", bucket_arn, 0},
     {"ListObjects", s3_list_objects, NULL, NULL, 0},
     {"ListObjectsV2", s3_list_objects_v2, NULL, NULL, 0},
     {"ListParts", s3_list_parts, "s3:ListMultipartUploadParts", object_arn, 0},
+    {"PutBucketCors", s3_put_bucket_cors, "s3:PutBucketCORS", bucket_arn, M},
+    {"PutBucketLifecycleConfiguration", s3_put_bucket_lifecycle_configuration, "s3:PutLifecycleConfiguration",
+     bucket_arn, M},
+    {"PutBucketNotificationConfiguration", s3_put_bucket_notification_configuration, "s3:PutBucketNotification",
+     bucket_arn, M},
     {"PutBucketPolicy", s3_put_bucket_policy, "s3:PutBucketPolicy", bucket_arn, M},
     {"PutBucketTagging", s3_put_bucket_tagging, "s3:PutBucketTagging", bucket_arn, M},
+    {"PutBucketVersioning", s3_put_bucket_versioning, "s3:PutBucketVersioning", bucket_arn, M},
     {"PutObject", s3_put_object, "s3:PutObject", object_arn, M | SVC_OP_STREAM_IN},
     {"PutObjectTagging", s3_put_object_tagging, "s3:PutObjectTagging", object_arn, M},
     {"UploadPart", s3_upload_part, "s3:PutObject", object_arn, M | SVC_OP_STREAM_IN},
+    {"UploadPartCopy", s3_upload_part_copy, "s3:PutObject", object_arn, M},
 };
 #undef M
 
@@ -147,6 +165,8 @@ static void *s3_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
     sweep_spool(st);
     if (s3__store_migrate(st, err, errcap) != 0 || s3__policies_load(st) != 0)
         goto fail;
+    dq_init(&st->dq, ctx->loop);
+    s3__lifecycle_start(st);
     return st;
 fail:
     free(st->spool);
@@ -155,6 +175,8 @@ fail:
     free(st);
     return NULL;
 }
+
+static void on_dq_closed(dq_t *dq) { free(container_of(dq, s3_state_t, dq)); }
 
 static void s3_free(void *state)
 {
@@ -167,7 +189,8 @@ static void s3_free(void *state)
     free(st->spool);
     free(st->objects);
     free(st->root);
-    free(st);
+    /* The state holds the dq's handles: freed once they are closed. */
+    dq_close(&st->dq, on_dq_closed);
 }
 
 static void s3_reset(void *state)
@@ -176,7 +199,7 @@ static void s3_reset(void *state)
     s3__policies_free(st);
     store_write_begin(st->store);
     if (store_exec(st->store, "DELETE FROM s3_objects; DELETE FROM s3_buckets; DELETE FROM s3_uploads; "
-                              "DELETE FROM s3_parts;") != 0)
+                              "DELETE FROM s3_parts; DELETE FROM s3_versions;") != 0)
         log_error("s3: reset failed");
     kyoka_remove_tree(st->objects);
     (void)mkdir_p(st->objects);
@@ -189,6 +212,7 @@ const svc_def_t s3_service = {
     .create = s3_create,
     .free = s3_free,
     .reset = s3_reset,
+    .clock_moved = s3__lifecycle_clock_moved,
     .resource_policy = s3__resource_policy,
     .spool_dir = s3_spool_dir,
     .digest_start = s3_digest_start,

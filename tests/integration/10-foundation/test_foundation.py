@@ -115,7 +115,7 @@ class Routing(KyokaTestCase):
         self.assertEqual(self.kyoka.client("s3").list_buckets()["Buckets"], [])
         self.kyoka.client("s3").create_bucket(Bucket="routing")
         with self.assertRaises(botocore.exceptions.ClientError) as e:
-            self.kyoka.client("s3").get_bucket_lifecycle_configuration(Bucket="routing")
+            self.kyoka.client("s3").get_bucket_website(Bucket="routing")
         self.assertEqual(e.exception.response["Error"]["Code"], "NotImplemented")
         self.assertEqual(e.exception.response["ResponseMetadata"]["HTTPStatusCode"], 501)
 

@@ -108,6 +108,30 @@ static void test_digests(void **state)
     assert_int_equal(s3_ck_from_name(strv_from("md5")), S3_CK_NONE);
 }
 
+/* InvalidArgument's per-destination elements, after <Message>, in order;
+ * members that are not strings or plain element names are left out. */
+static void test_error_details(void **state)
+{
+    (void)state;
+    aws_error_t e = {.code = "InvalidArgument", .status = 400};
+    snprintf(e.message, sizeof e.message, "Unable to validate the following destination configurations");
+    json_t *d = json_pack("{s:s,s:s,s:i,s:s}", "ArgumentName1", "arn:aws:sqs:us-east-1:1:q", "ArgumentValue1",
+                          "a <denial>", "Number", 3, "bad name", "x");
+    buf_t b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(proto_rest_xml_encode_error_details(&e, "rid", d, &b), 0);
+    assert_non_null(strstr(b.data, "<Message>Unable to validate the following destination configurations</Message>"
+                                   "<ArgumentName1>arn:aws:sqs:us-east-1:1:q</ArgumentName1>"
+                                   "<ArgumentValue1>a &lt;denial&gt;</ArgumentValue1><RequestId>rid</RequestId>"));
+    assert_null(strstr(b.data, "Number"));
+    assert_null(strstr(b.data, "bad name"));
+    buf_reset(&b);
+    assert_int_equal(proto_rest_xml_encode_error_details(&e, "rid", NULL, &b), 0);
+    assert_non_null(strstr(b.data, "</Message><RequestId>rid</RequestId></Error>"));
+    buf_destroy(&b);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_conditionals),
         cmocka_unit_test(test_crc_check_values),
         cmocka_unit_test(test_digests),
+        cmocka_unit_test(test_error_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
