@@ -48,7 +48,7 @@ NOTES = {
         "node runtimes, not to JSON lines a custom runtime prints. Text format has no INIT_START/INIT_REPORT "
         "lines.",
         "InvocationType Event is queued durably (202 after the commit) with AWS's retries, event age and "
-        "destinations; destinations and dead-letter targets kyoka does not serve yet (SNS, EventBridge, S3) "
+        "destinations; destinations and dead-letter targets kyoka does not serve yet (SNS, S3) "
         "are accepted and checked against the execution role, and their records are dropped with a log "
         "line until those services exist.",
         "Architectures arm64 is accepted and runs on the host's architecture.",

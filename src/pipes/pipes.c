@@ -104,6 +104,22 @@ void pipes_lambda_invoke(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *
     ctx->call(ctx, &at, "lambda", "Invoke", in, done, data);
 }
 
+void pipes_put_event(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *bus_arn, const char *source,
+                     const char *detail_type, const char *detail, size_t len, json_t *resources, svc_call_done_fn done,
+                     void *data)
+{
+    pipes_dest_t d;
+    pipes_dest_parse(bus_arn, &d);
+    json_t *entry = json_pack("{s:s,s:s,s:s,s:s%}", "EventBusName", bus_arn, "Source", source, "DetailType",
+                              detail_type, "Detail", detail, len);
+    if (resources)
+        json_object_set_new(entry, "Resources", resources);
+    json_t *in = json_pack("{s:[o]}", "Entries", entry);
+    svc_caller_t at = *who;
+    at.region = d.region[0] ? d.region : who->region;
+    ctx->call(ctx, &at, "events", "PutEvents", in, done, data);
+}
+
 int pipes_deliver(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *arn, const char *doc, size_t len,
                   svc_call_done_fn done, void *data)
 {

@@ -56,6 +56,13 @@ void pipes_sqs_send(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *queue
 void pipes_lambda_invoke(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *function_arn, const char *payload,
                          size_t len, bool async, svc_call_done_fn done, void *data);
 
+/* Put one event (detail: a JSON object's text) on the bus bus_arn as who:
+ * EventBridge's PutEvents, so the caller's events:PutEvents permission (or
+ * the bus policy) decides. resources (taken, may be NULL): ARNs. */
+void pipes_put_event(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *bus_arn, const char *source,
+                     const char *detail_type, const char *detail, size_t len, json_t *resources, svc_call_done_fn done,
+                     void *data);
+
 /* Deliver a JSON document to a destination of any kind served: the queue's
  * message body, the function's (asynchronous) payload. Returns 0, or
  * KYOKA_ENOTFOUND when kyoka does not serve the destination's service (done

@@ -449,8 +449,12 @@ static const char *deny_message(svc_call_t *c, const char *action, const char *r
     } else {
         why = arena_sprintf(c->arena, "because no identity-based policy allows the %s action", action);
     }
-    return arena_sprintf(c->arena, "User: %s is not authorized to perform: %s on resource: %s %s",
-                         c->principal.arn, action, resource, why);
+    /* A service principal has no ARN: AWS names the service. */
+    const char *who = c->principal.arn ? c->principal.arn
+                      : c->principal.service ? c->principal.service
+                                             : "anonymous";
+    return arena_sprintf(c->arena, "User: %s is not authorized to perform: %s on resource: %s %s", who, action,
+                         resource, why);
 }
 
 iam_decision_t kyoka__authorize(svc_call_t *c, const char *action, const char *resource,

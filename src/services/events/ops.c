@@ -181,6 +181,25 @@ static void events_clock_moved(void *state)
     evq_kick(st->q);
 }
 
+/* AWS services put their own events on the account's default bus (S3's
+ * "Object Created" when a bucket's EventBridgeConfiguration is on) without
+ * the user writing a bus policy for it: this stands for that, while the
+ * default bus has no policy of its own. */
+static const iam_policy_t *aws_service_events_policy(void)
+{
+    static iam_policy_t *p;
+    if (!p) {
+        static const char doc[] =
+            "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"AwsServiceEvents\",\"Effect\":\"Allow\","
+            "\"Principal\":{\"Service\":[\"s3.amazonaws.com\"]},\"Action\":\"events:PutEvents\",\"Resource\":\"*\"}]}";
+        char err[256];
+        p = iam_policy_parse(doc, sizeof doc - 1, IAM_POLICY_RESOURCE, KYOKA_RESOURCE_POLICY_MAX_BYTES, err, sizeof err, NULL);
+        if (!p)
+            log_error("events: the AWS service events policy does not parse: %s", err);
+    }
+    return p;
+}
+
 static const iam_policy_t *events_resource_policy(void *state, const char *arn, const char **owner)
 {
     events_state_t *st = state;
@@ -193,6 +212,8 @@ static const iam_policy_t *events_resource_policy(void *state, const char *arn, 
     for (events_bus_t *b = st->buses; b; b = b->next)
         if (strcmp(b->name, p + 11) == 0 && strcmp(b->region, region) == 0) {
             *owner = b->account;
+            if (!b->policy_c && strcmp(b->name, "default") == 0)
+                return aws_service_events_policy();
             return b->policy_c;
         }
     return NULL;

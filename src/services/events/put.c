@@ -129,7 +129,7 @@ int events_put_events(svc_call_t *c)
         } else if (!(dj = json_loads(detail, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(dj)) {
             code = "InvalidArgument";
             msg = "Parameter Detail is not valid. Reason: Detail is malformed.";
-        } else if (strncmp(source, "aws.", 4) == 0) {
+        } else if (strncmp(source, "aws.", 4) == 0 && !c->principal.service) {
             /* Only AWS services put events with an aws. source. */
             code = "NotAuthorizedForSourceException";
             msg = "Not authorized for the source.";

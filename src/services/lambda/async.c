@@ -351,6 +351,17 @@ static void deliver(lambda_async_t *as, async_finish_t *f, lambda_fn_t *fn, cons
     }
     svc_caller_t who = {.cred = cred, .region = fn->region};
     f->pending++;
+    pipes_dest_t d;
+    if (pipes_dest_parse(arn, &d) == PIPES_DEST_EVENTS && pipes_dest_served(as->st->ctx, &d)) {
+        /* https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html:
+         * source "lambda", the record as detail, the function and the
+         * destination as resources. */
+        bool ok = strstr(doc, "\"condition\":\"Success\"") != NULL;
+        pipes_put_event(as->st->ctx, &who, arn, "lambda",
+                        ok ? "Lambda Function Invocation Result - Success" : "Lambda Function Invocation Result - Failure",
+                        doc, len, json_pack("[s,s]", fn->arn, arn), on_delivered, f);
+        return;
+    }
     if (pipes_deliver(as->st->ctx, &who, arn, doc, len, on_delivered, f) != 0) {
         f->pending--;
         log_warn("lambda: kyoka does not serve the destination %s yet: the record of %s is dropped", arn, fn->name);

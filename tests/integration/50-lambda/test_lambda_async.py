@@ -307,6 +307,28 @@ class TestAsyncRuns(AsyncCase):
         self.assertEqual(records[0]["requestContext"]["requestId"], rid)
         self.assertEqual(records[0]["responsePayload"], {"seen": {"order": 5}})
 
+    def test_eventbridge_destination(self):
+        events = self.kyoka.client("events")
+        url, qarn = self.queue("from-bus")
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                                    "Action": "sqs:SendMessage", "Resource": qarn}]})})
+        events.put_rule(Name="results", EventPattern=json.dumps({
+            "source": ["lambda"], "detail-type": ["Lambda Function Invocation Result - Success"]}))
+        events.put_targets(Rule="results", Targets=[{"Id": "q", "Arn": qarn}])
+        self.create("f", code=py_zip(ECHO))
+        bus = "arn:aws:events:%s:%s:event-bus/default" % (REGION, ACCOUNT)
+        self.lam.put_function_event_invoke_config(FunctionName="f",
+                                                  DestinationConfig={"OnSuccess": {"Destination": bus}})
+        rid = self.invoke_event("f", {"order": 10})
+        [m] = self.receive(url)
+        ev = json.loads(m["Body"])
+        self.assertEqual(ev["source"], "lambda")
+        self.assertEqual(ev["detail-type"], "Lambda Function Invocation Result - Success")
+        self.assertEqual(ev["detail"]["requestContext"]["requestId"], rid)
+        self.assertEqual(ev["detail"]["responsePayload"], {"seen": {"order": 10}})
+        self.assertIn(bus, ev["resources"])
+
     def test_record_lost_when_the_role_loses_permission(self):
         self.create("f", code=py_zip(ECHO))
         url, dest = self.queue("ok")

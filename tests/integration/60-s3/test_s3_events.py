@@ -135,6 +135,25 @@ class Notifications(KyokaTestCase):
         self.assertNotIn("versionId", s3["object"])
         self.assertEqual(self.receive(url, timeout=1.5), [])
 
+    def test_eventbridge_object_created(self):
+        events = self.kyoka.client("events")
+        url, arn = self.make_queue("from-bus", allow=False)
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                                    "Action": "sqs:SendMessage", "Resource": arn}]})})
+        events.put_rule(Name="uploads", EventPattern=json.dumps({
+            "source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {"bucket": {"name": ["uploads"]}}}))
+        events.put_targets(Rule="uploads", Targets=[{"Id": "q", "Arn": arn}])
+        self.s3.put_bucket_notification_configuration(Bucket="uploads", NotificationConfiguration={
+            "EventBridgeConfiguration": {}})
+        self.s3.put_object(Bucket="uploads", Key="a b.txt", Body=b"hello")
+        [ev] = self.receive(url)
+        self.assertEqual(ev["source"], "aws.s3")
+        self.assertEqual(ev["detail-type"], "Object Created")
+        self.assertEqual(ev["detail"]["bucket"]["name"], "uploads")
+        self.assertEqual(ev["detail"]["object"]["key"], "a b.txt")
+        self.assertEqual(ev["detail"]["object"]["size"], 5)
+
     def test_removed_events_and_copy(self):
         url, arn = self.make_queue()
         self.s3.put_bucket_notification_configuration(Bucket="uploads", NotificationConfiguration={
