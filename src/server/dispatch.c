@@ -54,6 +54,7 @@ typedef struct call_priv {
     svc_body_in_t body_in;
     bool streamed;            /* the call was started at on_headers */
     bool s3_preflight;        /* an OPTIONS request: answered from CORS rules */
+    bool raw;                 /* a service's own traffic (svc_def_t.http_serve) */
 } call_priv_t;
 
 /* S3's parts of the pipeline, at the end of this file. */
@@ -276,6 +277,8 @@ static void on_internal_durable(void *data, int status)
     call_free(c);
 }
 
+static void finish_raw(svc_call_t *c);
+
 /* Encode output or error in the call's protocol, then respond once the
  * store says everything the call saw or wrote is durable. */
 static void finish_call(svc_call_t *c)
@@ -286,6 +289,10 @@ static void finish_call(svc_call_t *c)
     if (c->internal) {
         p->waiting_durable = true;
         store_when_durable(p->server->ctx.store, on_internal_durable, c);
+        return;
+    }
+    if (p->raw) {
+        finish_raw(c);
         return;
     }
     add_header(p, "x-amzn-RequestId", c->request_id);
@@ -709,9 +716,17 @@ static void run_decoded(svc_call_t *c)
     run_handler(c);
 }
 
+static svc_slot_t *claim_raw(kyoka_server_t *s, const http_request_t *req);
+static void serve_raw(svc_call_t *c, svc_slot_t *slot);
+
 static void dispatch(kyoka_server_t *s, svc_call_t *c)
 {
     call_priv_t *p = c->_priv;
+    svc_slot_t *raw = claim_raw(s, c->req);
+    if (raw) {
+        serve_raw(c, raw);
+        return;
+    }
     form_param_t *params = NULL;
     int nparams = 0;
     strv_t opname = STRV_NULL;
@@ -1167,7 +1182,7 @@ static void s3_call_free(svc_call_t *c)
 int kyoka__on_headers(http_request_t *req, void *ctx)
 {
     kyoka_server_t *s = ctx;
-    if (!strv_eq_cstr(req->method, "PUT") || kyoka__is_admin(req))
+    if (!strv_eq_cstr(req->method, "PUT") || kyoka__is_admin(req) || claim_raw(s, req))
         return HTTP_BODY_BUFFER;
     svc_call_t *c = call_create(s, req);
     call_priv_t *p = c->_priv;
@@ -1316,4 +1331,102 @@ void kyoka__log_request(kyoka_server_t *s, const char *service, const char *op, 
                        uint64_t us, const char *error_code)
 {
     log_line(s, service, op, principal, status, us, error_code, NULL);
+}
+
+/* ---------------------------------------------------------------- a service's own traffic */
+
+/* The service whose http_claim says the request is its traffic (an API
+ * Gateway invoke URL, a function URL), or NULL for an API call. */
+static svc_slot_t *claim_raw(kyoka_server_t *s, const http_request_t *req)
+{
+    for (size_t i = 0; i < s->nservices; i++) {
+        const svc_def_t *d = s->services[i].def;
+        if (d->http_claim && d->http_serve && d->http_claim(s->services[i].state, req))
+            return &s->services[i];
+    }
+    return NULL;
+}
+
+static void raw_header(svc_call_t *c, const char *name, const char *value)
+{
+    add_header(c->_priv, arena_strdup(c->arena, name), arena_strdup(c->arena, value ? value : ""));
+}
+
+static buf_t *raw_body(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    return &p->body;
+}
+
+static auth_status_t raw_verify(svc_call_t *c, const char *service, char *msg, size_t cap)
+{
+    call_priv_t *p = c->_priv;
+    auth_request_t ar = *auth_view(c);
+    ar.wall_ms = kyoka_wall_ms();
+    auth_result_t res;
+    auth_sigv4_verify(p->server->ctx.creds, &ar, kyoka_clock_now_ms(), &res);
+    if (res.status == AUTH_OK && strcmp(res.service, service) != 0) {
+        snprintf(msg, cap, "Credential should be scoped to correct service: '%s'.", service);
+        return AUTH_SIGNATURE_MISMATCH;
+    }
+    if (res.status != AUTH_OK) {
+        snprintf(msg, cap, "%s", res.message);
+        return res.status;
+    }
+    c->cred = res.cred;
+    if (res.region[0])
+        c->region = arena_strdup(c->arena, res.region);
+    describe_principal(c);
+    return AUTH_OK;
+}
+
+static void serve_raw(svc_call_t *c, svc_slot_t *slot)
+{
+    call_priv_t *p = c->_priv;
+    http_request_t *req = c->req;
+    p->raw = true;
+    p->slot = slot;
+    c->svc = slot->def;
+    c->model = slot->model;
+    c->state = slot->state;
+    c->proto = PROTO_REST_JSON;
+    /* The log names the request, as there is no operation. */
+    p->opname = arena_sprintf(c->arena, "%.*s %.*s", (int)req->method.len, req->method.p,
+                              (int)(req->path.len > 96 ? 96 : req->path.len), req->path.p);
+    int rc = slot->def->http_serve(c);
+    if (rc == KYOKA_EAGAIN && !c->error.code)
+        return; /* parked; the service calls svc_call_finish later */
+    finish_call(c);
+}
+
+/* An error becomes API Gateway's shape, {"message": "..."}: the only
+ * answers a raw service gives that are not its own bytes. */
+static void finish_raw(svc_call_t *c)
+{
+    call_priv_t *p = c->_priv;
+    if (c->error.code) {
+        p->status = c->error.status ? c->error.status : 500;
+        buf_reset(&p->body);
+        json_t *j = json_pack("{s:s}", "message", c->error.long_message ? c->error.long_message : c->error.message);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        buf_appends(&p->body, text ? text : "{}");
+        free(text);
+        json_decref(j);
+        p->nheaders = 0;
+        add_header(p, "Content-Type", "application/json");
+    } else {
+        p->status = c->raw_status ? c->raw_status : 200;
+    }
+    json_decref(c->input);
+    json_decref(c->output);
+    c->input = c->output = NULL;
+    p->waiting_durable = true;
+    store_when_durable(p->server->ctx.store, on_durable, c);
+}
+
+void kyoka__raw_start(kyoka_ctx_t *ctx)
+{
+    ctx->raw_header = raw_header;
+    ctx->raw_body = raw_body;
+    ctx->raw_verify = raw_verify;
 }

@@ -53,6 +53,8 @@ void kyoka__on_abort(http_request_t *req, void *ctx);
 int kyoka__on_headers(http_request_t *req, void *ctx);
 int kyoka__on_body(http_request_t *req, const char *at, size_t n, void *ctx);
 void kyoka__call_finish(svc_call_t *c);
+/* Fill ctx's helpers for services' own traffic (svc_def_t.http_serve). */
+void kyoka__raw_start(kyoka_ctx_t *ctx);
 iam_decision_t kyoka__authorize(svc_call_t *c, const char *action, const char *resource,
                                const iam_ctx_value_t *extra, size_t nextra);
 svc_slot_t *kyoka__service_by_name(kyoka_server_t *s, strv_t name);

@@ -280,6 +280,7 @@ int kyoka_server_run(const kyoka_config_t *cfg)
     };
     add_root(s);
     kyoka__internal_start(s);
+    kyoka__raw_start(&s->ctx);
     if (kyoka__clock_load(s, err, sizeof err) != 0) {
         fprintf(stderr, "kyoka: %s\n", err);
         goto out_services;

@@ -88,6 +88,16 @@ struct kyoka_ctx {
      * decision goes to the decision log and *decision_id names it. */
     iam_decision_t (*decide)(kyoka_ctx_t *ctx, const svc_caller_t *who, const char *service, const char *action,
                              const char *resource, const char **decision_id);
+    /* http_serve's answer (see svc_def_t.http_claim): a response header
+     * (copied), and the body buffer to write into. */
+    void (*raw_header)(svc_call_t *c, const char *name, const char *value);
+    buf_t *(*raw_body)(svc_call_t *c);
+    /* Verify the SigV4 signature of an http_serve request signed for
+     * service ("execute-api", "lambda"). AUTH_OK sets c->cred, c->principal
+     * and c->region, after which ctx->authorize works as for an operation;
+     * AUTH_ANONYMOUS when the request is not signed; otherwise the failure,
+     * with AWS's message in msg. */
+    auth_status_t (*raw_verify)(svc_call_t *c, const char *service, char *msg, size_t cap);
     void *_server;
 };
 
@@ -175,6 +185,21 @@ struct svc_def {
      * the server answers EntityTooLarge (400) without storing anything.
      * NULL: no limit of the service's own. */
     uint64_t (*stream_max)(svc_call_t *c);
+    /* ---- traffic the service serves, not API calls ----
+     * API Gateway's invoke URLs and Lambda function URLs carry the user's
+     * own HTTP requests: no AWS operation, no model, often unsigned. Before
+     * any routing, the server asks each service with http_claim (request
+     * line and Host only: it must be cheap, it sees every request) whether
+     * the request is its traffic; the first that says yes gets it through
+     * http_serve instead of the API pipeline. http_serve answers with
+     * svc_raw_status/svc_raw_header/svc_raw_body, or svc_error (sent as
+     * {"message": ...} with the error's status); it may park like any
+     * handler (KYOKA_EAGAIN, then svc_call_finish). Nothing is authenticated
+     * for it: a service that needs the caller calls svc_raw_verify. c->op
+     * and c->mop are NULL. Writes it makes are durable before the answer
+     * leaves, as for an operation. Optional. */
+    bool (*http_claim)(void *state, const http_request_t *req);
+    int (*http_serve)(svc_call_t *c);
 };
 
 struct svc_call {
@@ -203,6 +228,7 @@ struct svc_call {
     const char *unserved;      /* routing: a service kyoka does not serve */
     svc_body_in_t *body_in;    /* SVC_OP_STREAM_IN: the spooled body */
     svc_body_out_t body_out;   /* a file-backed response (see above) */
+    int raw_status;            /* http_serve: the status answered, 0 until set */
     void *_priv;
 };
 
@@ -260,6 +286,18 @@ static inline const char *svc_in_str(svc_call_t *c, const char *name)
     return json_string_value(json_object_get(c->input, name));
 }
 static inline json_t *svc_in(svc_call_t *c, const char *name) { return json_object_get(c->input, name); }
+
+/* http_serve's answer. */
+static inline void svc_raw_status(svc_call_t *c, int status) { c->raw_status = status; }
+static inline void svc_raw_header(svc_call_t *c, const char *name, const char *value)
+{
+    c->ctx->raw_header(c, name, value);
+}
+static inline buf_t *svc_raw_body(svc_call_t *c) { return c->ctx->raw_body(c); }
+static inline auth_status_t svc_raw_verify(svc_call_t *c, const char *service, char *msg, size_t cap)
+{
+    return c->ctx->raw_verify(c, service, msg, cap);
+}
 
 /* Finish a call whose handler returned KYOKA_EAGAIN. */
 static inline void svc_call_finish(svc_call_t *c) { c->ctx->finish(c); }
