@@ -11,6 +11,7 @@
 typedef struct sch_group {
     char *region, *name, *arn;
     int64_t created_ms, modified_ms;
+    json_t *tags;            /* [{"Key","Value"}...], in the order first set */
     struct sch_group *next;
 } sch_group_t;
 
@@ -47,6 +48,9 @@ int scheduler_create_schedule_group(svc_call_t *c);
 int scheduler_get_schedule_group(svc_call_t *c);
 int scheduler_delete_schedule_group(svc_call_t *c);
 int scheduler_list_schedule_groups(svc_call_t *c);
+int scheduler_tag_resource(svc_call_t *c);
+int scheduler_untag_resource(svc_call_t *c);
+int scheduler_list_tags_for_resource(svc_call_t *c);
 const char *scheduler__region(svc_call_t *c);
 const char *scheduler__account(svc_call_t *c);
 int scheduler__migrate(sch_state_t *st, char *err, size_t errcap);

@@ -32,6 +32,13 @@ static int arn_group(svc_call_t *c, const char **arn)
     return 0;
 }
 
+static int arn_tagged(svc_call_t *c, const char **arn)
+{
+    const char *a = svc_in_str(c, "ResourceArn");
+    *arn = a ? a : "*";
+    return 0;
+}
+
 #define M SVC_OP_MUTATING
 static const svc_op_t scheduler_ops[] = {
     {"CreateSchedule", scheduler_create_schedule, "scheduler:CreateSchedule", arn_schedule, M},
@@ -42,6 +49,9 @@ static const svc_op_t scheduler_ops[] = {
     {"GetScheduleGroup", scheduler_get_schedule_group, "scheduler:GetScheduleGroup", arn_group, 0},
     {"ListScheduleGroups", scheduler_list_schedule_groups, "scheduler:ListScheduleGroups", NULL, 0},
     {"ListSchedules", scheduler_list_schedules, "scheduler:ListSchedules", NULL, 0},
+    {"ListTagsForResource", scheduler_list_tags_for_resource, "scheduler:ListTagsForResource", arn_tagged, 0},
+    {"TagResource", scheduler_tag_resource, "scheduler:TagResource", arn_tagged, M},
+    {"UntagResource", scheduler_untag_resource, "scheduler:UntagResource", arn_tagged, M},
     {"UpdateSchedule", scheduler_update_schedule, "scheduler:UpdateSchedule", arn_schedule, M},
 };
 #undef M

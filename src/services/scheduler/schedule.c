@@ -78,6 +78,7 @@ static sch_group_t *group_new(sch_state_t *st, const char *region, const char *a
     g->name = xstrdup(name);
     g->arn = xasprintf("arn:aws:scheduler:%s:%s:schedule-group/%s", region, account, name);
     g->created_ms = g->modified_ms = kyoka_clock_now_ms();
+    g->tags = json_array();
     g->next = st->groups;
     st->groups = g;
     return g;
@@ -121,6 +122,7 @@ static void group_free(sch_group_t *g)
     free(g->region);
     free(g->name);
     free(g->arn);
+    json_decref(g->tags);
     free(g);
 }
 
@@ -150,6 +152,8 @@ static const char *const migrations[] = {
     "  region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL, account TEXT NOT NULL,"
     "  cfg TEXT NOT NULL, next_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (region, grp, name)) WITHOUT ROWID;",
+    /* v2: schedule groups' tags, a JSON array of {"Key","Value"} */
+    "ALTER TABLE scheduler_groups ADD COLUMN tags TEXT;",
 };
 
 int scheduler__migrate(sch_state_t *st, char *err, size_t errcap)
@@ -170,17 +174,20 @@ static void group_persist(sch_state_t *st, sch_group_t *g)
     char acct[16];
     account_of(g->arn, acct);
     store_write_begin(st->store);
+    char *tags = proto_json_dumps(g->tags, JSON_COMPACT);
     sqlite3_stmt *q = store_stmt(st->store, "INSERT OR REPLACE INTO scheduler_groups(region, name, account, "
-                                            "created_ms, modified_ms) VALUES(?,?,?,?,?)");
+                                            "created_ms, modified_ms, tags) VALUES(?,?,?,?,?,?)");
     sqlite3_bind_text(q, 1, g->region, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, g->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, acct, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(q, 4, g->created_ms);
     sqlite3_bind_int64(q, 5, g->modified_ms);
+    sqlite3_bind_text(q, 6, tags ? tags : "[]", -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) != SQLITE_DONE)
         log_error("scheduler: could not save group %s", g->name);
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
+    free(tags);
 }
 
 static void schedule_persist(sch_state_t *st, sch_schedule_t *s)
@@ -458,6 +465,135 @@ int scheduler_list_schedules(svc_call_t *c)
     return 0;
 }
 
+/* ==== tags (schedule groups are Scheduler's only taggable resource) ==== */
+
+#define SCHEDULER_MAX_TAGS 200
+
+static json_t *tag_find(json_t *tags, const char *key, size_t *at)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "Key")), key) == 0) {
+            if (at)
+                *at = i;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+/* Keys AWS reserves, and the total a group may hold after adding add. */
+static bool tags_valid(svc_call_t *c, json_t *add, size_t existing_unmatched)
+{
+    size_t i, fresh = 0;
+    json_t *t;
+    json_array_foreach(add, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "Key"));
+        if (k && strncmp(k, "aws:", 4) == 0) {
+            svc_error(c, "ValidationException", 400, "Tag keys starting with 'aws:' are reserved for AWS use.");
+            return false;
+        }
+        fresh++;
+    }
+    if (existing_unmatched + fresh > SCHEDULER_MAX_TAGS) {
+        svc_error(c, "ValidationException", 400, "A schedule group can have at most %d tags.", SCHEDULER_MAX_TAGS);
+        return false;
+    }
+    return true;
+}
+
+/* Set each tag of add on tags: a key already there takes the new value. */
+static void tags_merge(json_t *tags, json_t *add)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(add, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "Key"));
+        json_t *v = json_object_get(t, "Value");
+        json_t *have = k ? tag_find(tags, k, NULL) : NULL;
+        if (have)
+            json_object_set(have, "Value", v);
+        else if (k)
+            json_array_append_new(tags, json_pack("{s:s,s:O}", "Key", k, "Value", v));
+    }
+}
+
+/* The group an ARN names: arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME. */
+static sch_group_t *group_by_arn(svc_call_t *c)
+{
+    const char *arn = svc_in_str(c, "ResourceArn");
+    iam_arn_t a;
+    if (!arn || iam_arn_parse(strv_from(arn), &a) != 0 || !strv_eq_cstr(a.service, "scheduler") ||
+        !strv_starts_with(a.resource, "schedule-group/")) {
+        svc_error(c, "ValidationException", 400, "Invalid ARN %s: only schedule groups have tags.", arn ? arn : "");
+        return NULL;
+    }
+    const char *region = arena_strndup(c->arena, a.region.p, a.region.len);
+    const char *name = arena_strndup(c->arena, a.resource.p + 15, a.resource.len - 15);
+    sch_group_t *g = strv_eq_cstr(a.account, scheduler__account(c)) ? group_lookup(c->state, region, name) : NULL;
+    if (!g)
+        svc_error(c, "ResourceNotFoundException", 404, "Schedule group %s does not exist.", name);
+    return g;
+}
+
+int scheduler_tag_resource(svc_call_t *c)
+{
+    sch_group_t *g = group_by_arn(c);
+    if (!g)
+        return 0;
+    json_t *add = svc_in(c, "Tags");
+    size_t i, unmatched = 0;
+    json_t *t;
+    json_array_foreach(g->tags, i, t)
+    {
+        bool replaced = false;
+        size_t j;
+        json_t *n;
+        json_array_foreach(add, j, n)
+        {
+            const char *k = json_string_value(json_object_get(n, "Key"));
+            if (k && strcmp(k, json_string_value(json_object_get(t, "Key"))) == 0)
+                replaced = true;
+        }
+        unmatched += !replaced;
+    }
+    if (!tags_valid(c, add, unmatched))
+        return 0;
+    tags_merge(g->tags, add);
+    g->modified_ms = kyoka_clock_now_ms();
+    group_persist(c->state, g);
+    return 0;
+}
+
+int scheduler_untag_resource(svc_call_t *c)
+{
+    sch_group_t *g = group_by_arn(c);
+    if (!g)
+        return 0;
+    size_t i, at;
+    json_t *k;
+    json_array_foreach(svc_in(c, "TagKeys"), i, k)
+    {
+        if (json_is_string(k) && tag_find(g->tags, json_string_value(k), &at))
+            json_array_remove(g->tags, at);
+    }
+    g->modified_ms = kyoka_clock_now_ms();
+    group_persist(c->state, g);
+    return 0;
+}
+
+int scheduler_list_tags_for_resource(svc_call_t *c)
+{
+    sch_group_t *g = group_by_arn(c);
+    if (g)
+        json_object_set(svc_output(c), "Tags", g->tags);
+    return 0;
+}
+
 int scheduler_create_schedule_group(svc_call_t *c)
 {
     sch_state_t *st = c->state;
@@ -470,7 +606,10 @@ int scheduler_create_schedule_group(svc_call_t *c)
         svc_error(c, "ConflictException", 409, "Schedule group %s already exists.", name);
         return 0;
     }
+    if (!tags_valid(c, svc_in(c, "Tags"), 0))
+        return 0;
     sch_group_t *g = group_new(st, scheduler__region(c), scheduler__account(c), name);
+    tags_merge(g->tags, svc_in(c, "Tags"));
     group_persist(st, g);
     json_object_set_new(svc_output(c), "ScheduleGroupArn", json_string(g->arn));
     return 0;
@@ -557,13 +696,21 @@ int scheduler_list_schedule_groups(svc_call_t *c)
 
 void scheduler__load(sch_state_t *st)
 {
-    sqlite3_stmt *q = store_stmt(st->store, "SELECT region, name, account, created_ms, modified_ms FROM "
+    sqlite3_stmt *q = store_stmt(st->store, "SELECT region, name, account, created_ms, modified_ms, tags FROM "
                                             "scheduler_groups");
     while (sqlite3_step(q) == SQLITE_ROW) {
         sch_group_t *g = group_new(st, (const char *)sqlite3_column_text(q, 0),
                                    (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 1));
         g->created_ms = sqlite3_column_int64(q, 3);
         g->modified_ms = sqlite3_column_int64(q, 4);
+        const char *tags = (const char *)sqlite3_column_text(q, 5);
+        json_t *t = tags ? json_loads(tags, 0, NULL) : NULL;
+        if (json_is_array(t)) {
+            json_decref(g->tags);
+            g->tags = t;
+        } else {
+            json_decref(t);
+        }
     }
     sqlite3_reset(q);
     q = store_stmt(st->store, "SELECT region, grp, name, account, cfg, next_ms FROM scheduler_schedules");

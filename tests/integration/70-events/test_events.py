@@ -459,6 +459,29 @@ class SchedulerCase(KyokaTestCase):
         with self.assertRaises(self.sch.exceptions.ResourceNotFoundException):
             self.sch.get_schedule(Name="s", GroupName="g1")
 
+    def test_group_tags(self):
+        arn = self.sch.create_schedule_group(Name="tagged", Tags=[{"Key": "team", "Value": "a"}])["ScheduleGroupArn"]
+        self.assertEqual(self.sch.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "team", "Value": "a"}])
+        self.sch.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "ci"}])
+        self.sch.untag_resource(ResourceArn=arn, TagKeys=["nope"])
+        self.assertEqual(self.sch.list_tags_for_resource(ResourceArn=arn)["Tags"],
+                         [{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "ci"}])
+        # The AWS CLI sends the same calls.
+        r = self.kyoka.aws_cli("scheduler", "untag-resource", "--resource-arn", arn, "--tag-keys", "team")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.sch.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "env", "Value": "ci"}])
+        with self.assertRaises(self.sch.exceptions.ValidationException) as e:
+            self.sch.tag_resource(ResourceArn=arn, Tags=[{"Key": "aws:x", "Value": "1"}])
+        self.assertIn("reserved", str(e.exception))
+        with self.assertRaises(self.sch.exceptions.ValidationException):
+            self.sch.tag_resource(ResourceArn=arn, Tags=[{"Key": "k%d" % i, "Value": "v"} for i in range(200)])
+        self.assertEqual(len(self.sch.list_tags_for_resource(ResourceArn=arn)["Tags"]), 1, "a refused call changed tags")
+        gone = "arn:aws:scheduler:%s:%s:schedule-group/missing" % (REGION, ACCOUNT)
+        with self.assertRaises(self.sch.exceptions.ResourceNotFoundException):
+            self.sch.list_tags_for_resource(ResourceArn=gone)
+        with self.assertRaises(self.sch.exceptions.ValidationException):
+            self.sch.list_tags_for_resource(ResourceArn="arn:aws:scheduler:%s:%s:schedule/default/s" % (REGION, ACCOUNT))
+
     def test_role_lacks_then_gains_permission(self):
         url = self.sqs.create_queue(QueueName="sched")["QueueUrl"]
         qarn = "arn:aws:sqs:%s:%s:sched" % (REGION, ACCOUNT)
@@ -548,6 +571,16 @@ class DurabilityCase(KyokaTestCase):
         # Rules and schedules survived too.
         ev = self.kyoka.client("events")
         self.assertEqual(sorted(r["Name"] for r in ev.list_rules()["Rules"]), ["r", "tick"])
+
+    def test_schedule_group_tags_survive_kill9(self):
+        sch = self.kyoka.client("scheduler")
+        arn = sch.create_schedule_group(Name="kept", Tags=[{"Key": "a", "Value": "1"}])["ScheduleGroupArn"]
+        sch.tag_resource(ResourceArn=arn, Tags=[{"Key": "b", "Value": "2"}])
+        self.kyoka.kill9()
+        self.kyoka.start()
+        sch = self.kyoka.client("scheduler")
+        self.assertEqual(sch.list_tags_for_resource(ResourceArn=arn)["Tags"],
+                         [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
 
 
 if __name__ == "__main__":
