@@ -21,6 +21,11 @@
  *                    as is (the rule's owner owns both), another account's
  *                    through PutEvents as events.amazonaws.com (its bus
  *                    policy decides).
+ *   Kinesis stream   the target's RoleArn is assumed as events.amazonaws.com
+ *                    and PutRecord is called with its session (the role
+ *                    must allow kinesis:PutRecord); the partition key is the
+ *                    value at KinesisParameters.PartitionKeyPath in the
+ *                    event, else the event's id (eb KinesisParameters).
  *   log group        CloudWatch Logs in kyoka has no resource policies
  *                    (PutResourcePolicy is not served), so the event is
  *                    appended directly (services/logs/logs.h), to a stream
@@ -280,6 +285,55 @@ static void send_bus(events_state_t *st, const svc_caller_t *who, evq_item_t *it
     st->ctx->call(st->ctx, &at, "events", "PutEvents", json_pack("{s:[o]}", "Entries", entry), on_sent, it);
 }
 
+/* The partition key: the value at PartitionKeyPath in the event (a string
+ * as is, anything else as its JSON), else the event's id. */
+static char *partition_key(const evq_item_t *it, const json_t *ev)
+{
+    const char *path =
+        json_string_value(json_object_get(json_object_get(it->target_j, "KinesisParameters"), "PartitionKeyPath"));
+    const json_t *v = path ? events__path_get(ev, path) : json_object_get(ev, "id");
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    if (v && !json_is_null(v))
+        return proto_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return NULL;
+}
+
+static void send_kinesis(events_state_t *st, evq_item_t *it, const char *arn)
+{
+    const char *role = json_string_value(json_object_get(it->target_j, "RoleArn"));
+    iam_arn_t a;
+    if (iam_arn_parse(strv_from(arn), &a) != 0 || !role) {
+        evq_done(it, EVQ_FAIL, "INVALID_PARAMETER", "A Kinesis target needs a RoleArn");
+        return;
+    }
+    char region[32];
+    snprintf(region, sizeof region, "%.*s", (int)a.region.len, a.region.p);
+    const char *decision, *why;
+    const auth_cred_t *cred = events_roles_cred(roles_of(st), st->ctx, role, region, &decision, &why);
+    if (!cred) {
+        log_info("events: %s cannot assume %s: %s (decision %s)", it->owner, role, why, decision ? decision : "-");
+        evq_done(it, EVQ_FAIL, "FAILED_TO_ASSUME_ROLE", why);
+        return;
+    }
+    json_t *ev = json_loadb(it->event ? it->event : it->payload, it->event ? it->elen : it->len, 0, NULL);
+    char *key = partition_key(it, ev);
+    json_decref(ev);
+    if (!key || !*key || strlen(key) > 256) {
+        free(key);
+        evq_done(it, EVQ_FAIL, "INVALID_PARAMETER", "The partition key path gives no key of 1 to 256 characters");
+        return;
+    }
+    arena_t ar;
+    arena_init(&ar);
+    json_t *in = json_pack("{s:s,s:s,s:s}", "StreamARN", arn, "PartitionKey", key, "Data",
+                           base64_encode(&ar, it->payload, it->len));
+    arena_destroy(&ar);
+    free(key);
+    svc_caller_t who = {.cred = cred, .region = region};
+    st->ctx->call(st->ctx, &who, "kinesis", "PutRecord", in, on_sent, it);
+}
+
 static void send_logs(events_state_t *st, evq_item_t *it, const char *arn)
 {
     void *logs = st->ctx->service_state ? st->ctx->service_state(st->ctx, "logs") : NULL;
@@ -333,6 +387,8 @@ static void on_send(void *data, evq_item_t *it)
             pipes_sqs_send(st->ctx, &who, arn, it->payload, it->len, NULL, on_sent, it);
     } else if (kind == PIPES_DEST_EVENTS) {
         send_bus(st, &who, it, arn);
+    } else if (arn && strncmp(arn, "arn:aws:kinesis:", 16) == 0 && strstr(arn, ":stream/")) {
+        send_kinesis(st, it, arn);
     } else if (arn && strncmp(arn, "arn:aws:logs:", 13) == 0 && strstr(arn, ":log-group:")) {
         send_logs(st, it, arn);
     } else {

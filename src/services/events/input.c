@@ -64,6 +64,12 @@ static const json_t *path_get(const json_t *doc, const char *path)
     return cur;
 }
 
+static bool path_syntax_ok(const char *path);
+
+const json_t *events__path_get(const json_t *doc, const char *path) { return path_get(doc, path); }
+
+bool events__path_ok(const char *path) { return path_syntax_ok(path); }
+
 static bool path_syntax_ok(const char *path)
 {
     if (!path || path[0] != '$')

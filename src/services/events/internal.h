@@ -119,6 +119,10 @@ void events__route_rule(events_state_t *st, events_rule_t *r, const json_t *even
 /* input.c: what a target receives. Validation returns NULL or AWS's message
  * (arena string); shaping returns malloc'd text. */
 const char *events__input_check(arena_t *a, json_t *target);
+/* A JSON path of InputPath's kind ("$.detail.id") into doc (borrowed), and
+ * whether a path reads. */
+const json_t *events__path_get(const json_t *doc, const char *path);
+bool events__path_ok(const char *path);
 char *events__input_shape(const json_t *target, const events_rule_t *r, const json_t *event, const char *text,
                           size_t len, size_t *out_len);
 

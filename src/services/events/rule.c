@@ -407,6 +407,14 @@ static const char *target_check(svc_call_t *c, json_t *t)
     const char *why = events__input_check(c->arena, t);
     if (why)
         return why;
+    if (strv_eq_cstr(a.service, "kinesis")) {
+        /* EventBridge writes to a stream only with a role it assumes. */
+        if (!json_string_value(json_object_get(t, "RoleArn")))
+            return arena_sprintf(c->arena, "RoleArn is required for target arn %s.", arn);
+        const char *pk = json_string_value(json_object_get(json_object_get(t, "KinesisParameters"), "PartitionKeyPath"));
+        if (pk && !events__path_ok(pk))
+            return arena_sprintf(c->arena, "Invalid PartitionKeyPath %s.", pk);
+    }
     json_t *rp = json_object_get(t, "RetryPolicy");
     json_t *mra = json_object_get(rp, "MaximumRetryAttempts"), *age = json_object_get(rp, "MaximumEventAgeInSeconds");
     if (mra && (json_integer_value(mra) < 0 || json_integer_value(mra) > 185))

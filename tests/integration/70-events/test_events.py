@@ -341,6 +341,49 @@ class EventsCase(KyokaTestCase):
         self.assertEqual([g["detail"] for g in got], [{"n": 2}])
         self.assertEqual(self.drain(dlq_url, 1, timeout=0.3), [])
 
+    def test_kinesis_target_through_its_role(self):
+        kin, iam = self.kyoka.client("kinesis"), self.kyoka.client("iam")
+        kin.create_stream(StreamName="ev", ShardCount=1)
+        for _ in range(100):
+            if kin.describe_stream_summary(StreamName="ev")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
+                break
+            time.sleep(0.05)
+        stream = kin.describe_stream_summary(StreamName="ev")["StreamDescriptionSummary"]["StreamARN"]
+        role = iam.create_role(RoleName="to-kinesis", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+        rule = self.ev.put_rule(Name="to-stream", EventPattern='{"source": ["app.orders"]}')["RuleArn"]
+        # A stream target needs a role.
+        out = self.ev.put_targets(Rule="to-stream", Targets=[{"Id": "k", "Arn": stream}])
+        self.assertEqual(out["FailedEntryCount"], 1)
+        self.assertIn("RoleArn is required", out["FailedEntries"][0]["ErrorMessage"])
+        dlq_url, dlq = self.queue("k-dlq", allow_rule=rule)
+        out = self.ev.put_targets(Rule="to-stream", Targets=[{
+            "Id": "k", "Arn": stream, "RoleArn": role, "KinesisParameters": {"PartitionKeyPath": "$.detail.order"},
+            "DeadLetterConfig": {"Arn": dlq}}])
+        self.assertEqual(out["FailedEntryCount"], 0)
+        # The role may not write yet: the event goes to the DLQ.
+        self.put({"order": "o-1"})
+        msgs = self.drain(dlq_url, 1)
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual(msgs[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"], "NO_PERMISSIONS")
+        self.assertIn("kinesis:PutRecord", msgs[0]["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"])
+        iam.put_role_policy(RoleName="to-kinesis", PolicyName="put", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kinesis:PutRecord",
+                                                    "Resource": stream}]}))
+        eid = self.put({"order": "o-2"})
+        shard = kin.list_shards(StreamName="ev")["Shards"][0]["ShardId"]
+        it = kin.get_shard_iterator(StreamName="ev", ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records, deadline = [], time.time() + 10
+        while not records and time.time() < deadline:
+            got = kin.get_records(ShardIterator=it)
+            records, it = got["Records"], got["NextShardIterator"]
+            time.sleep(0.05)
+        self.assertEqual(len(records), 1)
+        self.assertEqual(records[0]["PartitionKey"], "o-2")
+        event = json.loads(records[0]["Data"])
+        self.assertEqual((event["id"], event["detail"]), (eid, {"order": "o-2"}))
+
     def test_cross_bus(self):
         self.ev.create_event_bus(Name="downstream")
         bus_arn = "arn:aws:events:%s:%s:event-bus/downstream" % (REGION, ACCOUNT)
