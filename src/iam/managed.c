@@ -1,368 +1,114 @@
 /*
- * AWS managed policies: the ones Lambda, S3, SQS and CloudWatch Logs users
- * attach most, with the documents of their current default versions as
- * published in the AWS Managed Policy Reference
- * (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/).
- * ReadOnlyAccess is left out: it is very large and changes weekly.
+ * AWS managed policies: lookup in the generated table (managed_gen.c, from
+ * tools/gen_managed_policies.py) and inflation of their documents.
  *
- * When AWS publishes a new default version, update the document here and
- * the version noted beside it.
+ * The table is sorted by ARN, so a lookup is a bisection over read-only
+ * data and start-up does no work at all here. Each default-version document
+ * is deflated on its own against a preset dictionary shared by all of them;
+ * it is inflated the first time someone reads or attaches that policy and
+ * the text is kept, because callers (the IAM service, the compiled
+ * policies) hold on to it. The cache is one pointer per policy, allocated
+ * on first use.
  */
 #include "iam/internal.h"
 
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/banned.h"
 
-typedef struct managed {
-    const char *name;
-    const char *path;
-    const char *description;
-    const char *document;
-} managed_t;
+static char **doc_cache; /* iam__managed_count entries, NULL until inflated */
 
-static const managed_t policies[] = {
-    /* v1 */
-    {"AWSLambdaBasicExecutionRole", "/service-role/", "Provides write permissions to CloudWatch Logs.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"logs:CreateLogGroup\",\n"
-     "        \"logs:CreateLogStream\",\n"
-     "        \"logs:PutLogEvents\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v1 */
-    {"AWSLambdaSQSQueueExecutionRole", "/service-role/",
-     "Provides receive message, delete message, and read attribute access to SQS queues, and write "
-     "permissions to CloudWatch logs.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"sqs:ReceiveMessage\",\n"
-     "        \"sqs:DeleteMessage\",\n"
-     "        \"sqs:GetQueueAttributes\",\n"
-     "        \"logs:CreateLogGroup\",\n"
-     "        \"logs:CreateLogStream\",\n"
-     "        \"logs:PutLogEvents\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v2 */
-    {"AWSLambdaKinesisExecutionRole", "/service-role/",
-     "Provides list and read access to Kinesis streams and write permissions to CloudWatch logs.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"kinesis:DescribeStream\",\n"
-     "        \"kinesis:DescribeStreamSummary\",\n"
-     "        \"kinesis:GetRecords\",\n"
-     "        \"kinesis:GetShardIterator\",\n"
-     "        \"kinesis:ListShards\",\n"
-     "        \"kinesis:ListStreams\",\n"
-     "        \"kinesis:SubscribeToShard\",\n"
-     "        \"logs:CreateLogGroup\",\n"
-     "        \"logs:CreateLogStream\",\n"
-     "        \"logs:PutLogEvents\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v1 */
-    {"AWSLambdaDynamoDBExecutionRole", "/service-role/",
-     "Provides list and read access to DynamoDB streams and write permissions to CloudWatch logs.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"dynamodb:DescribeStream\",\n"
-     "        \"dynamodb:GetRecords\",\n"
-     "        \"dynamodb:GetShardIterator\",\n"
-     "        \"dynamodb:ListStreams\",\n"
-     "        \"logs:CreateLogGroup\",\n"
-     "        \"logs:CreateLogStream\",\n"
-     "        \"logs:PutLogEvents\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v1 */
-    {"AWSLambdaRole", "/service-role/", "Default policy for AWS Lambda service role.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"lambda:InvokeFunction\"\n"
-     "      ],\n"
-     "      \"Resource\" : [\n"
-     "        \"*\"\n"
-     "      ]\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v1 */
-    {"AWSLambdaExecute", "/", "Provides Put, Get access to S3 and full access to CloudWatch Logs.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"logs:*\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"arn:aws:logs:*:*:*\"\n"
-     "    },\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"s3:GetObject\",\n"
-     "        \"s3:PutObject\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"arn:aws:s3:::*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v2 */
-    {"AmazonS3FullAccess", "/", "Provides full access to all buckets via the AWS Management Console.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"s3:*\",\n"
-     "        \"s3-object-lambda:*\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v3 */
-    {"AmazonS3ReadOnlyAccess", "/", "Provides read only access to all buckets via the AWS Management Console.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"s3:Get*\",\n"
-     "        \"s3:List*\",\n"
-     "        \"s3:Describe*\",\n"
-     "        \"s3-object-lambda:Get*\",\n"
-     "        \"s3-object-lambda:List*\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v1 */
-    {"AmazonSQSFullAccess", "/", "Provides full access to Amazon SQS via the AWS Management Console.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Action\" : [\n"
-     "        \"sqs:*\"\n"
-     "      ],\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v4 */
-    {"AmazonSQSReadOnlyAccess", "/", "Provides read only access to Amazon SQS via the AWS Management Console.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Sid\" : \"AmazonSQSReadOnlyAccess\",\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"sqs:GetQueueAttributes\",\n"
-     "        \"sqs:GetQueueUrl\",\n"
-     "        \"sqs:ListDeadLetterSourceQueues\",\n"
-     "        \"sqs:ListQueues\",\n"
-     "        \"sqs:ListMessageMoveTasks\",\n"
-     "        \"sqs:ListQueueTags\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v3 */
-    {"CloudWatchLogsFullAccess", "/", "Provides full access to CloudWatch Logs",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Sid\" : \"CloudWatchLogsFullAccess\",\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"logs:*\",\n"
-     "        \"cloudwatch:GenerateQuery\",\n"
-     "        \"cloudwatch:GenerateQueryResultsSummary\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v2 */
-    {"AmazonSSMManagedInstanceCore", "/",
-     "The policy for Amazon EC2 Role to enable AWS Systems Manager service core functionality.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"ssm:DescribeAssociation\",\n"
-     "        \"ssm:GetDeployablePatchSnapshotForInstance\",\n"
-     "        \"ssm:GetDocument\",\n"
-     "        \"ssm:DescribeDocument\",\n"
-     "        \"ssm:GetManifest\",\n"
-     "        \"ssm:GetParameter\",\n"
-     "        \"ssm:GetParameters\",\n"
-     "        \"ssm:ListAssociations\",\n"
-     "        \"ssm:ListInstanceAssociations\",\n"
-     "        \"ssm:PutInventory\",\n"
-     "        \"ssm:PutComplianceItems\",\n"
-     "        \"ssm:PutConfigurePackageResult\",\n"
-     "        \"ssm:UpdateAssociationStatus\",\n"
-     "        \"ssm:UpdateInstanceAssociationStatus\",\n"
-     "        \"ssm:UpdateInstanceInformation\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    },\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"ssmmessages:CreateControlChannel\",\n"
-     "        \"ssmmessages:CreateDataChannel\",\n"
-     "        \"ssmmessages:OpenControlChannel\",\n"
-     "        \"ssmmessages:OpenDataChannel\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    },\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"ec2messages:AcknowledgeMessage\",\n"
-     "        \"ec2messages:DeleteMessage\",\n"
-     "        \"ec2messages:FailMessage\",\n"
-     "        \"ec2messages:GetEndpoint\",\n"
-     "        \"ec2messages:GetMessages\",\n"
-     "        \"ec2messages:SendReply\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v12 */
-    {"PowerUserAccess", "/",
-     "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"NotAction\" : [\n"
-     "        \"iam:*\",\n"
-     "        \"organizations:*\",\n"
-     "        \"account:*\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    },\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : [\n"
-     "        \"account:GetAccountInformation\",\n"
-     "        \"account:GetGovCloudAccountInformation\",\n"
-     "        \"account:GetPrimaryEmail\",\n"
-     "        \"account:ListRegions\",\n"
-     "        \"iam:CreateServiceLinkedRole\",\n"
-     "        \"iam:DeleteServiceLinkedRole\",\n"
-     "        \"iam:ListRoles\",\n"
-     "        \"organizations:DescribeEffectivePolicy\",\n"
-     "        \"organizations:DescribeOrganization\"\n"
-     "      ],\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-    /* v1 */
-    {"AdministratorAccess", "/", "Provides full access to AWS services and resources.",
-     "{\n"
-     "  \"Version\" : \"2012-10-17\",\n"
-     "  \"Statement\" : [\n"
-     "    {\n"
-     "      \"Effect\" : \"Allow\",\n"
-     "      \"Action\" : \"*\",\n"
-     "      \"Resource\" : \"*\"\n"
-     "    }\n"
-     "  ]\n"
-     "}"},
-};
+size_t iam_managed_count(void) { return iam__managed_count; }
 
-/* ARNs are built once: arn:aws:iam::aws:policy<path><name>. */
-static char arns[KYOKA_ARRAY_LEN(policies)][160];
-static bool arns_ready;
+const iam_managed_t *iam_managed_at(size_t i) { return i < iam__managed_count ? &iam__managed_rows[i] : NULL; }
 
-static void build_arns(void)
-{
-    if (arns_ready)
-        return;
-    for (size_t i = 0; i < KYOKA_ARRAY_LEN(policies); i++)
-        snprintf(arns[i], sizeof arns[i], "arn:aws:iam::aws:policy%s%s", policies[i].path, policies[i].name);
-    arns_ready = true;
-}
-
-const char *iam_managed_policy_document(const char *arn)
+const iam_managed_t *iam_managed_lookup(const char *arn)
 {
     if (!arn)
         return NULL;
-    build_arns();
-    for (size_t i = 0; i < KYOKA_ARRAY_LEN(policies); i++)
-        if (strcmp(arns[i], arn) == 0)
-            return policies[i].document;
+    size_t lo = 0, hi = iam__managed_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(iam__managed_rows[mid].arn, arn);
+        if (c == 0)
+            return &iam__managed_rows[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
+
+const iam_managed_version_t *iam_managed_version(const iam_managed_t *m, size_t i)
+{
+    return m && i < m->nversions ? &iam__managed_versions[m->_versions_off + i] : NULL;
+}
+
+char *iam_managed_document_inflate(const iam_managed_t *m, size_t *len)
+{
+    if (!m)
+        return NULL;
+    char *out = xmalloc((size_t)m->_doc_len + 1);
+    z_stream z = {0};
+    if (inflateInit(&z) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    z.next_in = (Bytef *)(uintptr_t)(iam__managed_blob + m->_doc_off);
+    z.avail_in = m->_doc_zlen;
+    z.next_out = (Bytef *)out;
+    z.avail_out = m->_doc_len;
+    int rc = inflate(&z, Z_FINISH);
+    if (rc == Z_NEED_DICT) {
+        /* Every document was deflated against the shared dictionary. */
+        rc = inflateSetDictionary(&z, (const Bytef *)iam__managed_dict, (uInt)iam__managed_dict_len);
+        if (rc == Z_OK)
+            rc = inflate(&z, Z_FINISH);
+    }
+    bool ok = rc == Z_STREAM_END && z.total_out == m->_doc_len;
+    inflateEnd(&z);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    out[m->_doc_len] = '\0';
+    if (len)
+        *len = m->_doc_len;
+    return out;
+}
+
+const char *iam_managed_document(const iam_managed_t *m)
+{
+    if (!m)
+        return NULL;
+    size_t i = (size_t)(m - iam__managed_rows);
+    if (!doc_cache)
+        doc_cache = xcalloc(iam__managed_count, sizeof *doc_cache);
+    if (!doc_cache[i])
+        doc_cache[i] = iam_managed_document_inflate(m, NULL);
+    return doc_cache[i];
+}
+
+const char *iam_managed_policy_document(const char *arn) { return iam_managed_document(iam_managed_lookup(arn)); }
 
 bool iam_managed_policy_at(size_t i, const char **arn, const char **name, const char **path,
                            const char **description, const char **document)
 {
-    if (i >= KYOKA_ARRAY_LEN(policies))
+    const iam_managed_t *m = iam_managed_at(i);
+    if (!m)
         return false;
-    build_arns();
     if (arn)
-        *arn = arns[i];
+        *arn = m->arn;
     if (name)
-        *name = policies[i].name;
+        *name = iam_managed_name(m);
     if (path)
-        *path = policies[i].path;
+        *path = m->path;
     if (description)
-        *description = policies[i].description;
+        *description = m->description;
     if (document)
-        *document = policies[i].document;
+        *document = iam_managed_document(m);
     return true;
 }

@@ -135,8 +135,11 @@ typedef struct iam_pversion {
 typedef struct iam_mpolicy {
     char *arn, *name, *lname, *path, *id, *description;
     bool aws;             /* AWS managed: read-only, arn:aws:iam::aws:policy/... */
-    const char *aws_doc;  /* AWS managed: the built-in document, compiled on
-                             first use (versions[0].policy NULL until then) */
+    const iam_managed_t *aws_row; /* AWS managed: the generated row. arn, name,
+                             path, id and description point into it (not
+                             owned), lname is NULL, and versions[0] is the
+                             default version, compiled on first use
+                             (versions[0].policy NULL until then). */
     int64_t created_ms, updated_ms;
     iam_pversion_t versions[IAM_MAX_POLICY_VERSIONS];
     size_t nversions;
@@ -232,6 +235,9 @@ char *iam__gen_token(void);
 iam_entity_t *iam__ent_lookup(iam_state_t *st, iam_ent_kind_t kind, const char *name);
 /* Look up, or set NoSuchEntity ("The role with name X cannot be found.") and return NULL. */
 iam_entity_t *iam__ent_get_or_fail(svc_call_t *c, iam_ent_kind_t kind, const char *name);
+/* A managed policy by ARN. AWS managed policies join st->policies the first
+ * time they are looked up (iam__policy_aws_add), so st->policies holds only
+ * those the account has touched; NULL if neither kind has the ARN. */
 iam_mpolicy_t *iam__policy_lookup(iam_state_t *st, const char *arn);
 /* The entity an ARN names (arn:aws:iam::ACCOUNT:role/path/name), or NULL. */
 iam_entity_t *iam__ent_by_arn(iam_state_t *st, const char *arn, iam_ent_kind_t *kind_out);
@@ -451,8 +457,9 @@ int iam_tag_policy(svc_call_t *c);
 int iam_untag_policy(svc_call_t *c);
 int iam_list_policy_tags(svc_call_t *c);
 iam_mpolicy_t *iam__policy_get_or_fail(svc_call_t *c, const char *arn);
-/* Add the AWS managed policies (compiled) at start. */
-void iam__policies_add_aws(iam_state_t *st);
+/* The policy object for an AWS managed policy's row, added to st->policies
+ * if it is not there yet (the vector owns it). */
+iam_mpolicy_t *iam__policy_aws_add(iam_state_t *st, const iam_managed_t *m);
 /* simulate.c */
 int iam_simulate_principal_policy(svc_call_t *c);
 int iam_simulate_custom_policy(svc_call_t *c);

@@ -300,8 +300,7 @@ static void register_credentials(iam_state_t *st)
 
 static int load_all(iam_state_t *st, char *err, size_t errcap)
 {
-    /* AWS managed policies first: stored attachments refer to them. */
-    iam__policies_add_aws(st);
+    /* AWS managed policies join on first lookup, stored attachments included. */
     return iam__db_load(st, err, errcap);
 }
 
@@ -342,7 +341,6 @@ static void iam_svc_reset(void *state)
      * (auth_store_remove_non_root) right after the services reset. */
     iam__db_wipe(st);
     free_all(st);
-    iam__policies_add_aws(st);
 }
 
 const svc_def_t iam_service = {

@@ -17,57 +17,49 @@
 
 #include "core/banned.h"
 
-/* Creation date shown for the AWS managed policies (they predate any
- * account): 2015-02-06T18:40:00Z, when AWS introduced managed policies. */
-#define IAM_AWS_POLICY_CREATED_MS 1423248000000LL
-
 /* ==== resource internals ==== */
 
-void iam__policies_add_aws(iam_state_t *st)
+iam_mpolicy_t *iam__policy_aws_add(iam_state_t *st, const iam_managed_t *m)
 {
-    const char *arn, *name, *path, *desc, *doc;
-    for (size_t i = 0; iam_managed_policy_at(i, &arn, &name, &path, &desc, &doc); i++) {
-        size_t at;
-        if (iam__vec_find(&st->policies, arn, iam__policy_key, &at) >= 0)
-            continue;
-        iam_mpolicy_t *p = xcalloc(1, sizeof *p);
-        p->aws = true;
-        p->arn = xstrdup(arn);
-        p->name = xstrdup(name);
-        p->lname = iam__lower(name);
-        p->path = xstrdup(path ? path : "/");
-        p->description = desc ? xstrdup(desc) : NULL;
-        /* A stable id per ARN, so it does not change between runs. FNV-1a
-         * rather than SHA-256: this runs at start, and the first SHA-256
-         * would pay OpenSSL's initialisation there. */
-        uint64_t h = 1469598103934665603ULL;
-        for (const char *q = arn; *q; q++)
-            h = (h ^ (unsigned char)*q) * 1099511628211ULL;
-        char id[32] = "ANPA";
-        for (size_t j = 0; j < 17; j++) {
-            id[4 + j] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[h % 32];
-            h = h / 32 ^ (h << 59) ^ (uint64_t)j * 0x9e3779b97f4a7c15ULL;
-        }
-        id[21] = '\0';
-        p->id = xstrdup(id);
-        p->created_ms = p->updated_ms = IAM_AWS_POLICY_CREATED_MS;
-        snprintf(p->versions[0].id, sizeof p->versions[0].id, "v1");
-        p->aws_doc = doc;
-        p->versions[0].created_ms = IAM_AWS_POLICY_CREATED_MS;
-        p->nversions = 1;
-        p->next_version = 2;
-        iam__vec_insert(&st->policies, at, p);
+    size_t at;
+    ssize_t i = iam__vec_find(&st->policies, m->arn, iam__policy_key, &at);
+    if (i >= 0)
+        return st->policies.v[i];
+    iam_mpolicy_t *p = xcalloc(1, sizeof *p);
+    p->aws = true;
+    p->aws_row = m;
+    /* Borrowed from the generated table, which outlives every state;
+     * iam__mpolicy_free knows not to free them. */
+    p->arn = (char *)m->arn;
+    p->name = (char *)iam_managed_name(m);
+    p->path = (char *)m->path;
+    p->id = (char *)m->id;
+    p->description = (char *)m->description;
+    p->created_ms = m->created_ms;
+    p->updated_ms = m->updated_ms;
+    /* Only the default version is kept here: it is the one that applies.
+     * ListPolicyVersions reads every version from the table. */
+    snprintf(p->versions[0].id, sizeof p->versions[0].id, "%s", m->default_version);
+    for (size_t j = 0; j < m->nversions; j++) {
+        const iam_managed_version_t *v = iam_managed_version(m, j);
+        if (strcmp(v->id, m->default_version) == 0)
+            p->versions[0].created_ms = v->created_ms;
     }
+    p->nversions = 1;
+    iam__vec_insert(&st->policies, at, p);
+    return p;
 }
 
 const iam_policy_t *iam__version_policy(const iam_mpolicy_t *p, const iam_pversion_t *v)
 {
-    if (!v->policy && p->aws && p->aws_doc) {
-        char err[512];
-        iam_policy_t *pol = iam_policy_parse(p->aws_doc, strlen(p->aws_doc), IAM_POLICY_IDENTITY, 0, err, sizeof err, NULL);
-        /* The built-in documents are tested to parse (tests/unit/iam); a
-         * failure here is a kyoka bug, reported once and treated as an
-         * empty policy. */
+    if (!v->policy && p->aws) {
+        char err[512] = "the embedded document does not inflate";
+        const char *doc = iam_managed_document(p->aws_row);
+        iam_policy_t *pol = doc ? iam_policy_parse(doc, strlen(doc), IAM_POLICY_IDENTITY, 0, err, sizeof err, NULL)
+                                : NULL;
+        /* Every generated document is tested to parse (tests/unit/iam);
+         * a failure here is a kyoka bug, reported and treated as an empty
+         * policy. */
         if (!pol)
             log_error("iam: AWS managed policy %s does not parse (%s)", p->arn, err);
         ((iam_pversion_t *)v)->policy = pol;
@@ -111,6 +103,17 @@ static iam_pversion_t *local_version_or_fail(svc_call_t *c, iam_mpolicy_t **p)
 {
     *p = local_policy_or_fail(c, svc_in_str(c, "PolicyArn"));
     return *p ? version_get_or_fail(c, *p, svc_in_str(c, "VersionId")) : NULL;
+}
+
+/* An AWS managed policy's versions come from the generated table, newest
+ * first; only the default one has a document there. */
+static json_t *aws_version_item(svc_call_t *c, const void *items, size_t i)
+{
+    (void)c;
+    const iam_mpolicy_t *p = items;
+    const iam_managed_version_t *v = iam_managed_version(p->aws_row, i);
+    return json_pack("{s:s,s:b,s:I}", "VersionId", v->id, "IsDefaultVersion",
+                     strcmp(v->id, p->aws_row->default_version) == 0, "CreateDate", (json_int_t)(v->created_ms / 1000));
 }
 
 static json_t *policy_item(svc_call_t *c, const void *items, size_t i)
@@ -260,6 +263,17 @@ int iam_list_policies(svc_call_t *c)
         iam__v_done(&v);
         return 0;
     }
+    /* AWS managed policies the account has not touched are not in
+     * st->policies yet. Those can match only when no filter asks for
+     * attachments, and then they join here (and stay: a few hundred bytes
+     * each, no document). */
+    if (strcmp(scope, "Local") != 0 && !only_attached && !usage) {
+        for (size_t i = 0; i < iam_managed_count(); i++) {
+            const iam_managed_t *m = iam_managed_at(i);
+            if (!prefix || strncmp(m->path, prefix, strlen(prefix)) == 0)
+                iam__policy_aws_add(st, m);
+        }
+    }
     iam_mpolicy_t **sel = arena_alloc(c->arena, (st->policies.n ? st->policies.n : 1) * sizeof *sel);
     size_t n = 0;
     for (size_t i = 0; i < st->policies.n; i++) {
@@ -376,6 +390,8 @@ int iam_set_default_policy_version(svc_call_t *c)
 int iam_list_policy_versions(svc_call_t *c)
 {
     iam_mpolicy_t *p = iam__policy_get_or_fail(c, svc_in_str(c, "PolicyArn"));
+    if (p && p->aws)
+        return iam__list_page(c, "Versions", p->aws_row->nversions, aws_version_item, p);
     return p ? iam__list_page(c, "Versions", p->nversions, version_item, p) : 0;
 }
 

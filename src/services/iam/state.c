@@ -206,7 +206,10 @@ iam_mpolicy_t *iam__policy_lookup(iam_state_t *st, const char *arn)
     if (!st || !arn)
         return NULL;
     ssize_t i = iam__vec_find(&st->policies, arn, iam__policy_key, NULL);
-    return i < 0 ? NULL : st->policies.v[i];
+    if (i >= 0)
+        return st->policies.v[i];
+    const iam_managed_t *m = iam_managed_lookup(arn);
+    return m ? iam__policy_aws_add(st, m) : NULL;
 }
 
 iam_entity_t *iam__ent_by_arn(iam_state_t *st, const char *arn, iam_ent_kind_t *kind_out)
@@ -301,6 +304,10 @@ void iam__mpolicy_free(iam_mpolicy_t *p)
     for (size_t i = 0; i < p->nversions; i++)
         iam_policy_free(p->versions[i].policy);
     iam__tags_clear(&p->tags);
+    if (p->aws) {
+        free(p); /* its strings belong to the generated table */
+        return;
+    }
     free(p->arn);
     free(p->name);
     free(p->lname);

@@ -297,7 +297,9 @@ class PolicyTest(IamCase):
                    (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])]
         self.assertIn("logs:CreateLogGroup", actions)
         self.assertIn("logs:PutLogEvents", actions)
-        aws = [x["Arn"] for x in self.iam.list_policies(Scope="AWS")["Policies"]]
+        # Every AWS managed policy is listed, so they take several pages.
+        aws = [x["Arn"] for pg in self.iam.get_paginator("list_policies").paginate(Scope="AWS")
+               for x in pg["Policies"]]
         self.assertIn(LAMBDA_BASIC, aws)
         self.assertIn(ADMIN, aws)
         self.assertNotIn(LAMBDA_BASIC, [x["Arn"] for x in self.iam.list_policies(Scope="Local")["Policies"]])
