@@ -1,0 +1,125 @@
+/* Shared inside the API Gateway (REST API, service "apigateway") service only.
+ *
+ * State is kept as jansson trees shaped like the model's output shapes, so a
+ * Get is a copy: one document per REST API (the API itself, its resource
+ * tree with methods and integrations, deployments with their snapshot of the
+ * tree, stages, authorizers), one per API key and one per usage plan. Each
+ * document is one row of apigateway_objects, rewritten whole by every change
+ * inside the request's savepoint. */
+#ifndef KYOKA_APIGATEWAY_INTERNAL_H
+#define KYOKA_APIGATEWAY_INTERNAL_H
+
+#include "services/service.h"
+
+#define AGW_PRINCIPAL "apigateway.amazonaws.com"
+
+/* Quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+#define AGW_MAX_RESOURCES_PER_API 300
+#define AGW_MAX_STAGES_PER_API 10
+#define AGW_MAX_AUTHORIZERS_PER_API 10
+#define AGW_MAX_PATCH_OPS 100
+#define AGW_MAX_TEMPLATE_BYTES (300 * 1024) /* mapping template size */
+
+typedef struct agw_state {
+    kyoka_ctx_t *ctx;
+    store_t *store;
+    json_t *apis;  /* id -> {"region","api":RestApi,"resources":{id:Resource},
+                      "deployments":{id:Deployment+"snapshot"},"stages":{name:Stage},
+                      "authorizers":{id:Authorizer}} */
+    json_t *keys;  /* id -> {"region","key":ApiKey} */
+    json_t *plans; /* id -> {"region","plan":UsagePlan,"keys":[keyId...]} */
+    json_t *meter; /* data plane: "planId/keyId" -> {"tokens","at_ms","used","period"} (memory) */
+} agw_state_t;
+
+/* store.c */
+int agw__migrate(agw_state_t *st, char *err, size_t errcap);
+void agw__load(agw_state_t *st);
+void agw__save(agw_state_t *st, const char *kind, const char *id, json_t *doc);
+void agw__drop(agw_state_t *st, const char *kind, const char *id);
+void agw__clear(agw_state_t *st);
+
+/* common.c */
+const char *agw__region(svc_call_t *c);
+const char *agw__account(svc_call_t *c);
+void agw__new_id(char *out, size_t len);
+json_t *agw__api_or_fail(svc_call_t *c);
+json_t *agw__resource_or_fail(svc_call_t *c, json_t *doc);
+json_t *agw__method_or_fail(svc_call_t *c, json_t *resource);
+void agw__save_api(svc_call_t *c, json_t *doc);
+json_t *agw__copy_public(json_t *obj);
+int agw__patch(svc_call_t *c, json_t *obj, const char *const *paths);
+void agw__set_opt(json_t *dst, const char *name, json_t *v);
+json_t *agw__items(json_t *arr);
+bool agw__bad_limit(svc_call_t *c, int *limit);
+
+/* restapi.c */
+int agw_create_rest_api(svc_call_t *c);
+int agw_get_rest_api(svc_call_t *c);
+int agw_get_rest_apis(svc_call_t *c);
+int agw_update_rest_api(svc_call_t *c);
+int agw_delete_rest_api(svc_call_t *c);
+int agw_get_resources(svc_call_t *c);
+int agw_get_resource(svc_call_t *c);
+int agw_create_resource(svc_call_t *c);
+int agw_update_resource(svc_call_t *c);
+int agw_delete_resource(svc_call_t *c);
+
+/* method.c */
+int agw_put_method(svc_call_t *c);
+int agw_get_method(svc_call_t *c);
+int agw_update_method(svc_call_t *c);
+int agw_delete_method(svc_call_t *c);
+int agw_put_integration(svc_call_t *c);
+int agw_get_integration(svc_call_t *c);
+int agw_update_integration(svc_call_t *c);
+int agw_delete_integration(svc_call_t *c);
+int agw_put_method_response(svc_call_t *c);
+int agw_get_method_response(svc_call_t *c);
+int agw_update_method_response(svc_call_t *c);
+int agw_delete_method_response(svc_call_t *c);
+int agw_put_integration_response(svc_call_t *c);
+int agw_get_integration_response(svc_call_t *c);
+int agw_update_integration_response(svc_call_t *c);
+int agw_delete_integration_response(svc_call_t *c);
+
+/* stage.c */
+int agw_create_deployment(svc_call_t *c);
+int agw_get_deployment(svc_call_t *c);
+int agw_get_deployments(svc_call_t *c);
+int agw_delete_deployment(svc_call_t *c);
+int agw_create_stage(svc_call_t *c);
+int agw_get_stage(svc_call_t *c);
+int agw_get_stages(svc_call_t *c);
+int agw_update_stage(svc_call_t *c);
+int agw_delete_stage(svc_call_t *c);
+int agw_create_authorizer(svc_call_t *c);
+int agw_get_authorizer(svc_call_t *c);
+int agw_get_authorizers(svc_call_t *c);
+int agw_update_authorizer(svc_call_t *c);
+int agw_delete_authorizer(svc_call_t *c);
+int agw_get_export(svc_call_t *c);
+
+/* keys.c */
+int agw_create_api_key(svc_call_t *c);
+int agw_get_api_key(svc_call_t *c);
+int agw_get_api_keys(svc_call_t *c);
+int agw_update_api_key(svc_call_t *c);
+int agw_delete_api_key(svc_call_t *c);
+int agw_create_usage_plan(svc_call_t *c);
+int agw_get_usage_plan(svc_call_t *c);
+int agw_get_usage_plans(svc_call_t *c);
+int agw_update_usage_plan(svc_call_t *c);
+int agw_delete_usage_plan(svc_call_t *c);
+int agw_create_usage_plan_key(svc_call_t *c);
+int agw_get_usage_plan_keys(svc_call_t *c);
+int agw_get_usage_plan_key(svc_call_t *c);
+int agw_delete_usage_plan_key(svc_call_t *c);
+int agw_tag_resource(svc_call_t *c);
+int agw_untag_resource(svc_call_t *c);
+int agw_get_tags(svc_call_t *c);
+
+/* invoke.c: the data plane */
+bool agw__http_claim(void *state, const http_request_t *req);
+int agw__http_serve(svc_call_t *c);
+
+#endif
