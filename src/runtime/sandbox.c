@@ -478,6 +478,9 @@ int rt__sandbox_command(rt_env_t *env, char ***argv_out, char ***envp_out, char 
         }
     } else if (is_runtime(sp->runtime, "python3")) {
         sv_add(&cmd, "/usr/bin/python3");
+        /* No site: the bootstrap adds site-packages without running the
+         * host's .pth files (add_site_packages in _kyoka_bootstrap.py). */
+        sv_add(&cmd, "-S");
         sv_addf(&cmd, "%s/bootstrap.py", rtdir);
     } else if (is_runtime(sp->runtime, "nodejs")) {
         sv_add(&cmd, "/usr/bin/node");

@@ -46,6 +46,10 @@ static const char *const migrations[] = {
     "  arn TEXT NOT NULL, user_id TEXT NOT NULL, role_arn TEXT, role_id TEXT, role_name TEXT,"
     "  session_name TEXT, user_name TEXT, source_identity TEXT, created_ms INTEGER NOT NULL,"
     "  expires_ms INTEGER NOT NULL, policy TEXT, policy_arns TEXT, tags TEXT);",
+    /* v2: instance profiles are rows of iam_entities (kind 3); their roles: */
+    "CREATE TABLE iam_profile_roles ("
+    "  profile_lname TEXT NOT NULL, role_lname TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  PRIMARY KEY (profile_lname, role_lname));",
 };
 
 int iam__db_migrate(iam_state_t *st, char *err, size_t errcap)
@@ -193,6 +197,20 @@ int iam__db_member_delete(iam_state_t *st, const iam_entity_t *group, const iam_
                      TEXT(group->lname), TEXT(user->lname));
 }
 
+int iam__db_profile_role_put(iam_state_t *st, const iam_entity_t *profile, const iam_entity_t *role)
+{
+    return write_row(st,
+                     "INSERT OR REPLACE INTO iam_profile_roles (profile_lname, role_lname, seq)"
+                     " VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM iam_profile_roles))",
+                     TEXT(profile->lname), TEXT(role->lname));
+}
+
+int iam__db_profile_role_delete(iam_state_t *st, const iam_entity_t *profile, const iam_entity_t *role)
+{
+    return write_row(st, "DELETE FROM iam_profile_roles WHERE profile_lname = ? AND role_lname = ?",
+                     TEXT(profile->lname), TEXT(role->lname));
+}
+
 int iam__db_akey_save(iam_state_t *st, const iam_entity_t *user, const iam_akey_t *k)
 {
     return write_row(st,
@@ -284,7 +302,7 @@ void iam__db_wipe(iam_state_t *st)
     static const char *const tables[] = {
         "DELETE FROM iam_entities",      "DELETE FROM iam_inline",          "DELETE FROM iam_attachments",
         "DELETE FROM iam_group_members", "DELETE FROM iam_access_keys",     "DELETE FROM iam_policies",
-        "DELETE FROM iam_policy_versions", "DELETE FROM iam_sessions",
+        "DELETE FROM iam_policy_versions", "DELETE FROM iam_sessions",    "DELETE FROM iam_profile_roles",
     };
     for (size_t i = 0; i < KYOKA_ARRAY_LEN(tables); i++)
         if (run(st, store_stmt(st->store, tables[i])) != 0)
@@ -381,7 +399,7 @@ static iam_entity_t *find_entity(iam_state_t *st, iam_ent_kind_t kind, const cha
 static iam_entity_t *row_owner(iam_state_t *st, sqlite3_stmt *s)
 {
     int kind = sqlite3_column_int(s, 0);
-    if (kind < 0 || kind > 2)
+    if (kind < 0 || kind >= IAM_ENT_NKINDS)
         return NULL;
     return find_entity(st, (iam_ent_kind_t)kind, col(s, 1));
 }
@@ -393,7 +411,7 @@ static void load_entity_rows(iam_state_t *st)
                                  " boundary, tags FROM iam_entities");
     while (sqlite3_step(s) == SQLITE_ROW) {
         int kind = sqlite3_column_int(s, 0);
-        if (kind < 0 || kind > 2)
+        if (kind < 0 || kind >= IAM_ENT_NKINDS)
             continue;
         iam_entity_t *e = xcalloc(1, sizeof *e);
         e->kind = (iam_ent_kind_t)kind;
@@ -459,6 +477,19 @@ static void load_members(iam_state_t *st)
         iam_entity_t *u = find_entity(st, IAM_ENT_USER, col(s, 1));
         if (g && u)
             iam__group_link(g, u);
+    }
+    sqlite3_reset(s);
+}
+
+static void load_profile_roles(iam_state_t *st)
+{
+    sqlite3_stmt *s =
+        store_stmt(st->store, "SELECT profile_lname, role_lname FROM iam_profile_roles ORDER BY seq");
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        iam_entity_t *p = find_entity(st, IAM_ENT_INSTANCE_PROFILE, col(s, 0));
+        iam_entity_t *r = find_entity(st, IAM_ENT_ROLE, col(s, 1));
+        if (p && r)
+            iam__group_link(p, r);
     }
     sqlite3_reset(s);
 }
@@ -542,6 +573,7 @@ int iam__db_load(iam_state_t *st, char *err, size_t errcap)
     load_inline(st);
     load_attachments(st);
     load_members(st);
+    load_profile_roles(st);
     load_access_keys(st);
     load_sessions(st);
     return 0;

@@ -266,7 +266,10 @@ int iam__entity_create(svc_call_t *c, iam_ent_kind_t kind)
     if (!create_input_valid(c, ki, name, path))
         return 0;
     if (iam__ent_lookup(st, kind, name)) {
-        svc_error(c, "EntityAlreadyExistsException", 0, "%s with name %s already exists.", ki->title, name);
+        if (ki->exists_fmt)
+            svc_error(c, "EntityAlreadyExistsException", 0, ki->exists_fmt, name);
+        else
+            svc_error(c, "EntityAlreadyExistsException", 0, "%s with name %s already exists.", ki->title, name);
         return 0;
     }
     const char *boundary_arn = ki->has_boundary ? svc_in_str(c, "PermissionsBoundary") : NULL;

@@ -42,6 +42,12 @@ static void link_remove(iam_entity_t *e, const iam_entity_t *other)
     e->nlinks--;
 }
 
+void iam__group_unlink(iam_entity_t *group, iam_entity_t *user)
+{
+    link_remove(group, user);
+    link_remove(user, group);
+}
+
 /* The group and the user of AddUserToGroup / RemoveUserFromGroup. */
 static bool group_and_user(svc_call_t *c, iam_entity_t **g, iam_entity_t **u)
 {

@@ -46,7 +46,17 @@
  * key still answers ExpiredToken rather than InvalidClientTokenId. */
 #define IAM_SESSION_FORGET_MS (24LL * 3600 * 1000)
 
-typedef enum { IAM_ENT_ROLE = 0, IAM_ENT_USER = 1, IAM_ENT_GROUP = 2 } iam_ent_kind_t;
+/* Instance profiles share the entity machinery (name, path, id, ARN, tags,
+ * and links: a profile's roles, a role's profiles) though they are not
+ * principals: code that walks principals stops at IAM_ENT_NPRINCIPALS. */
+typedef enum {
+    IAM_ENT_ROLE = 0,
+    IAM_ENT_USER = 1,
+    IAM_ENT_GROUP = 2,
+    IAM_ENT_INSTANCE_PROFILE = 3,
+} iam_ent_kind_t;
+#define IAM_ENT_NPRINCIPALS 3
+#define IAM_ENT_NKINDS 4
 
 /* What an entity may still hold when it is deleted; see delete_blockers. */
 typedef enum {
@@ -54,7 +64,8 @@ typedef enum {
     IAM_HOLDS_ACCESS_KEYS,
     IAM_HOLDS_INLINE,
     IAM_HOLDS_ATTACHED,
-    IAM_HOLDS_LINKS,       /* a user's groups, a group's members */
+    IAM_HOLDS_LINKS,       /* a user's groups, a group's members, a role's
+                              instance profiles, a profile's roles */
 } iam_holding_t;
 
 struct iam_vcheck;
@@ -82,6 +93,11 @@ typedef struct iam_kind_info {
      * first it finds in this order, which differs by kind. */
     iam_holding_t delete_blockers[4];
     const char *links_conflict; /* the DeleteConflict text for IAM_HOLDS_LINKS */
+    /* AWS's texts where they do not follow the common pattern (one %s, the
+     * name): "Instance Profile %s already exists." NULL: "<title> with name
+     * %s already exists." and "The <arn_type> with name %s cannot be found." */
+    const char *exists_fmt;
+    const char *missing_fmt;
     /* The kind's own Create members (CreateRole's; NULL for the others).
      * create_check adds their validation errors after Path's, as IAM lists
      * them; create_fill sets them on the new entity, or sets the error on
@@ -90,7 +106,7 @@ typedef struct iam_kind_info {
     bool (*create_fill)(svc_call_t *c, struct iam_entity *e);
 } iam_kind_info_t;
 
-extern const iam_kind_info_t iam__kinds[3];
+extern const iam_kind_info_t iam__kinds[IAM_ENT_NKINDS];
 
 typedef struct iam_tagv {
     char **keys;
@@ -149,7 +165,8 @@ struct iam_entity {
     /* users */
     iam_akey_t keys[IAM_MAX_ACCESS_KEYS];
     size_t nkeys;
-    /* users: the groups they are in; groups: their members */
+    /* users: the groups they are in; groups: their members; roles: their
+     * instance profiles; instance profiles: their role (at most one) */
     iam_entity_t **links;
     size_t nlinks;
 };
@@ -183,7 +200,7 @@ typedef struct iam_state {
     kyoka_ctx_t *ctx;
     store_t *store;
     const char *account;
-    iam_vec_t ents[3];  /* iam_entity_t*, by lname */
+    iam_vec_t ents[IAM_ENT_NKINDS]; /* iam_entity_t*, by lname */
     iam_vec_t policies; /* iam_mpolicy_t*, by arn (customer and AWS managed) */
     iam_vec_t sessions; /* iam_session_t*, by akid */
 } iam_state_t;
@@ -257,6 +274,8 @@ int iam__db_attach_put(iam_state_t *st, const iam_entity_t *e, const char *arn) 
 int iam__db_attach_delete(iam_state_t *st, const iam_entity_t *e, const char *arn) KYOKA_WUR;
 int iam__db_member_put(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user) KYOKA_WUR;
 int iam__db_member_delete(iam_state_t *st, const iam_entity_t *group, const iam_entity_t *user) KYOKA_WUR;
+int iam__db_profile_role_put(iam_state_t *st, const iam_entity_t *profile, const iam_entity_t *role) KYOKA_WUR;
+int iam__db_profile_role_delete(iam_state_t *st, const iam_entity_t *profile, const iam_entity_t *role) KYOKA_WUR;
 int iam__db_akey_save(iam_state_t *st, const iam_entity_t *user, const iam_akey_t *k) KYOKA_WUR;
 int iam__db_akey_delete(iam_state_t *st, const char *akid) KYOKA_WUR;
 int iam__db_policy_save(iam_state_t *st, const iam_mpolicy_t *p) KYOKA_WUR;
@@ -363,8 +382,16 @@ int iam_list_groups_for_user(svc_call_t *c);
 int iam_get_group(svc_call_t *c);
 int iam_add_user_to_group(svc_call_t *c);
 int iam_remove_user_from_group(svc_call_t *c);
-/* Record in memory that user is a member of group (both directions). */
+/* Record in memory that user is a member of group (both directions); also
+ * links an instance profile and its role. */
 void iam__group_link(iam_entity_t *group, iam_entity_t *user);
+/* Undo iam__group_link. */
+void iam__group_unlink(iam_entity_t *group, iam_entity_t *user);
+/* instance_profile.c (Create, List, Delete and tags are entity.c's) */
+int iam_get_instance_profile(svc_call_t *c);
+int iam_add_role_to_instance_profile(svc_call_t *c);
+int iam_remove_role_from_instance_profile(svc_call_t *c);
+int iam_list_instance_profiles_for_role(svc_call_t *c);
 /* entity.c: create, list, delete, inline, attached, boundary and tags for
  * every kind, driven by iam__kinds */
 int iam__entity_create(svc_call_t *c, iam_ent_kind_t kind);

@@ -40,6 +40,7 @@ static int entity_arn(svc_call_t *c, iam_ent_kind_t kind, const char **arn)
 
 static int arn_role(svc_call_t *c, const char **arn) { return entity_arn(c, IAM_ENT_ROLE, arn); }
 static int arn_group(svc_call_t *c, const char **arn) { return entity_arn(c, IAM_ENT_GROUP, arn); }
+static int arn_profile(svc_call_t *c, const char **arn) { return entity_arn(c, IAM_ENT_INSTANCE_PROFILE, arn); }
 
 /* Users: operations without UserName act on the caller. */
 static int arn_user(svc_call_t *c, const char **arn)
@@ -82,6 +83,7 @@ static int list_arn(svc_call_t *c, iam_ent_kind_t kind, const char **arn)
 static int arn_list_roles(svc_call_t *c, const char **arn) { return list_arn(c, IAM_ENT_ROLE, arn); }
 static int arn_list_users(svc_call_t *c, const char **arn) { return list_arn(c, IAM_ENT_USER, arn); }
 static int arn_list_groups(svc_call_t *c, const char **arn) { return list_arn(c, IAM_ENT_GROUP, arn); }
+static int arn_list_profiles(svc_call_t *c, const char **arn) { return list_arn(c, IAM_ENT_INSTANCE_PROFILE, arn); }
 
 static int arn_list_policies(svc_call_t *c, const char **arn)
 {
@@ -159,6 +161,13 @@ KIND_OP(iam_attach_group_policy, iam__attach, IAM_ENT_GROUP)
 KIND_OP(iam_detach_group_policy, iam__detach, IAM_ENT_GROUP)
 KIND_OP(iam_list_attached_group_policies, iam__list_attached, IAM_ENT_GROUP)
 
+KIND_OP(iam_create_instance_profile, iam__entity_create, IAM_ENT_INSTANCE_PROFILE)
+KIND_OP(iam_list_instance_profiles, iam__entity_list, IAM_ENT_INSTANCE_PROFILE)
+KIND_OP(iam_delete_instance_profile, iam__entity_delete, IAM_ENT_INSTANCE_PROFILE)
+KIND_OP(iam_tag_instance_profile, iam__tag, IAM_ENT_INSTANCE_PROFILE)
+KIND_OP(iam_untag_instance_profile, iam__untag, IAM_ENT_INSTANCE_PROFILE)
+KIND_OP(iam_list_instance_profile_tags, iam__list_tags, IAM_ENT_INSTANCE_PROFILE)
+
 /* ==== the operation table ==== */
 
 #define M SVC_OP_MUTATING
@@ -223,6 +232,19 @@ static const svc_op_t iam_ops[] = {
     {"AttachGroupPolicy", iam_attach_group_policy, "iam:AttachGroupPolicy", arn_group, M},
     {"DetachGroupPolicy", iam_detach_group_policy, "iam:DetachGroupPolicy", arn_group, M},
     {"ListAttachedGroupPolicies", iam_list_attached_group_policies, "iam:ListAttachedGroupPolicies", arn_group, 0},
+    /* instance profiles */
+    {"CreateInstanceProfile", iam_create_instance_profile, "iam:CreateInstanceProfile", arn_profile, M},
+    {"GetInstanceProfile", iam_get_instance_profile, "iam:GetInstanceProfile", arn_profile, 0},
+    {"ListInstanceProfiles", iam_list_instance_profiles, "iam:ListInstanceProfiles", arn_list_profiles, 0},
+    {"DeleteInstanceProfile", iam_delete_instance_profile, "iam:DeleteInstanceProfile", arn_profile, M},
+    {"AddRoleToInstanceProfile", iam_add_role_to_instance_profile, "iam:AddRoleToInstanceProfile", arn_profile, M},
+    {"RemoveRoleFromInstanceProfile", iam_remove_role_from_instance_profile, "iam:RemoveRoleFromInstanceProfile",
+     arn_profile, M},
+    {"ListInstanceProfilesForRole", iam_list_instance_profiles_for_role, "iam:ListInstanceProfilesForRole", arn_role,
+     0},
+    {"TagInstanceProfile", iam_tag_instance_profile, "iam:TagInstanceProfile", arn_profile, M},
+    {"UntagInstanceProfile", iam_untag_instance_profile, "iam:UntagInstanceProfile", arn_profile, M},
+    {"ListInstanceProfileTags", iam_list_instance_profile_tags, "iam:ListInstanceProfileTags", arn_profile, 0},
     /* managed policies */
     {"CreatePolicy", iam_create_policy, "iam:CreatePolicy", arn_new_policy, M},
     {"GetPolicy", iam_get_policy, "iam:GetPolicy", arn_policy, 0},
@@ -248,7 +270,7 @@ static const svc_op_t iam_ops[] = {
 
 static void free_all(iam_state_t *st)
 {
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < IAM_ENT_NKINDS; k++) {
         for (size_t i = 0; i < st->ents[k].n; i++)
             iam__entity_free(st->ents[k].v[i]);
         free(st->ents[k].v);

@@ -19,13 +19,14 @@
 
 #include "core/banned.h"
 
-const iam_kind_info_t iam__kinds[3] = {
+const iam_kind_info_t iam__kinds[IAM_ENT_NKINDS] = {
     [IAM_ENT_ROLE] = {.arn_type = "role", .title = "Role", .plural = "Roles", .param = "RoleName",
                       .id_member = "RoleId", .field = "roleName", .id_prefix = "AROA",
                       .max_name = 64, .max_existing_name = 64, .inline_max = KYOKA_IAM_MAX_ROLE_INLINE_BYTES,
                       .quota_attached = "PoliciesPerRole", .source_type = "role", .has_boundary = true,
                       .has_tags = true, /* API_DeleteRole.html: */
-                      .delete_blockers = {IAM_HOLDS_ATTACHED, IAM_HOLDS_INLINE},
+                      .delete_blockers = {IAM_HOLDS_ATTACHED, IAM_HOLDS_INLINE, IAM_HOLDS_LINKS},
+                      .links_conflict = "Cannot delete entity, must remove roles from instance profile first.",
                       .create_check = iam__role_create_check, .create_fill = iam__role_create_fill},
     [IAM_ENT_USER] = {.arn_type = "user", .title = "User", .plural = "Users", .param = "UserName",
                       .id_member = "UserId", .field = "userName", .id_prefix = "AIDA",
@@ -41,6 +42,15 @@ const iam_kind_info_t iam__kinds[3] = {
                        /* API_DeleteGroup.html: */
                        .delete_blockers = {IAM_HOLDS_LINKS, IAM_HOLDS_ATTACHED, IAM_HOLDS_INLINE},
                        .links_conflict = "Cannot delete entity, must remove users from group first."},
+    [IAM_ENT_INSTANCE_PROFILE] = {.arn_type = "instance-profile", .title = "InstanceProfile",
+                                  .plural = "InstanceProfiles", .param = "InstanceProfileName",
+                                  .id_member = "InstanceProfileId", .field = "instanceProfileName",
+                                  .id_prefix = "AIPA", .max_name = 128, .max_existing_name = 128,
+                                  .has_tags = true, .delete_blockers = {IAM_HOLDS_LINKS},
+                                  /* API_DeleteInstanceProfile.html: the role goes first. */
+                                  .links_conflict = "Cannot delete entity, must remove roles from instance profile first.",
+                                  .exists_fmt = "Instance Profile %s already exists.",
+                                  .missing_fmt = "Instance Profile %s cannot be found."},
 };
 
 /* ==== sorted vectors ==== */
@@ -183,7 +193,9 @@ iam_entity_t *iam__ent_lookup(iam_state_t *st, iam_ent_kind_t kind, const char *
 iam_entity_t *iam__ent_get_or_fail(svc_call_t *c, iam_ent_kind_t kind, const char *name)
 {
     iam_entity_t *e = iam__ent_lookup(c->state, kind, name);
-    if (!e)
+    if (!e && iam__kinds[kind].missing_fmt)
+        svc_error(c, "NoSuchEntityException", 0, iam__kinds[kind].missing_fmt, name ? name : "");
+    else if (!e)
         svc_error(c, "NoSuchEntityException", 0, "The %s with name %s cannot be found.", iam__kinds[kind].arn_type,
                   name ? name : "");
     return e;
@@ -203,7 +215,7 @@ iam_entity_t *iam__ent_by_arn(iam_state_t *st, const char *arn, iam_ent_kind_t *
     if (!arn || iam_arn_parse(strv_from(arn), &a) != 0 || !strv_eq_cstr(a.service, "iam") ||
         !strv_eq_cstr(a.account, st->account))
         return NULL;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < IAM_ENT_NPRINCIPALS; k++) {
         const char *t = iam__kinds[k].arn_type;
         size_t tl = strlen(t);
         if (a.resource.len > tl + 1 && memcmp(a.resource.p, t, tl) == 0 && a.resource.p[tl] == '/') {

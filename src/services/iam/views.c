@@ -45,11 +45,23 @@ static void put_boundary_and_tags(json_t *o, const iam_entity_t *e)
         json_object_set_new(o, "Tags", iam__tags_json(&e->tags));
 }
 
+/* An instance profile always shows its roles, in brief, List included
+ * (API_InstanceProfile.html: Roles is required). */
+static void put_profile_roles(json_t *o, const iam_entity_t *e, arena_t *a)
+{
+    json_t *roles = json_array();
+    for (size_t i = 0; i < e->nlinks; i++)
+        json_array_append_new(roles, iam__entity_json(e->links[i], a, false));
+    json_object_set_new(o, "Roles", roles);
+}
+
 json_t *iam__entity_json(const iam_entity_t *e, arena_t *a, bool full)
 {
     json_t *o = entity_base_json(e);
     if (e->kind == IAM_ENT_ROLE)
         put_role_members(o, e, a, full);
+    if (e->kind == IAM_ENT_INSTANCE_PROFILE)
+        put_profile_roles(o, e, a);
     /* The List operations leave out PermissionsBoundary, Tags and
      * RoleLastUsed (API_ListRoles.html: "use GetRole to view them"). Groups
      * have none of them. */

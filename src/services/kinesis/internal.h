@@ -63,6 +63,7 @@
 #define KINESIS_MAX_PUT_BYTES (5 * 1048576)
 #define KINESIS_MAX_PARTITION_KEY 256
 #define KINESIS_SHARD_BYTES_PER_S 1048576
+#define KINESIS_RATE_SLOTS 10
 #define KINESIS_SHARD_RECORDS_PER_S 1000
 #define KINESIS_GET_MAX_RECORDS 10000
 #define KINESIS_GET_MAX_BYTES (10 * 1048576)
@@ -102,9 +103,12 @@ struct kinesis_shard {
     uint64_t trim_index;     /* first index that may still be retained */
     int64_t last_arrival_ms; /* of the newest record; 0 = none */
     /* --kinesis-limits aws: this second's writes */
-    int64_t rate_second;
-    uint32_t rate_records;
-    uint32_t rate_bytes;
+    /* The write limits over a sliding second, in tenths of a second: a
+     * fixed window would let two writes a moment apart across a second's
+     * boundary through at twice the rate. */
+    int64_t rate_tick[KINESIS_RATE_SLOTS];
+    uint32_t rate_records[KINESIS_RATE_SLOTS];
+    uint32_t rate_bytes[KINESIS_RATE_SLOTS];
     uint64_t notify_batch; /* the store batch whose listeners will hear of it */
 };
 

@@ -286,22 +286,32 @@ static bool hash_of(svc_call_t *c, const put_in_t *in, kinesis_u128 *h)
     return true;
 }
 
-/* AWS's per-shard write limits: false when this record would pass them in
- * the current second. */
+/* AWS's per-shard write limits: false when this record would pass them
+ * within the last second. */
 static bool rate_take(kinesis_t *k, kinesis_shard_t *sh, size_t bytes, int64_t now)
 {
     if (!k->aws_limits)
         return true;
-    int64_t sec = now / 1000;
-    if (sh->rate_second != sec) {
-        sh->rate_second = sec;
-        sh->rate_records = 0;
-        sh->rate_bytes = 0;
+    int64_t tick = now / (1000 / KINESIS_RATE_SLOTS);
+    uint64_t records = 0, used = 0;
+    for (int i = 0; i < KINESIS_RATE_SLOTS; i++) {
+        if (tick - sh->rate_tick[i] >= KINESIS_RATE_SLOTS || sh->rate_tick[i] > tick) {
+            sh->rate_records[i] = 0;
+            sh->rate_bytes[i] = 0;
+        }
+        records += sh->rate_records[i];
+        used += sh->rate_bytes[i];
     }
-    if (sh->rate_records + 1 > KINESIS_SHARD_RECORDS_PER_S || sh->rate_bytes + bytes > KINESIS_SHARD_BYTES_PER_S)
+    if (records + 1 > KINESIS_SHARD_RECORDS_PER_S || used + bytes > KINESIS_SHARD_BYTES_PER_S)
         return false;
-    sh->rate_records++;
-    sh->rate_bytes += (uint32_t)bytes;
+    int slot = (int)(tick % KINESIS_RATE_SLOTS);
+    if (sh->rate_tick[slot] != tick) {
+        sh->rate_tick[slot] = tick;
+        sh->rate_records[slot] = 0;
+        sh->rate_bytes[slot] = 0;
+    }
+    sh->rate_records[slot]++;
+    sh->rate_bytes[slot] += (uint32_t)bytes;
     return true;
 }
 

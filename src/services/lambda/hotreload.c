@@ -1140,11 +1140,28 @@ static bool events_unread(uv_loop_t *loop)
 #endif
 }
 
+/* The first scan has not come back yet (the thread pool is busy): walk the
+ * tree now, so that the first invocation already runs with every watch in
+ * place, or knows that the tree is past the watch limit and says so. */
+static void first_scan_now(lambda_hot_t *s)
+{
+    scan_out_t o = {0};
+    scan_tree(s->dir, &o);
+    snap_free(&s->snap);
+    s->snap = o.snap;
+    o.snap = (hot_snap_t){0};
+    s->snap_ok = true;
+    watches_reconcile(s, &s->snap, true);
+    snap_free(&o.snap);
+}
+
 static void before_one(lambda_state_t *st, const char *dir, const char **notice)
 {
     lambda_hot_t *s = src_lookup(st, dir);
     if (!s)
         return;
+    if (!s->snap_ok && !s->root_missing && !s->poll_mode && !s->ndirty && !s->dirty_all)
+        first_scan_now(s);
     if (s->poll_mode || (!s->root_missing && s->snap_ok && events_unread(st->ctx->loop))) {
         /* Walk the tree now rather than run code an unread event may
          * have changed; the events, read later, then find it current. */

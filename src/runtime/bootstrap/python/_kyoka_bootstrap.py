@@ -512,7 +512,31 @@ def error_headers(err):
     return f"Lambda-Runtime-Function-Error-Type: {error_type}\r\nContent-Type: application/json\r\n"
 
 
+def add_site_packages():
+    """What `site` does at start-up, minus the host's .pth files.
+
+    kyoka starts python with -S: the .pth files of the machine's
+    site-packages (namespace-package shims, a CA injector that imports
+    certifi) run code on every interpreter start, a third of a cold start
+    here, and AWS's runtimes have none of them. The directories themselves
+    stay importable, after the standard library as site puts them, and
+    kyoka's sitecustomize still runs before the function's code."""
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+    for d in site.getsitepackages():
+        if d not in sys.path and os.path.isdir(d):
+            sys.path.append(d)
+    try:
+        import sitecustomize  # noqa: F401
+    except ImportError:
+        pass
+
+
 def main():
+    add_site_packages()
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     version = "python%d.%d" % sys.version_info[:2]
     # Function code first, then layers; the runtime dir goes (kyoka puts it
