@@ -118,6 +118,21 @@ int agw_tag_resource(svc_call_t *c);
 int agw_untag_resource(svc_call_t *c);
 int agw_get_tags(svc_call_t *c);
 
+/* template.c: mapping templates (the supported subset is listed there).
+ * The caller owns every json_t; the renderer only reads them. */
+typedef struct agw_tpl_ctx {
+    json_t *context;    /* $context: {"requestId", "stage", "identity": {...}, ...} */
+    json_t *stage_vars; /* $stageVariables, may be NULL */
+    json_t *params;     /* {"path":{}, "querystring":{}, "header":{}} */
+    strv_t body;        /* $input.body */
+    json_t *_body_json; /* the body parsed on first use; the caller decrefs */
+    const char *_start;
+} agw_tpl_ctx_t;
+/* Render tpl into out; -1 with a reason in err on an unsupported form. */
+int agw__tpl_render(const char *tpl, const agw_tpl_ctx_t *x, buf_t *out, char *err, size_t errcap);
+/* The JSON path subset ("$", ".a", "['a']", "[0]") over root, borrowed. */
+json_t *agw__json_path(json_t *root, strv_t path);
+
 /* invoke.c: the data plane */
 bool agw__http_claim(void *state, const http_request_t *req);
 int agw__http_serve(svc_call_t *c);

@@ -1,15 +1,35 @@
 /*
  * The REST API data plane: requests to an invoke URL of one of this
  * service's APIs (src/apigw/url.c) are matched against the stage's
- * deployment and answered through the method's integration.
+ * deployment snapshot and answered through the method's integration.
+ *
+ * Matching (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html):
+ * the request path is compared segment by segment with every resource
+ * path of the snapshot; a literal segment beats a {param} segment, which
+ * beats a greedy {proxy+} (one or more trailing segments). Among resources
+ * that match, the most specific one that has the request's method, or ANY,
+ * serves it. No stage, no resource or no method: AWS's 403
+ * {"message":"Missing Authentication Token"}.
+ *
+ * Integrations served: MOCK (the request template's statusCode selects
+ * the integration response by its selectionPattern, whose response
+ * template and static header mappings make the answer). The others answer
+ * AWS's 500 {"message": "Internal server error"} and log that kyoka does
+ * not run that integration type yet.
  */
 #include "internal.h"
 
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apigw/apigw.h"
 #include "core/banned.h"
+
+#define AGW_MAX_SEGMENTS 64    /* deeper request paths cannot match anything we store */
+#define AGW_MAX_QUERY_PARAMS 256
+#define AGW_MAX_RESPONSE_BYTES (10 * 1024 * 1024) /* API Gateway's payload quota */
 
 /* Claim only ids this service owns: HTTP APIs (apigatewayv2) have
  * 10-character ids of the same form and claim their own. */
@@ -25,8 +45,389 @@ bool agw__http_claim(void *state, const http_request_t *req)
     return json_object_get(st->apis, id) != NULL;
 }
 
-int agw__http_serve(svc_call_t *c)
+/* ================================================================ matching */
+
+typedef struct route {
+    json_t *resource;  /* borrowed from the snapshot */
+    json_t *method;
+    json_t *path_params; /* owned: {"id": "42", "proxy": "a/b"} */
+    int score[AGW_MAX_SEGMENTS + 1];
+    size_t nscore;
+} route_t;
+
+/* Split "/a/b/c" into segments (views, still percent-encoded). An empty
+ * path, "/" and a trailing slash all give no empty segment. */
+static size_t split_segments(strv_t path, strv_t *seg, size_t cap)
+{
+    size_t n = 0;
+    const char *p = path.p, *end = path.p + path.len;
+    while (p < end) {
+        while (p < end && *p == '/')
+            p++;
+        if (p >= end)
+            break;
+        const char *s = p;
+        while (p < end && *p != '/')
+            p++;
+        if (n == cap)
+            return cap + 1;
+        seg[n++] = (strv_t){s, (size_t)(p - s)};
+    }
+    return n;
+}
+
+enum { SEG_GREEDY = 1, SEG_PARAM = 2, SEG_LITERAL = 3 };
+
+/* Whether the request's segments match a resource path; fills the path
+ * parameters (decoded) and a per-segment score for precedence. */
+static bool match_resource(arena_t *a, const char *rpath, strv_t *req, size_t nreq, route_t *r)
+{
+    strv_t rs[AGW_MAX_SEGMENTS];
+    size_t nrs = split_segments(strv_from(rpath), rs, AGW_MAX_SEGMENTS);
+    if (nrs > AGW_MAX_SEGMENTS)
+        return false;
+    json_t *params = json_object();
+    size_t i = 0;
+    for (; i < nrs; i++) {
+        strv_t s = rs[i];
+        bool var = s.len > 2 && s.p[0] == '{' && s.p[s.len - 1] == '}';
+        bool greedy = var && s.len > 3 && s.p[s.len - 2] == '+';
+        if (greedy) {
+            if (i >= nreq || i != nrs - 1)
+                goto no;
+            const char *from = req[i].p, *to = req[nreq - 1].p + req[nreq - 1].len;
+            strv_t v = form_decode(a, (strv_t){from, (size_t)(to - from)}, false);
+            json_object_set_new(params, arena_strndup(a, s.p + 1, s.len - 3), json_stringn(v.p, v.len));
+            r->score[i] = SEG_GREEDY;
+            i = nreq;
+            break;
+        }
+        if (i >= nreq)
+            goto no;
+        if (var) {
+            strv_t v = form_decode(a, req[i], false);
+            json_object_set_new(params, arena_strndup(a, s.p + 1, s.len - 2), json_stringn(v.p, v.len));
+            r->score[i] = SEG_PARAM;
+        } else if (strv_eq(form_decode(a, req[i], false), s)) {
+            r->score[i] = SEG_LITERAL;
+        } else {
+            goto no;
+        }
+    }
+    if (i != nreq)
+        goto no;
+    r->nscore = nrs;
+    r->path_params = params;
+    return true;
+no:
+    json_decref(params);
+    return false;
+}
+
+/* Segment-wise precedence: the first segment where they differ decides. */
+static bool more_specific(const route_t *a, const route_t *b)
+{
+    size_t n = a->nscore < b->nscore ? a->nscore : b->nscore;
+    for (size_t i = 0; i < n; i++)
+        if (a->score[i] != b->score[i])
+            return a->score[i] > b->score[i];
+    return a->nscore > b->nscore;
+}
+
+static json_t *method_for(json_t *resource, const char *verb)
+{
+    json_t *methods = json_object_get(resource, "resourceMethods");
+    json_t *m = json_object_get(methods, verb);
+    return m ? m : json_object_get(methods, "ANY");
+}
+
+static bool route_find(arena_t *a, json_t *snapshot, strv_t path, const char *verb, route_t *best)
+{
+    strv_t req[AGW_MAX_SEGMENTS];
+    size_t nreq = split_segments(path, req, AGW_MAX_SEGMENTS);
+    if (nreq > AGW_MAX_SEGMENTS)
+        return false;
+    bool found = false;
+    const char *rid;
+    json_t *res;
+    json_object_foreach(snapshot, rid, res) {
+        json_t *m = method_for(res, verb);
+        route_t cand = {0};
+        if (!m || !match_resource(a, json_string_value(json_object_get(res, "path")), req, nreq, &cand))
+            continue;
+        cand.resource = res;
+        cand.method = m;
+        if (!found || more_specific(&cand, best)) {
+            if (found)
+                json_decref(best->path_params);
+            *best = cand;
+            found = true;
+        } else {
+            json_decref(cand.path_params);
+        }
+    }
+    return found;
+}
+
+/* ================================================================ request context */
+
+static char *cstr(arena_t *a, strv_t s) { return arena_strndup(a, s.p ? s.p : "", s.len); }
+
+static json_t *request_headers(const http_request_t *req)
+{
+    json_t *h = json_object();
+    for (size_t i = 0; i < req->nheaders; i++) {
+        char name[256];
+        size_t n = req->headers[i].name.len < sizeof name - 1 ? req->headers[i].name.len : sizeof name - 1;
+        memcpy(name, req->headers[i].name.p, n);
+        name[n] = '\0';
+        json_object_set_new(h, name, json_stringn(req->headers[i].value.p, req->headers[i].value.len));
+    }
+    return h;
+}
+
+/* The last value of each query-string parameter, as AWS's single-value map
+ * keeps it. */
+static json_t *query_params(arena_t *a, strv_t query)
+{
+    json_t *q = json_object();
+    form_param_t *ps;
+    int n = form_parse(a, query, &ps, AGW_MAX_QUERY_PARAMS);
+    for (int i = 0; i < n; i++)
+        json_object_set_new(q, cstr(a, ps[i].key), json_stringn(ps[i].value.p, ps[i].value.len));
+    return q;
+}
+
+typedef struct invocation {
+    svc_call_t *c;
+    json_t *api;      /* the API's document, borrowed */
+    json_t *stage;    /* borrowed */
+    route_t route;
+    const char *verb;
+    const char *stage_name;
+    strv_t path;      /* the path after the stage */
+    agw_tpl_ctx_t tpl;
+} invocation_t;
+
+static json_t *context_for(invocation_t *iv)
+{
+    svc_call_t *c = iv->c;
+    const http_request_t *req = c->req;
+    const char *stage_path = arena_sprintf(c->arena, "/%s%.*s", iv->stage_name, (int)iv->path.len, iv->path.p);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s,s:s%}}", "requestId", c->request_id,
+                     "extendedRequestId", c->request_id, "stage", iv->stage_name, "httpMethod", iv->verb,
+                     "resourceId", json_string_value(json_object_get(iv->route.resource, "id")), "resourcePath",
+                     json_string_value(json_object_get(iv->route.resource, "path")), "apiId",
+                     json_string_value(json_object_get(json_object_get(iv->api, "api"), "id")), "accountId",
+                     agw__account(c), "path", stage_path, "requestTimeEpoch", (json_int_t)kyoka_clock_now_ms(),
+                     "identity", "sourceIp", req->remote_addr, "userAgent",
+                     http_request_header(req, "User-Agent").p ? http_request_header(req, "User-Agent").p : "",
+                     http_request_header(req, "User-Agent").len);
+}
+
+/* ================================================================ responses */
+
+static void internal_error(svc_call_t *c, const char *why)
+{
+    log_info("apigateway: %s", why);
+    svc_error(c, "InternalServerErrorException", 500, "Internal server error");
+}
+
+/* The template for the request's content type, or application/json's when
+ * the type has none (AWS's default when no Content-Type is sent). */
+static const char *template_for(json_t *templates, strv_t content_type)
+{
+    if (!json_object_size(templates))
+        return NULL;
+    if (content_type.len) {
+        strv_t base = content_type;
+        for (size_t i = 0; i < base.len; i++)
+            if (base.p[i] == ';') {
+                base.len = i;
+                break;
+            }
+        const char *k;
+        json_t *v;
+        json_object_foreach(templates, k, v)
+            if (strv_caseeq_cstr(strv_trim(base), k))
+                return json_string_value(v);
+    }
+    json_t *dflt = json_object_get(templates, "application/json");
+    return json_string_value(dflt);
+}
+
+/* selectionPattern is a Java regular expression over the whole subject.
+ * POSIX extended lacks Java's class escapes, so \d, \w and \s become
+ * bracket classes (outside a bracket expression, where people write them);
+ * the rest of the forms people write are the same in both. */
+static char *posix_pattern(const char *pattern)
+{
+    buf_t b;
+    buf_init(&b, AGW_MAX_TEMPLATE_BYTES);
+    buf_appends(&b, "^(");
+    for (const char *p = pattern; *p; p++) {
+        if (p[0] == '\\' && p[1] == 'd')
+            buf_appends(&b, "[0-9]"), p++;
+        else if (p[0] == '\\' && p[1] == 'w')
+            buf_appends(&b, "[A-Za-z0-9_]"), p++;
+        else if (p[0] == '\\' && p[1] == 's')
+            buf_appends(&b, "[[:space:]]"), p++;
+        else
+            buf_appendc(&b, *p);
+    }
+    buf_appends(&b, ")$");
+    return buf_detach(&b, NULL);
+}
+
+static bool pattern_matches(const char *pattern, const char *subject)
+{
+    char *posix = posix_pattern(pattern);
+    regex_t re;
+    bool ok = false;
+    if (regcomp(&re, posix, REG_EXTENDED | REG_NOSUB) == 0) {
+        ok = regexec(&re, subject, 0, NULL, 0) == 0;
+        regfree(&re);
+    }
+    free(posix);
+    return ok;
+}
+
+/* The integration response whose selectionPattern matches, else the one
+ * without a pattern (the default), else NULL. */
+static json_t *select_response(json_t *responses, const char *subject)
+{
+    json_t *dflt = NULL;
+    const char *code;
+    json_t *r;
+    json_object_foreach(responses, code, r) {
+        const char *pat = json_string_value(json_object_get(r, "selectionPattern"));
+        if (!pat || !*pat)
+            dflt = r;
+        else if (pattern_matches(pat, subject))
+            return r;
+    }
+    return dflt;
+}
+
+/* method.response.header.X = 'literal' mappings; other sources are
+ * integration values MOCK does not have. */
+static void static_headers(svc_call_t *c, json_t *params)
+{
+    const char *k;
+    json_t *v;
+    static const char prefix[] = "method.response.header.";
+    json_object_foreach(params, k, v) {
+        const char *val = json_string_value(v);
+        size_t n = val ? strlen(val) : 0;
+        if (strncmp(k, prefix, sizeof prefix - 1) != 0 || n < 2 || val[0] != '\'' || val[n - 1] != '\'')
+            continue;
+        svc_raw_header(c, k + sizeof prefix - 1, arena_strndup(c->arena, val + 1, n - 2));
+    }
+}
+
+/* ================================================================ MOCK */
+
+static int serve_mock(invocation_t *iv, json_t *integ)
+{
+    svc_call_t *c = iv->c;
+    char err[256];
+    int status = 200;
+    const char *req_tpl = template_for(json_object_get(integ, "requestTemplates"),
+                                       http_request_header(c->req, "Content-Type"));
+    if (req_tpl) {
+        buf_t out;
+        buf_init(&out, AGW_MAX_RESPONSE_BYTES);
+        int rc = agw__tpl_render(req_tpl, &iv->tpl, &out, err, sizeof err);
+        json_t *doc = rc == 0 ? json_loadb(out.data, out.len, 0, NULL) : NULL;
+        buf_destroy(&out);
+        json_t *sc = json_object_get(doc, "statusCode");
+        bool has_status = json_is_integer(sc);
+        if (has_status)
+            status = (int)json_integer_value(sc);
+        json_decref(doc);
+        if (rc != 0) {
+            internal_error(c, err);
+            return 0;
+        }
+        if (!has_status) {
+            internal_error(c, "MOCK request template gave no integer statusCode");
+            return 0;
+        }
+    }
+    char subject[16];
+    snprintf(subject, sizeof subject, "%d", status);
+    json_t *ir = select_response(json_object_get(integ, "integrationResponses"), subject);
+    if (!ir) {
+        /* AWS logs: "No match for output mapping and no default output
+         * mapping was specified" and answers 500. */
+        internal_error(c, "no integration response matches and none is the default");
+        return 0;
+    }
+    const char *code = json_string_value(json_object_get(ir, "statusCode"));
+    svc_raw_status(c, code ? atoi(code) : 200);
+    svc_raw_header(c, "Content-Type", "application/json");
+    static_headers(c, json_object_get(ir, "responseParameters"));
+    const char *res_tpl = template_for(json_object_get(ir, "responseTemplates"), STRV_NULL);
+    if (res_tpl) {
+        /* The integration's output is MOCK's empty body. */
+        agw_tpl_ctx_t x = iv->tpl;
+        x.body = STRV_NULL;
+        x._body_json = NULL;
+        buf_t *body = svc_raw_body(c);
+        if (agw__tpl_render(res_tpl, &x, body, err, sizeof err) != 0) {
+            buf_reset(body);
+            c->raw_status = 0;
+            internal_error(c, err);
+        }
+        json_decref(x._body_json);
+    }
+    return 0;
+}
+
+/* ================================================================ entry */
+
+static void missing_token(svc_call_t *c)
 {
     svc_error(c, "MissingAuthenticationTokenException", 403, "Missing Authentication Token");
+}
+
+int agw__http_serve(svc_call_t *c)
+{
+    agw_state_t *st = c->state;
+    apigw_invoke_url_t u;
+    if (!apigw_invoke_url(c->req, &u)) {
+        missing_token(c);
+        return 0;
+    }
+    invocation_t iv = {.c = c};
+    iv.api = json_object_get(st->apis, cstr(c->arena, u.api_id));
+    iv.stage_name = cstr(c->arena, u.first);
+    iv.stage = json_object_get(json_object_get(iv.api, "stages"), iv.stage_name);
+    const char *dep_id = json_string_value(json_object_get(iv.stage, "deploymentId"));
+    json_t *dep = dep_id ? json_object_get(json_object_get(iv.api, "deployments"), dep_id) : NULL;
+    iv.verb = cstr(c->arena, c->req->method);
+    iv.path = u.rest;
+    if (!dep || !route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv.verb, &iv.route)) {
+        missing_token(c);
+        return 0;
+    }
+    json_t *headers = request_headers(c->req);
+    iv.tpl.params = json_pack("{s:O,s:o,s:o}", "path", iv.route.path_params, "querystring",
+                              query_params(c->arena, c->req->query), "header", headers);
+    iv.tpl.context = context_for(&iv);
+    iv.tpl.stage_vars = json_object_get(iv.stage, "variables");
+    iv.tpl.body = buf_view(&c->req->body);
+
+    json_t *integ = json_object_get(iv.route.method, "methodIntegration");
+    const char *type = json_string_value(json_object_get(integ, "type"));
+    if (type && strcmp(type, "MOCK") == 0)
+        serve_mock(&iv, integ);
+    else
+        internal_error(c, arena_sprintf(c->arena, "integration type %s is not served by kyoka yet",
+                                        type ? type : "(none)"));
+    json_decref(iv.tpl._body_json);
+    json_decref(iv.tpl.context);
+    json_decref(iv.tpl.params);
+    json_decref(iv.route.path_params);
     return 0;
 }
