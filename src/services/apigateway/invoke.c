@@ -13,9 +13,13 @@
  *
  * Integrations served: MOCK (the request template's statusCode selects
  * the integration response by its selectionPattern, whose response
- * template and static header mappings make the answer). The others answer
- * AWS's 500 {"message": "Internal server error"} and log that kyoka does
- * not run that integration type yet.
+ * template and static header mappings make the answer) and AWS_PROXY to a
+ * Lambda function (payload format 1.0, src/apigw/payload1.c), invoked
+ * through pipes as apigateway.amazonaws.com with aws:SourceArn
+ * arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path},
+ * so the function's resource policy decides. The others answer AWS's 500
+ * {"message": "Internal server error"} and log that kyoka does not run
+ * that integration type yet.
  */
 #include "internal.h"
 
@@ -23,8 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "apigw/apigw.h"
+#include "pipes/pipes.h"
 #include "core/banned.h"
 
 #define AGW_MAX_SEGMENTS 64    /* deeper request paths cannot match anything we store */
@@ -384,6 +391,190 @@ static int serve_mock(invocation_t *iv, json_t *integ)
     return 0;
 }
 
+
+/* ================================================================ AWS_PROXY (Lambda) */
+
+/* The function ARN inside ".../functions/{arn}/invocations". */
+static const char *function_of(arena_t *a, const char *uri)
+{
+    static const char marker[] = ":lambda:path/2015-03-31/functions/";
+    static const char tail[] = "/invocations";
+    const char *at = uri ? strstr(uri, marker) : NULL;
+    if (!at)
+        return NULL;
+    at += sizeof marker - 1;
+    const char *end = strstr(at, tail);
+    return end && end > at ? arena_strndup(a, at, (size_t)(end - at)) : NULL;
+}
+
+/* AWS's access-log time format: "04/Dec/2026:13:09:41 +0000". */
+static const char *request_time(arena_t *a, int64_t ms)
+{
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    return arena_sprintf(a, "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+                         tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static json_t *nullable(strv_t s) { return s.p ? json_stringn_nocheck(s.p, s.len) : json_null(); }
+
+/* requestContext of a REST API's 1.0 event. */
+static json_t *proxy_context(invocation_t *iv, int64_t now_ms)
+{
+    svc_call_t *c = iv->c;
+    const http_request_t *req = c->req;
+    strv_t host = http_request_header(req, "Host");
+    const char *api_id = json_string_value(json_object_get(json_object_get(iv->api, "api"), "id"));
+    json_t *identity = json_pack("{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:s,s:n,s:o,s:n}", "accessKey", "accountId",
+                                 "caller", "cognitoAuthenticationProvider", "cognitoAuthenticationType",
+                                 "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId", "sourceIp",
+                                 req->remote_addr, "user", "userAgent", nullable(http_request_header(req, "User-Agent")),
+                                 "userArn");
+    return json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "accountId", agw__account(c),
+                     "apiId", api_id, "domainName", nullable(host), "domainPrefix", api_id, "extendedRequestId",
+                     c->request_id, "httpMethod", iv->verb, "identity", identity, "path",
+                     arena_sprintf(c->arena, "/%s%.*s", iv->stage_name, (int)iv->path.len, iv->path.p), "protocol",
+                     "HTTP/1.1", "requestId", c->request_id, "requestTime", request_time(c->arena, now_ms),
+                     "requestTimeEpoch", (json_int_t)now_ms, "resourceId",
+                     json_string_value(json_object_get(iv->route.resource, "id")), "resourcePath",
+                     json_string_value(json_object_get(iv->route.resource, "path")), "stage", iv->stage_name);
+}
+
+/* A parked proxy call. The client may go away first (on_abort): then c is
+ * cleared and the invoke's answer is dropped. */
+typedef struct proxy_job {
+    svc_call_t *c;
+} proxy_job_t;
+
+static void on_proxy_abort(svc_call_t *c)
+{
+    proxy_job_t *job = c->parked;
+    if (job)
+        job->c = NULL;
+    c->parked = NULL;
+}
+
+static bool body_is_text(const http_request_t *req)
+{
+    /* REST APIs without binaryMediaTypes pass every body as text; a body
+     * that is not UTF-8 cannot be a JSON string, so it goes as base64. */
+    json_t *probe = json_stringn(req->body.data, req->body.len);
+    bool ok = probe != NULL;
+    json_decref(probe);
+    return ok;
+}
+
+static void send_proxy_answer(svc_call_t *c, const char *payload, size_t len)
+{
+    json_t *answer = json_loadb(payload, len, JSON_DECODE_ANY, NULL);
+    apigw_payload1_out_t out;
+    if (!apigw_payload1_response(answer, &out)) {
+        log_info("apigateway: the function's answer is malformed (statusCode, headers or body)");
+        svc_error(c, "InternalServerErrorException", 502, "Internal server error");
+        json_decref(answer);
+        return;
+    }
+    unsigned char *bin = NULL;
+    ssize_t nbin = out.body_base64 ? base64_decode(c->arena, out.body, &bin) : 0;
+    if (nbin < 0) {
+        log_info("apigateway: isBase64Encoded is true but the body is not base64");
+        svc_error(c, "InternalServerErrorException", 502, "Internal server error");
+    } else {
+        svc_raw_status(c, out.status);
+        const char *k;
+        json_t *vals;
+        bool has_type = false;
+        json_object_foreach(out.headers, k, vals) {
+            size_t i;
+            json_t *v;
+            has_type |= strcasecmp(k, "Content-Type") == 0;
+            json_array_foreach(vals, i, v)
+                svc_raw_header(c, k, json_string_value(v));
+        }
+        if (!has_type)
+            svc_raw_header(c, "Content-Type", "application/json");
+        buf_t *body = svc_raw_body(c);
+        if (out.body_base64)
+            buf_append(body, bin, (size_t)nbin);
+        else
+            buf_append(body, out.body.p, out.body.len);
+    }
+    json_decref(out.headers);
+    json_decref(answer);
+}
+
+static void on_proxy_done(void *data, const svc_call_t *res)
+{
+    proxy_job_t *job = data;
+    svc_call_t *c = job->c;
+    free(job);
+    if (!c)
+        return;
+    c->parked = NULL;
+    c->on_abort = NULL;
+    if (res->error.code) {
+        /* Denied by the function's policy, no such function, throttled:
+         * the client sees a bare 500; the decision log explains a denial. */
+        log_info("apigateway: invoking the function failed: %s: %s (decision %s)", res->error.code,
+                 res->error.message, res->decision_id ? res->decision_id : "-");
+        svc_error(c, "InternalServerErrorException", 500, "Internal server error");
+    } else if (json_object_get(res->output, "FunctionError")) {
+        log_info("apigateway: the function failed (%s)",
+                 json_string_value(json_object_get(res->output, "FunctionError")));
+        svc_error(c, "InternalServerErrorException", 502, "Internal server error");
+    } else {
+        json_t *p = json_object_get(res->output, "Payload");
+        send_proxy_answer(c, json_string_value(p), json_string_length(p));
+    }
+    svc_call_finish(c);
+}
+
+static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
+{
+    svc_call_t *c = iv->c;
+    const char *fn = function_of(c->arena, json_string_value(json_object_get(integ, "uri")));
+    if (!fn) {
+        internal_error(c, "the AWS_PROXY integration's uri names no Lambda function");
+        return 0;
+    }
+    const char *region = json_string_value(json_object_get(iv->api, "region"));
+    int64_t now = kyoka_clock_now_ms();
+    const http_request_t *req = c->req;
+    bool binary = req->body.len && !body_is_text(req);
+    apigw_payload1_in_t in = {
+        .req = req,
+        .resource = json_string_value(json_object_get(iv->route.resource, "path")),
+        .path = iv->path.len ? cstr(c->arena, iv->path) : "/",
+        .path_params = iv->route.path_params,
+        .stage_vars = iv->tpl.stage_vars,
+        .request_context = proxy_context(iv, now),
+        .body_is_binary = binary,
+        .body_base64 = binary ? base64_encode(c->arena, req->body.data, req->body.len) : NULL,
+    };
+    json_t *ev = apigw_payload1_event(&in);
+    char *text = proto_json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    const char *p = iv->path.len ? cstr(c->arena, iv->path) : "/";
+    svc_caller_t who = {
+        .service_principal = AGW_PRINCIPAL,
+        .source_arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/%s/%s/%s", region, agw__account(c),
+                                    json_string_value(json_object_get(json_object_get(iv->api, "api"), "id")),
+                                    iv->stage_name, iv->verb, p + 1),
+        .source_account = agw__account(c),
+        .region = region,
+    };
+    proxy_job_t *job = xcalloc(1, sizeof *job);
+    job->c = c;
+    c->parked = job;
+    c->on_abort = on_proxy_abort;
+    pipes_lambda_invoke(c->ctx, &who, fn, text, strlen(text), false, on_proxy_done, job);
+    free(text);
+    return KYOKA_EAGAIN;
+}
+
 /* ================================================================ entry */
 
 static void missing_token(svc_call_t *c)
@@ -420,8 +611,11 @@ int agw__http_serve(svc_call_t *c)
 
     json_t *integ = json_object_get(iv.route.method, "methodIntegration");
     const char *type = json_string_value(json_object_get(integ, "type"));
+    int rc = 0;
     if (type && strcmp(type, "MOCK") == 0)
         serve_mock(&iv, integ);
+    else if (type && strcmp(type, "AWS_PROXY") == 0)
+        rc = serve_lambda_proxy(&iv, integ);
     else
         internal_error(c, arena_sprintf(c->arena, "integration type %s is not served by kyoka yet",
                                         type ? type : "(none)"));
@@ -429,5 +623,5 @@ int agw__http_serve(svc_call_t *c)
     json_decref(iv.tpl.context);
     json_decref(iv.tpl.params);
     json_decref(iv.route.path_params);
-    return 0;
+    return rc;
 }
