@@ -9,6 +9,7 @@
 #ifndef KYOKA_APIGATEWAY_INTERNAL_H
 #define KYOKA_APIGATEWAY_INTERNAL_H
 
+#include "services/events/events.h"
 #include "services/service.h"
 
 #define AGW_PRINCIPAL "apigateway.amazonaws.com"
@@ -29,6 +30,7 @@ typedef struct agw_state {
     json_t *keys;  /* id -> {"region","key":ApiKey} */
     json_t *plans; /* id -> {"region","plan":UsagePlan,"keys":[keyId...]} */
     json_t *meter; /* data plane: "planId/keyId" -> {"tokens","at_ms","used","period"} (memory) */
+    events_roles_t *roles; /* sessions of integration credentials roles, assumed as apigateway.amazonaws.com */
 } agw_state_t;
 
 /* store.c */

@@ -17,7 +17,11 @@
  * Lambda function (payload format 1.0, src/apigw/payload1.c), invoked
  * through pipes as apigateway.amazonaws.com with aws:SourceArn
  * arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path},
- * so the function's resource policy decides. The others answer AWS's 500
+ * so the function's resource policy decides; AWS integrations to SQS
+ * SendMessage (uri ...:sqs:path/{account}/{queue} or ...:sqs:action/SendMessage
+ * with QueueUrl in the body), whose request template renders the form body
+ * and whose credentials role API Gateway assumes, so the role's policy
+ * (and the queue's) decides. The others answer AWS's 500
  * {"message": "Internal server error"} and log that kyoka does not run
  * that integration type yet.
  */
@@ -332,6 +336,42 @@ static void static_headers(svc_call_t *c, json_t *params)
     }
 }
 
+/* Answer through the integration response that subject (the
+ * integration's status code) selects: its status, static header mappings
+ * and response template rendered over the integration's output body (or
+ * the body passed through when there is no template). */
+static void map_integration_response(svc_call_t *c, json_t *integ, const char *subject, strv_t output,
+                                     const agw_tpl_ctx_t *base)
+{
+    json_t *ir = select_response(json_object_get(integ, "integrationResponses"), subject);
+    if (!ir) {
+        /* AWS logs: "No match for output mapping and no default output
+         * mapping was specified" and answers 500. */
+        internal_error(c, "no integration response matches and none is the default");
+        return;
+    }
+    const char *code = json_string_value(json_object_get(ir, "statusCode"));
+    svc_raw_status(c, code ? atoi(code) : 200);
+    svc_raw_header(c, "Content-Type", "application/json");
+    static_headers(c, json_object_get(ir, "responseParameters"));
+    const char *res_tpl = template_for(json_object_get(ir, "responseTemplates"), STRV_NULL);
+    buf_t *body = svc_raw_body(c);
+    if (!res_tpl) {
+        buf_append(body, output.p, output.len);
+        return;
+    }
+    agw_tpl_ctx_t x = *base;
+    x.body = output;
+    x._body_json = NULL;
+    char err[256];
+    if (agw__tpl_render(res_tpl, &x, body, err, sizeof err) != 0) {
+        buf_reset(body);
+        c->raw_status = 0;
+        internal_error(c, err);
+    }
+    json_decref(x._body_json);
+}
+
 /* ================================================================ MOCK */
 
 static int serve_mock(invocation_t *iv, json_t *integ)
@@ -363,34 +403,10 @@ static int serve_mock(invocation_t *iv, json_t *integ)
     }
     char subject[16];
     snprintf(subject, sizeof subject, "%d", status);
-    json_t *ir = select_response(json_object_get(integ, "integrationResponses"), subject);
-    if (!ir) {
-        /* AWS logs: "No match for output mapping and no default output
-         * mapping was specified" and answers 500. */
-        internal_error(c, "no integration response matches and none is the default");
-        return 0;
-    }
-    const char *code = json_string_value(json_object_get(ir, "statusCode"));
-    svc_raw_status(c, code ? atoi(code) : 200);
-    svc_raw_header(c, "Content-Type", "application/json");
-    static_headers(c, json_object_get(ir, "responseParameters"));
-    const char *res_tpl = template_for(json_object_get(ir, "responseTemplates"), STRV_NULL);
-    if (res_tpl) {
-        /* The integration's output is MOCK's empty body. */
-        agw_tpl_ctx_t x = iv->tpl;
-        x.body = STRV_NULL;
-        x._body_json = NULL;
-        buf_t *body = svc_raw_body(c);
-        if (agw__tpl_render(res_tpl, &x, body, err, sizeof err) != 0) {
-            buf_reset(body);
-            c->raw_status = 0;
-            internal_error(c, err);
-        }
-        json_decref(x._body_json);
-    }
+    /* The integration's output is MOCK's empty body. */
+    map_integration_response(c, integ, subject, STRV_NULL, &iv->tpl);
     return 0;
 }
-
 
 /* ================================================================ AWS_PROXY (Lambda) */
 
@@ -575,7 +591,180 @@ static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
     return KYOKA_EAGAIN;
 }
 
+/* ================================================================ AWS (SQS) */
+
+/* A parked SQS call keeps what the response mapping needs. */
+typedef struct sqs_job {
+    svc_call_t *c;
+    json_t *integ;      /* own reference */
+    agw_tpl_ctx_t tpl;  /* context, params and stage_vars: own references */
+} sqs_job_t;
+
+static void sqs_job_free(sqs_job_t *job)
+{
+    json_decref(job->integ);
+    json_decref(job->tpl.context);
+    json_decref(job->tpl.params);
+    json_decref(job->tpl.stage_vars);
+    free(job);
+}
+
+static void on_sqs_abort(svc_call_t *c)
+{
+    sqs_job_t *job = c->parked;
+    if (job)
+        job->c = NULL;
+    c->parked = NULL;
+}
+
+/* SQS's answer as API Gateway's AWS integration sees it: the Query
+ * protocol's JSON form, which is what mapping templates select from
+ * ($input.path('$.SendMessageResponse.SendMessageResult.MessageId')). */
+static json_t *sqs_output(const svc_call_t *res)
+{
+    if (res->error.code)
+        return json_pack("{s:{s:s,s:s,s:s},s:s}", "Error", "Code", res->error.code, "Message",
+                         aws_error_text(&res->error), "Type", res->error.sender ? "Sender" : "Receiver", "RequestId",
+                         res->request_id);
+    json_t *result = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(res->output, k, v)
+        json_object_set(result, k, v);
+    return json_pack("{s:{s:o,s:{s:s}}}", "SendMessageResponse", "SendMessageResult", result, "ResponseMetadata",
+                     "RequestId", res->request_id);
+}
+
+static void on_sqs_done(void *data, const svc_call_t *res)
+{
+    sqs_job_t *job = data;
+    svc_call_t *c = job->c;
+    if (!c) {
+        sqs_job_free(job);
+        return;
+    }
+    c->parked = NULL;
+    c->on_abort = NULL;
+    if (res->error.code)
+        log_info("apigateway: SQS answered %s: %s (decision %s)", res->error.code, aws_error_text(&res->error),
+                 res->decision_id ? res->decision_id : "-");
+    json_t *out = sqs_output(res);
+    char *text = proto_json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    char subject[16];
+    snprintf(subject, sizeof subject, "%d", res->error.code ? (res->error.status ? res->error.status : 400) : 200);
+    map_integration_response(c, job->integ, subject, strv_from(text), &job->tpl);
+    free(text);
+    sqs_job_free(job);
+    svc_call_finish(c);
+}
+
+/* The queue ARN from the uri's path form, or from a QueueUrl
+ * (".../{account}/{name}") given in the rendered body. */
+static const char *queue_arn(arena_t *a, const char *uri, const char *region, strv_t queue_url)
+{
+    static const char path[] = ":sqs:path/";
+    const char *at = uri ? strstr(uri, path) : NULL;
+    strv_t tail;
+    if (at) {
+        tail = strv_from(at + sizeof path - 1);
+    } else if (queue_url.len) {
+        /* The last two segments of the URL. */
+        const char *p = queue_url.p + queue_url.len;
+        int slashes = 0;
+        while (p > queue_url.p && slashes < 2)
+            if (*--p == '/')
+                slashes++;
+        if (slashes < 2)
+            return NULL;
+        tail = (strv_t){p + 1, (size_t)(queue_url.p + queue_url.len - p - 1)};
+    } else {
+        return NULL;
+    }
+    const char *slash = memchr(tail.p, '/', tail.len);
+    if (!slash || slash == tail.p || slash + 1 >= tail.p + tail.len)
+        return NULL;
+    return arena_sprintf(a, "arn:aws:sqs:%s:%.*s:%.*s", region, (int)(slash - tail.p), tail.p,
+                         (int)(tail.p + tail.len - slash - 1), slash + 1);
+}
+
+static int serve_sqs(invocation_t *iv, json_t *integ)
+{
+    svc_call_t *c = iv->c;
+    agw_state_t *st = c->state;
+    const char *uri = json_string_value(json_object_get(integ, "uri"));
+    const char *region = json_string_value(json_object_get(iv->api, "region"));
+    /* Without a template the request body is passed through as the form. */
+    const char *tpl = template_for(json_object_get(integ, "requestTemplates"),
+                                   http_request_header(c->req, "Content-Type"));
+    buf_t form;
+    buf_init(&form, AGW_MAX_RESPONSE_BYTES);
+    char err[256];
+    if (tpl ? agw__tpl_render(tpl, &iv->tpl, &form, err, sizeof err) != 0
+            : buf_append(&form, c->req->body.data, c->req->body.len) != 0) {
+        buf_destroy(&form);
+        internal_error(c, tpl ? err : "the request body is too large");
+        return 0;
+    }
+    /* The parsed values may be views into the text: keep it in the arena. */
+    strv_t text = {arena_strndup(c->arena, form.data, form.len), form.len};
+    buf_destroy(&form);
+    form_param_t *ps;
+    int n = form_parse(c->arena, text, &ps, AGW_MAX_QUERY_PARAMS);
+    strv_t action = STRV_NULL, body = STRV_NULL, url = STRV_NULL;
+    bool has_body = false;
+    for (int i = 0; i < n; i++) {
+        if (strv_eq_cstr(ps[i].key, "Action"))
+            action = ps[i].value;
+        else if (strv_eq_cstr(ps[i].key, "MessageBody"))
+            body = ps[i].value, has_body = true;
+        else if (strv_eq_cstr(ps[i].key, "QueueUrl"))
+            url = ps[i].value;
+    }
+    if (uri && strstr(uri, ":sqs:action/") && !action.len)
+        action = strv_from(strstr(uri, ":sqs:action/") + 12);
+    const char *arn = queue_arn(c->arena, uri, region, url);
+    if (!strv_eq_cstr(action, "SendMessage") || !has_body || !arn) {
+        internal_error(c, "kyoka's SQS integration sends Action=SendMessage with a MessageBody to a queue "
+                          "named by the uri path or QueueUrl");
+        return 0;
+    }
+    const char *role = json_string_value(json_object_get(integ, "credentials"));
+    const char *decision = NULL, *why = NULL;
+    const auth_cred_t *cred = role ? events_roles_cred(st->roles, c->ctx, role, region, &decision, &why) : NULL;
+    if (!cred) {
+        /* AWS: "API Gateway does not have permission to assume the provided role". */
+        internal_error(c, arena_sprintf(c->arena, "cannot assume the integration's credentials role %s: %s (decision %s)",
+                                        role ? role : "(none)", why ? why : "no role", decision ? decision : "-"));
+        return 0;
+    }
+    svc_caller_t who = {.cred = cred, .region = region};
+    sqs_job_t *job = xcalloc(1, sizeof *job);
+    job->c = c;
+    job->integ = json_incref(integ);
+    job->tpl = iv->tpl;
+    job->tpl._body_json = NULL;
+    json_incref(job->tpl.context);
+    json_incref(job->tpl.params);
+    json_incref(job->tpl.stage_vars);
+    c->parked = job;
+    c->on_abort = on_sqs_abort;
+    pipes_sqs_send(c->ctx, &who, arn, body.p, body.len, NULL, on_sqs_done, job);
+    return KYOKA_EAGAIN;
+}
+
 /* ================================================================ entry */
+
+/* Whether an AWS integration's uri calls service: "arn:aws:apigateway:REGION:sqs:...". */
+static bool uri_service_is(json_t *integ, const char *service)
+{
+    const char *uri = json_string_value(json_object_get(integ, "uri"));
+    if (!uri || strncmp(uri, "arn:aws:apigateway:", 19) != 0)
+        return false;
+    const char *colon = strchr(uri + 19, ':');
+    size_t n = strlen(service);
+    return colon && strncmp(colon + 1, service, n) == 0 && colon[1 + n] == ':';
+}
 
 static void missing_token(svc_call_t *c)
 {
@@ -616,6 +805,8 @@ int agw__http_serve(svc_call_t *c)
         serve_mock(&iv, integ);
     else if (type && strcmp(type, "AWS_PROXY") == 0)
         rc = serve_lambda_proxy(&iv, integ);
+    else if (type && strcmp(type, "AWS") == 0 && uri_service_is(integ, "sqs"))
+        rc = serve_sqs(&iv, integ);
     else
         internal_error(c, arena_sprintf(c->arena, "integration type %s is not served by kyoka yet",
                                         type ? type : "(none)"));

@@ -116,6 +116,7 @@ static void agw_free(void *state)
     json_decref(st->keys);
     json_decref(st->plans);
     json_decref(st->meter);
+    events_roles_free(st->roles);
     free(st);
 }
 
@@ -128,6 +129,7 @@ static void *agw_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
     st->keys = json_object();
     st->plans = json_object();
     st->meter = json_object();
+    st->roles = events_roles_new(AGW_PRINCIPAL);
     if (agw__migrate(st, err, errcap) != 0) {
         agw_free(st);
         return NULL;
@@ -140,6 +142,7 @@ static void agw_reset(void *state)
 {
     agw_state_t *st = state;
     agw__clear(st);
+    events_roles_clear(st->roles);
     store_write_begin(st->store);
     if (store_exec(st->store, "DELETE FROM apigateway_objects;") != 0)
         log_error("apigateway: reset could not clear the store");
