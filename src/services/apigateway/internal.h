@@ -11,6 +11,7 @@
 
 #include "services/events/events.h"
 #include "services/service.h"
+#include "core/dq.h"
 
 #define AGW_PRINCIPAL "apigateway.amazonaws.com"
 
@@ -30,6 +31,7 @@ typedef struct agw_state {
     json_t *keys;  /* id -> {"region","key":ApiKey} */
     json_t *plans; /* id -> {"region","plan":UsagePlan,"keys":[keyId...]} */
     json_t *meter; /* data plane: "planId/keyId" -> {"tokens","at_ms","used","period"} (memory) */
+    dq_t dq;               /* integration timeouts of parked data-plane calls */
     events_roles_t *roles; /* sessions of integration credentials roles, assumed as apigateway.amazonaws.com */
 } agw_state_t;
 

@@ -459,18 +459,41 @@ static json_t *proxy_context(invocation_t *iv, int64_t now_ms)
                      json_string_value(json_object_get(iv->route.resource, "path")), "stage", iv->stage_name);
 }
 
-/* A parked proxy call. The client may go away first (on_abort): then c is
- * cleared and the invoke's answer is dropped. */
+/* A parked proxy call. The client may go away first (on_abort) or the
+ * integration timeout may pass (on_proxy_timeout): then c is cleared, the
+ * deadline unqueued, and the invoke's late answer only frees the job. */
 typedef struct proxy_job {
     svc_call_t *c;
+    dq_entry_t timeout; /* timeoutInMillis after the invoke started */
 } proxy_job_t;
+
+static void proxy_detach(proxy_job_t *job)
+{
+    agw_state_t *st = job->c->state;
+    dq_remove(&st->dq, &job->timeout);
+    job->c->parked = NULL;
+    job->c->on_abort = NULL;
+    job->c = NULL;
+}
 
 static void on_proxy_abort(svc_call_t *c)
 {
     proxy_job_t *job = c->parked;
     if (job)
-        job->c = NULL;
+        proxy_detach(job);
     c->parked = NULL;
+}
+
+/* API Gateway stops waiting after the integration's timeoutInMillis and
+ * answers 504 (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+static void on_proxy_timeout(dq_entry_t *e)
+{
+    proxy_job_t *job = container_of(e, proxy_job_t, timeout);
+    svc_call_t *c = job->c;
+    proxy_detach(job);
+    log_info("apigateway: the Lambda integration did not answer within its timeout");
+    svc_error(c, "EndpointRequestTimeoutException", 504, "Endpoint request timed out");
+    svc_call_finish(c);
 }
 
 static bool body_is_text(const http_request_t *req)
@@ -526,11 +549,11 @@ static void on_proxy_done(void *data, const svc_call_t *res)
 {
     proxy_job_t *job = data;
     svc_call_t *c = job->c;
+    if (c)
+        proxy_detach(job);
     free(job);
     if (!c)
         return;
-    c->parked = NULL;
-    c->on_abort = NULL;
     if (res->error.code) {
         /* Denied by the function's policy, no such function, throttled:
          * the client sees a bare 500; the decision log explains a denial. */
@@ -584,6 +607,10 @@ static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
     };
     proxy_job_t *job = xcalloc(1, sizeof *job);
     job->c = c;
+    job->timeout.cb = on_proxy_timeout;
+    json_t *ms = json_object_get(integ, "timeoutInMillis");
+    dq_add(&((agw_state_t *)c->state)->dq, &job->timeout,
+           now + (json_is_integer(ms) ? json_integer_value(ms) : 29000));
     c->parked = job;
     c->on_abort = on_proxy_abort;
     pipes_lambda_invoke(c->ctx, &who, fn, text, strlen(text), false, on_proxy_done, job);

@@ -107,6 +107,8 @@ static const svc_op_t agw_ops[] = {
 #undef DEL
 #undef M
 
+static void on_dq_closed(dq_t *dq) { free(container_of(dq, agw_state_t, dq)); }
+
 static void agw_free(void *state)
 {
     agw_state_t *st = state;
@@ -117,7 +119,8 @@ static void agw_free(void *state)
     json_decref(st->plans);
     json_decref(st->meter);
     events_roles_free(st->roles);
-    free(st);
+    /* The state holds the dq's libuv handles: freed once they are closed. */
+    dq_close(&st->dq, on_dq_closed);
 }
 
 static void *agw_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
@@ -130,6 +133,7 @@ static void *agw_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
     st->plans = json_object();
     st->meter = json_object();
     st->roles = events_roles_new(AGW_PRINCIPAL);
+    dq_init(&st->dq, ctx->loop);
     if (agw__migrate(st, err, errcap) != 0) {
         agw_free(st);
         return NULL;

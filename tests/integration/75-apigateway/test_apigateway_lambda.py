@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "50-lambda"))
@@ -35,6 +36,9 @@ def handler(event, context):
         return {"body": "no status"}
     if kind == "raise":
         raise RuntimeError("boom")
+    if kind == "slow":
+        import time
+        time.sleep(1.5)
     return {"statusCode": 418, "body": "teapot"}
 """
 
@@ -126,6 +130,21 @@ class LambdaProxy(LambdaTestCase):
         for kind in ("bad", "raise"):
             status, _, body = self.call(api, "dev", "/items/x?kind=" + kind)
             self.assertEqual((status, json.loads(body)), (502, {"message": "Internal server error"}), kind)
+
+    def test_integration_timeout_is_504(self):
+        fn = self.create("slow", code=py_zip(SHAPES), Timeout=10)["FunctionArn"]
+        api = self.proxy_api(fn)
+        self.allow("slow", api)
+        res = [r for r in self.agw.get_resources(restApiId=api)["items"] if r["path"] == "/items/{proxy+}"][0]
+        self.agw.update_integration(restApiId=api, resourceId=res["id"], httpMethod="ANY", patchOperations=[
+            {"op": "replace", "path": "/timeoutInMillis", "value": "500"}])
+        self.agw.create_deployment(restApiId=api, stageName="dev")
+        status, _, body = self.call(api, "dev", "/items/x?kind=slow")
+        self.assertEqual((status, json.loads(body)), (504, {"message": "Endpoint request timed out"}))
+        # The late answer is dropped; the API keeps serving.
+        time.sleep(1.5)
+        status, _, body = self.call(api, "dev", "/items/x")
+        self.assertEqual((status, body), (418, b"teapot"))
 
     def test_resource_policy_decides(self):
         fn = self.create("locked", code=py_zip(ECHO))["FunctionArn"]
