@@ -138,6 +138,17 @@ int agw__tpl_render(const char *tpl, const agw_tpl_ctx_t *x, buf_t *out, char *e
 json_t *agw__json_path(json_t *root, strv_t path);
 
 /* invoke.c: the data plane */
+#define AGW_MAX_SEGMENTS 64 /* deeper request paths cannot match anything we store */
+typedef struct route {
+    json_t *resource;    /* borrowed from the snapshot */
+    json_t *method;      /* borrowed */
+    json_t *path_params; /* owned by the caller once found: {"id": "42", "proxy": "a/b"} */
+    int score[AGW_MAX_SEGMENTS + 1];
+    size_t nscore;
+} route_t;
+/* The most specific resource of snapshot matching path (still
+ * percent-encoded) with a method for verb or ANY. false: no route. */
+bool agw__route_find(arena_t *a, json_t *snapshot, strv_t path, const char *verb, route_t *best);
 bool agw__http_claim(void *state, const http_request_t *req);
 int agw__http_serve(svc_call_t *c);
 

@@ -38,7 +38,6 @@
 #include "pipes/pipes.h"
 #include "core/banned.h"
 
-#define AGW_MAX_SEGMENTS 64    /* deeper request paths cannot match anything we store */
 #define AGW_MAX_QUERY_PARAMS 256
 #define AGW_MAX_RESPONSE_BYTES (10 * 1024 * 1024) /* API Gateway's payload quota */
 
@@ -57,14 +56,6 @@ bool agw__http_claim(void *state, const http_request_t *req)
 }
 
 /* ================================================================ matching */
-
-typedef struct route {
-    json_t *resource;  /* borrowed from the snapshot */
-    json_t *method;
-    json_t *path_params; /* owned: {"id": "42", "proxy": "a/b"} */
-    int score[AGW_MAX_SEGMENTS + 1];
-    size_t nscore;
-} route_t;
 
 /* Split "/a/b/c" into segments (views, still percent-encoded). An empty
  * path, "/" and a trailing slash all give no empty segment. */
@@ -152,7 +143,7 @@ static json_t *method_for(json_t *resource, const char *verb)
     return m ? m : json_object_get(methods, "ANY");
 }
 
-static bool route_find(arena_t *a, json_t *snapshot, strv_t path, const char *verb, route_t *best)
+bool agw__route_find(arena_t *a, json_t *snapshot, strv_t path, const char *verb, route_t *best)
 {
     strv_t req[AGW_MAX_SEGMENTS];
     size_t nreq = split_segments(path, req, AGW_MAX_SEGMENTS);
@@ -814,7 +805,7 @@ int agw__http_serve(svc_call_t *c)
     json_t *dep = dep_id ? json_object_get(json_object_get(iv.api, "deployments"), dep_id) : NULL;
     iv.verb = cstr(c->arena, c->req->method);
     iv.path = u.rest;
-    if (!dep || !route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv.verb, &iv.route)) {
+    if (!dep || !agw__route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv.verb, &iv.route)) {
         missing_token(c);
         return 0;
     }
