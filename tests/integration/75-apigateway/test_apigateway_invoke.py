@@ -146,10 +146,23 @@ class Invoke(KyokaTestCase):
                                  headers={"Content-Type": "application/json"})
         self.assertEqual(status, 400)
 
+    def test_set_and_if_pick_the_status(self):
+        api = self.agw.create_rest_api(name="vtl")["id"]
+        root = self.agw.get_resources(restApiId=api)["items"][0]["id"]
+        self.mock(api, root, "GET", request=(
+            "#set($code = $input.params('code'))\n"
+            "#if($code == 'missing')#set($s = 404)#elseif(!$code)#set($s = 200)#else#set($s = 500)#end"
+            '{"statusCode": $s}'), responses={"200": (None, '{"ok": 1}', {}), "404": ("404", '{"ok": 0}', {}),
+                                               "500": ("5\\d\\d", '{"ok": -1}', {})})
+        self.agw.create_deployment(restApiId=api, stageName="dev")
+        self.assertEqual(self.call(api, "dev", "/")[0], 200)
+        self.assertEqual(self.call(api, "dev", "/?code=missing")[0], 404)
+        self.assertEqual(self.call(api, "dev", "/?code=other")[0], 500)
+
     def test_unsupported_template_directive_is_a_500(self):
         api = self.agw.create_rest_api(name="vtl")["id"]
         root = self.agw.get_resources(restApiId=api)["items"][0]["id"]
-        self.mock(api, root, "GET", request='#set($x = 1){"statusCode": 200}')
+        self.mock(api, root, "GET", request='#macro(x)#end{"statusCode": 200}')
         self.agw.create_deployment(restApiId=api, stageName="dev")
         status, _, body = self.call(api, "dev", "/")
         self.assertEqual((status, json.loads(body)), (500, {"message": "Internal server error"}))

@@ -92,6 +92,24 @@ class SqsIntegration(KyokaTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(self.received(), ["hello"])
 
+    def test_template_directives_build_the_message(self):
+        tpl = ("## one message per order, names joined\n"
+               "#set($items = $input.path('$.items'))"
+               "Action=SendMessage&MessageBody="
+               "#foreach($i in $items)$i.name#if($i.qty > 1)x$i.qty#end#if($foreach.hasNext),#end#end"
+               "#if($input.params('rush') == 'yes');rush#elseif($items.size)#else;normal#end")
+        api = self.api(self.role("agw-sqs"), template=tpl)
+        order = {"items": [{"name": "tea", "qty": 2}, {"name": "cake", "qty": 1}]}
+        status, body = self.post(api, json.dumps(order))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.received(), ["teax2,cake;normal"])
+        conn = http.client.HTTPConnection("127.0.0.1", self.kyoka.port, timeout=10)
+        conn.request("POST", "/restapis/%s/dev/_user_request_/orders?rush=yes" % api, body=json.dumps(order),
+                     headers={"Content-Type": "application/json"})
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+        self.assertEqual(self.received(), ["teax2,cake;rush"])
+
     def test_role_without_permission_maps_the_error(self):
         api = self.api(self.role("agw-none", allow=False))
         status, body = self.post(api, "x")
