@@ -136,6 +136,10 @@ int agw__tpl_render(const char *tpl, const agw_tpl_ctx_t *x, buf_t *out, char *e
 /* The JSON path subset ("$", ".a", "['a']", "[0]") over root, borrowed. */
 json_t *agw__json_path(json_t *root, strv_t path);
 
+/* usage.c: API keys and usage plans on the data plane. false with the
+ * error set (403 Forbidden, 429) when the request may not go on. */
+bool agw__usage_allowed(svc_call_t *c, json_t *api_doc, const char *stage);
+
 /* invoke.c: the data plane */
 #define AGW_MAX_SEGMENTS 64 /* deeper request paths cannot match anything we store */
 typedef struct route {

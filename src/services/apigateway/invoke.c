@@ -9,7 +9,8 @@
  * beats a greedy {proxy+} (one or more trailing segments). Among resources
  * that match, the most specific one that has the request's method, or ANY,
  * serves it. No stage, no resource or no method: AWS's 403
- * {"message":"Missing Authentication Token"}.
+ * {"message":"Missing Authentication Token"}. Methods with apiKeyRequired
+ * go through the API key and usage plan checks first (usage.c).
  *
  * Integrations served: MOCK (the request template's statusCode selects
  * the integration response by its selectionPattern, whose response
@@ -807,6 +808,11 @@ int agw__http_serve(svc_call_t *c)
     iv.path = u.rest;
     if (!dep || !agw__route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv.verb, &iv.route)) {
         missing_token(c);
+        return 0;
+    }
+    if (json_is_true(json_object_get(iv.route.method, "apiKeyRequired")) &&
+        !agw__usage_allowed(c, iv.api, iv.stage_name)) {
+        json_decref(iv.route.path_params);
         return 0;
     }
     json_t *headers = request_headers(c->req);
