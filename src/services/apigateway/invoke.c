@@ -228,6 +228,19 @@ static json_t *context_for(invocation_t *iv)
                      http_request_header(req, "User-Agent").len);
 }
 
+/* arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}:
+ * what a function's policy sees as aws:SourceArn and what AWS_IAM
+ * authorizes execute-api:Invoke on. */
+static const char *execute_api_arn(const invocation_t *iv)
+{
+    svc_call_t *c = iv->c;
+    const char *p = iv->path.len ? cstr(c->arena, iv->path) : "/";
+    return arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/%s/%s/%s",
+                         json_string_value(json_object_get(iv->api, "region")), agw__account(c),
+                         json_string_value(json_object_get(json_object_get(iv->api, "api"), "id")), iv->stage_name,
+                         iv->verb, p + 1);
+}
+
 /* ================================================================ responses */
 
 static void internal_error(svc_call_t *c, const char *why)
@@ -588,12 +601,9 @@ static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
     json_t *ev = apigw_payload1_event(&in);
     char *text = proto_json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
-    const char *p = iv->path.len ? cstr(c->arena, iv->path) : "/";
     svc_caller_t who = {
         .service_principal = AGW_PRINCIPAL,
-        .source_arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/%s/%s/%s", region, agw__account(c),
-                                    json_string_value(json_object_get(json_object_get(iv->api, "api"), "id")),
-                                    iv->stage_name, iv->verb, p + 1),
+        .source_arn = execute_api_arn(iv),
         .source_account = agw__account(c),
         .region = region,
     };
@@ -772,6 +782,49 @@ static int serve_sqs(invocation_t *iv, json_t *integ)
     return KYOKA_EAGAIN;
 }
 
+/* ================================================================ AWS_IAM */
+
+/* A method with authorizationType AWS_IAM takes SigV4-signed requests
+ * (service execute-api) whose caller may execute-api:Invoke the method's
+ * ARN (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html).
+ * Unsigned: 403 Missing Authentication Token; a bad signature: 403 with
+ * SigV4's message; denied: 403 {"Message": "User: ... is not authorized
+ * ..."}, capitalised as AWS sends this one. */
+static bool iam_allowed(invocation_t *iv)
+{
+    svc_call_t *c = iv->c;
+    char msg[512];
+    auth_status_t s = svc_raw_verify(c, "execute-api", msg, sizeof msg);
+    if (s == AUTH_ANONYMOUS) {
+        svc_error(c, "MissingAuthenticationTokenException", 403, "Missing Authentication Token");
+        return false;
+    }
+    if (s != AUTH_OK) {
+        svc_error(c, "InvalidSignatureException", 403, "%s", msg);
+        return false;
+    }
+    const char *arn = execute_api_arn(iv);
+    if (c->ctx->authorize(c, "execute-api:Invoke", arn, NULL, 0) == IAM_ALLOW)
+        return true;
+    /* authorize set the AccessDenied error with IAM's explanation; the
+     * data plane answers it in its own shape, so take the text and drop
+     * the error. */
+    const char *why = c->error.code ? arena_strdup(c->arena, aws_error_text(&c->error)) : NULL;
+    memset(&c->error, 0, sizeof c->error);
+    json_t *body = json_pack("{s:s}", "Message",
+                             why ? why
+                                 : arena_sprintf(c->arena, "User: %s is not authorized to perform: execute-api:Invoke "
+                                                           "on resource: %s",
+                                                 c->principal.arn ? c->principal.arn : "anonymous", arn));
+    svc_raw_status(c, 403);
+    svc_raw_header(c, "Content-Type", "application/json");
+    svc_raw_header(c, "x-amzn-ErrorType", "AccessDeniedException");
+    if (proto_json_dump_buf(body, JSON_COMPACT, svc_raw_body(c)) != 0)
+        log_error("apigateway: the denial body did not fit");
+    json_decref(body);
+    return false;
+}
+
 /* ================================================================ entry */
 
 /* Whether an AWS integration's uri calls service: "arn:aws:apigateway:REGION:sqs:...". */
@@ -808,6 +861,18 @@ int agw__http_serve(svc_call_t *c)
     iv.path = u.rest;
     if (!dep || !agw__route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv.verb, &iv.route)) {
         missing_token(c);
+        return 0;
+    }
+    const char *auth = json_string_value(json_object_get(iv.route.method, "authorizationType"));
+    if (auth && strcmp(auth, "AWS_IAM") == 0 && !iam_allowed(&iv)) {
+        json_decref(iv.route.path_params);
+        return 0;
+    }
+    if (auth && (strcmp(auth, "CUSTOM") == 0 || strcmp(auth, "COGNITO_USER_POOLS") == 0)) {
+        /* Authorizers are not run by kyoka yet: refuse rather than let
+         * every caller through. */
+        internal_error(c, arena_sprintf(c->arena, "%s authorization is not served by kyoka yet", auth));
+        json_decref(iv.route.path_params);
         return 0;
     }
     if (json_is_true(json_object_get(iv.route.method, "apiKeyRequired")) &&
