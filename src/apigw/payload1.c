@@ -147,8 +147,7 @@ bool apigw_payload1_response(json_t *answer, apigw_payload1_out_t *out)
 {
     memset(out, 0, sizeof *out);
     json_t *sc = json_object_get(answer, "statusCode");
-    if (!json_is_object(answer) || !json_is_integer(sc) || json_integer_value(sc) < 100 ||
-        json_integer_value(sc) > 599)
+    if (!json_is_object(answer) || !json_is_integer(sc) || json_integer_value(sc) < 100 || json_integer_value(sc) > 599)
         return false;
     json_t *body = json_object_get(answer, "body");
     if (body && !json_is_null(body) && !json_is_string(body))
@@ -159,21 +158,24 @@ bool apigw_payload1_response(json_t *answer, apigw_payload1_out_t *out)
     json_t *headers = json_object();
     const char *k;
     json_t *v;
-    json_object_foreach(h, k, v) {
+    json_object_foreach(h, k, v)
+    {
         json_t *s;
         if (!header_value(v, &s))
             goto bad;
         json_object_set_new(headers, k, json_pack("[o]", s));
     }
     /* multiValueHeaders win for a name both carry, as AWS merges them. */
-    json_object_foreach(mh, k, v) {
+    json_object_foreach(mh, k, v)
+    {
         if (!json_is_array(v))
             goto bad;
         json_t *arr = json_array();
         json_object_set_new(headers, k, arr);
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             json_t *s;
             if (!header_value(e, &s))
                 goto bad;

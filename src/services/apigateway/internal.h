@@ -129,7 +129,6 @@ typedef struct agw_tpl_ctx {
     json_t *stage_vars; /* $stageVariables, may be NULL */
     json_t *params;     /* {"path":{}, "querystring":{}, "header":{}} */
     strv_t body;        /* $input.body */
-    json_t *_body_json; /* unused by the renderer (it parses per render); NULL */
 } agw_tpl_ctx_t;
 /* Render tpl into out; -1 with a reason in err on an unsupported form. */
 int agw__tpl_render(const char *tpl, const agw_tpl_ctx_t *x, buf_t *out, char *err, size_t errcap);

@@ -3,12 +3,11 @@
  * service's APIs (src/apigw/url.c) are matched against the stage's
  * deployment snapshot and answered through the method's integration.
  *
- * Matching (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html):
- * the request path is compared segment by segment with every resource
- * path of the snapshot; a literal segment beats a {param} segment, which
- * beats a greedy {proxy+} (one or more trailing segments). Among resources
- * that match, the most specific one that has the request's method, or ANY,
- * serves it. No stage, no resource or no method: AWS's 403
+ * Matching
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html): the
+ * request path is compared segment by segment with every resource path of the snapshot; a literal segment beats a
+ * {param} segment, which beats a greedy {proxy+} (one or more trailing segments). Among resources that match, the most
+ * specific one that has the request's method, or ANY, serves it. No stage, no resource or no method: AWS's 403
  * {"message":"Missing Authentication Token"}. Methods with apiKeyRequired
  * go through the API key and usage plan checks first (usage.c).
  *
@@ -153,7 +152,8 @@ bool agw__route_find(arena_t *a, json_t *snapshot, strv_t path, const char *verb
     bool found = false;
     const char *rid;
     json_t *res;
-    json_object_foreach(snapshot, rid, res) {
+    json_object_foreach(snapshot, rid, res)
+    {
         json_t *m = method_for(res, verb);
         route_t cand = {0};
         if (!m || !match_resource(a, json_string_value(json_object_get(res, "path")), req, nreq, &cand))
@@ -203,12 +203,12 @@ static json_t *query_params(arena_t *a, strv_t query)
 
 typedef struct invocation {
     svc_call_t *c;
-    json_t *api;      /* the API's document, borrowed */
-    json_t *stage;    /* borrowed */
+    json_t *api;   /* the API's document, borrowed */
+    json_t *stage; /* borrowed */
     route_t route;
     const char *verb;
     const char *stage_name;
-    strv_t path;      /* the path after the stage */
+    strv_t path; /* the path after the stage */
     agw_tpl_ctx_t tpl;
 } invocation_t;
 
@@ -218,8 +218,8 @@ static json_t *context_for(invocation_t *iv)
     const http_request_t *req = c->req;
     const char *stage_path = arena_sprintf(c->arena, "/%s%.*s", iv->stage_name, (int)iv->path.len, iv->path.p);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:{s:s,s:s%}}", "requestId", c->request_id,
-                     "extendedRequestId", c->request_id, "stage", iv->stage_name, "httpMethod", iv->verb,
-                     "resourceId", json_string_value(json_object_get(iv->route.resource, "id")), "resourcePath",
+                     "extendedRequestId", c->request_id, "stage", iv->stage_name, "httpMethod", iv->verb, "resourceId",
+                     json_string_value(json_object_get(iv->route.resource, "id")), "resourcePath",
                      json_string_value(json_object_get(iv->route.resource, "path")), "apiId",
                      json_string_value(json_object_get(json_object_get(iv->api, "api"), "id")), "accountId",
                      agw__account(c), "path", stage_path, "requestTimeEpoch", (json_int_t)kyoka_clock_now_ms(),
@@ -264,9 +264,7 @@ static const char *template_for(json_t *templates, strv_t content_type)
             }
         const char *k;
         json_t *v;
-        json_object_foreach(templates, k, v)
-            if (strv_caseeq_cstr(strv_trim(base), k))
-                return json_string_value(v);
+        json_object_foreach(templates, k, v) if (strv_caseeq_cstr(strv_trim(base), k)) return json_string_value(v);
     }
     json_t *dflt = json_object_get(templates, "application/json");
     return json_string_value(dflt);
@@ -282,14 +280,15 @@ static char *posix_pattern(const char *pattern)
     buf_init(&b, AGW_MAX_TEMPLATE_BYTES);
     buf_appends(&b, "^(");
     for (const char *p = pattern; *p; p++) {
-        if (p[0] == '\\' && p[1] == 'd')
-            buf_appends(&b, "[0-9]"), p++;
-        else if (p[0] == '\\' && p[1] == 'w')
-            buf_appends(&b, "[A-Za-z0-9_]"), p++;
-        else if (p[0] == '\\' && p[1] == 's')
-            buf_appends(&b, "[[:space:]]"), p++;
-        else
+        const char *cls = NULL;
+        if (p[0] == '\\')
+            cls = p[1] == 'd' ? "[0-9]" : p[1] == 'w' ? "[A-Za-z0-9_]" : p[1] == 's' ? "[[:space:]]" : NULL;
+        if (cls) {
+            buf_appends(&b, cls);
+            p++;
+        } else {
             buf_appendc(&b, *p);
+        }
     }
     buf_appends(&b, ")$");
     return buf_detach(&b, NULL);
@@ -315,7 +314,8 @@ static json_t *select_response(json_t *responses, const char *subject)
     json_t *dflt = NULL;
     const char *code;
     json_t *r;
-    json_object_foreach(responses, code, r) {
+    json_object_foreach(responses, code, r)
+    {
         const char *pat = json_string_value(json_object_get(r, "selectionPattern"));
         if (!pat || !*pat)
             dflt = r;
@@ -332,7 +332,8 @@ static void static_headers(svc_call_t *c, json_t *params)
     const char *k;
     json_t *v;
     static const char prefix[] = "method.response.header.";
-    json_object_foreach(params, k, v) {
+    json_object_foreach(params, k, v)
+    {
         const char *val = json_string_value(v);
         size_t n = val ? strlen(val) : 0;
         if (strncmp(k, prefix, sizeof prefix - 1) != 0 || n < 2 || val[0] != '\'' || val[n - 1] != '\'')
@@ -367,14 +368,12 @@ static void map_integration_response(svc_call_t *c, json_t *integ, const char *s
     }
     agw_tpl_ctx_t x = *base;
     x.body = output;
-    x._body_json = NULL;
     char err[256];
     if (agw__tpl_render(res_tpl, &x, body, err, sizeof err) != 0) {
         buf_reset(body);
         c->raw_status = 0;
         internal_error(c, err);
     }
-    json_decref(x._body_json);
 }
 
 /* ================================================================ MOCK */
@@ -384,8 +383,8 @@ static int serve_mock(invocation_t *iv, json_t *integ)
     svc_call_t *c = iv->c;
     char err[256];
     int status = 200;
-    const char *req_tpl = template_for(json_object_get(integ, "requestTemplates"),
-                                       http_request_header(c->req, "Content-Type"));
+    const char *req_tpl =
+        template_for(json_object_get(integ, "requestTemplates"), http_request_header(c->req, "Content-Type"));
     if (req_tpl) {
         buf_t out;
         buf_init(&out, AGW_MAX_RESPONSE_BYTES);
@@ -449,11 +448,11 @@ static json_t *proxy_context(invocation_t *iv, int64_t now_ms)
     const http_request_t *req = c->req;
     strv_t host = http_request_header(req, "Host");
     const char *api_id = json_string_value(json_object_get(json_object_get(iv->api, "api"), "id"));
-    json_t *identity = json_pack("{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:s,s:n,s:o,s:n}", "accessKey", "accountId",
-                                 "caller", "cognitoAuthenticationProvider", "cognitoAuthenticationType",
-                                 "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId", "sourceIp",
-                                 req->remote_addr, "user", "userAgent", nullable(http_request_header(req, "User-Agent")),
-                                 "userArn");
+    json_t *identity =
+        json_pack("{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:s,s:n,s:o,s:n}", "accessKey", "accountId", "caller",
+                  "cognitoAuthenticationProvider", "cognitoAuthenticationType", "cognitoIdentityId",
+                  "cognitoIdentityPoolId", "principalOrgId", "sourceIp", req->remote_addr, "user", "userAgent",
+                  nullable(http_request_header(req, "User-Agent")), "userArn");
     return json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "accountId", agw__account(c),
                      "apiId", api_id, "domainName", nullable(host), "domainPrefix", api_id, "extendedRequestId",
                      c->request_id, "httpMethod", iv->verb, "identity", identity, "path",
@@ -531,12 +530,12 @@ static void send_proxy_answer(svc_call_t *c, const char *payload, size_t len)
         const char *k;
         json_t *vals;
         bool has_type = false;
-        json_object_foreach(out.headers, k, vals) {
+        json_object_foreach(out.headers, k, vals)
+        {
             size_t i;
             json_t *v;
             has_type |= strcasecmp(k, "Content-Type") == 0;
-            json_array_foreach(vals, i, v)
-                svc_raw_header(c, k, json_string_value(v));
+            json_array_foreach(vals, i, v) svc_raw_header(c, k, json_string_value(v));
         }
         if (!has_type)
             svc_raw_header(c, "Content-Type", "application/json");
@@ -562,8 +561,8 @@ static void on_proxy_done(void *data, const svc_call_t *res)
     if (res->error.code) {
         /* Denied by the function's policy, no such function, throttled:
          * the client sees a bare 500; the decision log explains a denial. */
-        log_info("apigateway: invoking the function failed: %s: %s (decision %s)", res->error.code,
-                 res->error.message, res->decision_id ? res->decision_id : "-");
+        log_info("apigateway: invoking the function failed: %s: %s (decision %s)", res->error.code, res->error.message,
+                 res->decision_id ? res->decision_id : "-");
         svc_error(c, "InternalServerErrorException", 500, "Internal server error");
     } else if (json_object_get(res->output, "FunctionError")) {
         log_info("apigateway: the function failed (%s)",
@@ -611,8 +610,7 @@ static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
     job->c = c;
     job->timeout.cb = on_proxy_timeout;
     json_t *ms = json_object_get(integ, "timeoutInMillis");
-    dq_add(&((agw_state_t *)c->state)->dq, &job->timeout,
-           now + (json_is_integer(ms) ? json_integer_value(ms) : 29000));
+    dq_add(&((agw_state_t *)c->state)->dq, &job->timeout, now + (json_is_integer(ms) ? json_integer_value(ms) : 29000));
     c->parked = job;
     c->on_abort = on_proxy_abort;
     pipes_lambda_invoke(c->ctx, &who, fn, text, strlen(text), false, on_proxy_done, job);
@@ -625,8 +623,8 @@ static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
 /* A parked SQS call keeps what the response mapping needs. */
 typedef struct sqs_job {
     svc_call_t *c;
-    json_t *integ;      /* own reference */
-    agw_tpl_ctx_t tpl;  /* context, params and stage_vars: own references */
+    json_t *integ;     /* own reference */
+    agw_tpl_ctx_t tpl; /* context, params and stage_vars: own references */
 } sqs_job_t;
 
 static void sqs_job_free(sqs_job_t *job)
@@ -658,8 +656,7 @@ static json_t *sqs_output(const svc_call_t *res)
     json_t *result = json_object();
     const char *k;
     json_t *v;
-    json_object_foreach(res->output, k, v)
-        json_object_set(result, k, v);
+    json_object_foreach(res->output, k, v) json_object_set(result, k, v);
     return json_pack("{s:{s:o,s:{s:s}}}", "SendMessageResponse", "SendMessageResult", result, "ResponseMetadata",
                      "RequestId", res->request_id);
 }
@@ -724,8 +721,8 @@ static int serve_sqs(invocation_t *iv, json_t *integ)
     const char *uri = json_string_value(json_object_get(integ, "uri"));
     const char *region = json_string_value(json_object_get(iv->api, "region"));
     /* Without a template the request body is passed through as the form. */
-    const char *tpl = template_for(json_object_get(integ, "requestTemplates"),
-                                   http_request_header(c->req, "Content-Type"));
+    const char *tpl =
+        template_for(json_object_get(integ, "requestTemplates"), http_request_header(c->req, "Content-Type"));
     buf_t form;
     buf_init(&form, AGW_MAX_RESPONSE_BYTES);
     char err[256];
@@ -743,12 +740,14 @@ static int serve_sqs(invocation_t *iv, json_t *integ)
     strv_t action = STRV_NULL, body = STRV_NULL, url = STRV_NULL;
     bool has_body = false;
     for (int i = 0; i < n; i++) {
-        if (strv_eq_cstr(ps[i].key, "Action"))
+        if (strv_eq_cstr(ps[i].key, "Action")) {
             action = ps[i].value;
-        else if (strv_eq_cstr(ps[i].key, "MessageBody"))
-            body = ps[i].value, has_body = true;
-        else if (strv_eq_cstr(ps[i].key, "QueueUrl"))
+        } else if (strv_eq_cstr(ps[i].key, "MessageBody")) {
+            body = ps[i].value;
+            has_body = true;
+        } else if (strv_eq_cstr(ps[i].key, "QueueUrl")) {
             url = ps[i].value;
+        }
     }
     if (uri && strstr(uri, ":sqs:action/") && !action.len)
         action = strv_from(strstr(uri, ":sqs:action/") + 12);
@@ -763,8 +762,9 @@ static int serve_sqs(invocation_t *iv, json_t *integ)
     const auth_cred_t *cred = role ? events_roles_cred(st->roles, c->ctx, role, region, &decision, &why) : NULL;
     if (!cred) {
         /* AWS: "API Gateway does not have permission to assume the provided role". */
-        internal_error(c, arena_sprintf(c->arena, "cannot assume the integration's credentials role %s: %s (decision %s)",
-                                        role ? role : "(none)", why ? why : "no role", decision ? decision : "-"));
+        internal_error(c,
+                       arena_sprintf(c->arena, "cannot assume the integration's credentials role %s: %s (decision %s)",
+                                     role ? role : "(none)", why ? why : "no role", decision ? decision : "-"));
         return 0;
     }
     svc_caller_t who = {.cred = cred, .region = region};
@@ -772,7 +772,6 @@ static int serve_sqs(invocation_t *iv, json_t *integ)
     job->c = c;
     job->integ = json_incref(integ);
     job->tpl = iv->tpl;
-    job->tpl._body_json = NULL;
     json_incref(job->tpl.context);
     json_incref(job->tpl.params);
     json_incref(job->tpl.stage_vars);
@@ -786,7 +785,8 @@ static int serve_sqs(invocation_t *iv, json_t *integ)
 
 /* A method with authorizationType AWS_IAM takes SigV4-signed requests
  * (service execute-api) whose caller may execute-api:Invoke the method's
- * ARN (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html).
+ * ARN
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html).
  * Unsigned: 403 Missing Authentication Token; a bad signature: 403 with
  * SigV4's message; denied: 403 {"Message": "User: ... is not authorized
  * ..."}, capitalised as AWS sends this one. */
@@ -813,8 +813,9 @@ static bool iam_allowed(invocation_t *iv)
     memset(&c->error, 0, sizeof c->error);
     json_t *body = json_pack("{s:s}", "Message",
                              why ? why
-                                 : arena_sprintf(c->arena, "User: %s is not authorized to perform: execute-api:Invoke "
-                                                           "on resource: %s",
+                                 : arena_sprintf(c->arena,
+                                                 "User: %s is not authorized to perform: execute-api:Invoke "
+                                                 "on resource: %s",
                                                  c->principal.arn ? c->principal.arn : "anonymous", arn));
     svc_raw_status(c, 403);
     svc_raw_header(c, "Content-Type", "application/json");
@@ -897,9 +898,8 @@ int agw__http_serve(svc_call_t *c)
     else if (type && strcmp(type, "AWS") == 0 && uri_service_is(integ, "sqs"))
         rc = serve_sqs(&iv, integ);
     else
-        internal_error(c, arena_sprintf(c->arena, "integration type %s is not served by kyoka yet",
-                                        type ? type : "(none)"));
-    json_decref(iv.tpl._body_json);
+        internal_error(
+            c, arena_sprintf(c->arena, "integration type %s is not served by kyoka yet", type ? type : "(none)"));
     json_decref(iv.tpl.context);
     json_decref(iv.tpl.params);
     json_decref(iv.route.path_params);

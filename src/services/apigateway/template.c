@@ -46,8 +46,8 @@ typedef struct cursor {
 
 typedef struct render {
     const agw_tpl_ctx_t *x;
-    json_t *vars;       /* #set and #foreach variables */
-    json_t *body_json;  /* the parsed body, lazily */
+    json_t *vars;      /* #set and #foreach variables */
+    json_t *body_json; /* the parsed body, lazily */
     buf_t *out;
     char *err;
     size_t errcap;
@@ -312,8 +312,8 @@ static json_t *operand(render_t *r, cursor_t *c)
         char *stop;
         char num[32];
         size_t n = 0;
-        while (c->p + n < c->end && n < sizeof num - 1 && (isdigit((unsigned char)c->p[n]) || c->p[n] == '-' ||
-                                                            c->p[n] == '.'))
+        while (c->p + n < c->end && n < sizeof num - 1 &&
+               (isdigit((unsigned char)c->p[n]) || c->p[n] == '-' || c->p[n] == '.'))
             n++;
         memcpy(num, c->p, n);
         num[n] = '\0';
@@ -369,7 +369,7 @@ static bool condition(render_t *r, cursor_t *c)
     } else {
         json_t *b = operand(r, c);
         int cmp = compare(a, b);
-        bool res[] = {cmp == 0, cmp != 0, cmp <= 0, cmp >= 0, cmp < 0, cmp > 0};
+        bool res[] = {cmp == 0, cmp != 0, cmp <= 0, cmp >= 0, cmp<0, cmp> 0};
         result = res[op];
         json_decref(b);
     }

@@ -24,12 +24,14 @@ static json_t *plan_for(agw_state_t *st, const char *api, const char *stage, con
 {
     const char *id;
     json_t *doc;
-    json_object_foreach(st->plans, id, doc) {
+    json_object_foreach(st->plans, id, doc)
+    {
         bool has_key = false, serves = false;
         size_t i;
         json_t *v;
         json_array_foreach(json_object_get(doc, "keys"), i, v) has_key |= strcmp(json_string_value(v), key) == 0;
-        json_array_foreach(json_object_get(json_object_get(doc, "plan"), "apiStages"), i, v) {
+        json_array_foreach(json_object_get(json_object_get(doc, "plan"), "apiStages"), i, v)
+        {
             serves |= strcmp(json_string_value(json_object_get(v, "apiId")), api) == 0 &&
                       strcmp(json_string_value(json_object_get(v, "stage")), stage) == 0;
         }
@@ -45,7 +47,8 @@ static json_t *key_by_value(agw_state_t *st, strv_t value)
 {
     const char *id;
     json_t *doc;
-    json_object_foreach(st->keys, id, doc) {
+    json_object_foreach(st->keys, id, doc)
+    {
         json_t *k = json_object_get(doc, "key");
         if (strv_eq_cstr(value, json_string_value(json_object_get(k, "value"))))
             return k;
