@@ -8,8 +8,10 @@
  * request path is compared segment by segment with every resource path of the snapshot; a literal segment beats a
  * {param} segment, which beats a greedy {proxy+} (one or more trailing segments). Among resources that match, the most
  * specific one that has the request's method, or ANY, serves it. No stage, no resource or no method: AWS's 403
- * {"message":"Missing Authentication Token"}. Methods with apiKeyRequired
- * go through the API key and usage plan checks first (usage.c).
+ * {"message":"Missing Authentication Token"}. Then the method's
+ * authorization (AWS_IAM, or a CUSTOM Lambda authorizer, which parks the
+ * call until it answers), then for apiKeyRequired the API key and usage
+ * plan checks (usage.c), then the integration.
  *
  * Integrations served: MOCK (the request template's statusCode selects
  * the integration response by its selectionPattern, whose response
@@ -210,7 +212,11 @@ typedef struct invocation {
     const char *stage_name;
     strv_t path; /* the path after the stage */
     agw_tpl_ctx_t tpl;
+    json_t *authorizer; /* a Lambda authorizer's principalId and context, owned; or NULL */
 } invocation_t;
+
+static int serve_integration(invocation_t *iv);
+static int agw_authorize_custom(invocation_t *iv);
 
 static json_t *context_for(invocation_t *iv)
 {
@@ -463,6 +469,14 @@ static json_t *proxy_context(invocation_t *iv, int64_t now_ms)
                      json_string_value(json_object_get(iv->route.resource, "path")), "stage", iv->stage_name);
 }
 
+static json_t *proxy_context_with_authorizer(invocation_t *iv, int64_t now_ms)
+{
+    json_t *rc = proxy_context(iv, now_ms);
+    if (iv->authorizer)
+        json_object_set(rc, "authorizer", iv->authorizer);
+    return rc;
+}
+
 /* A parked proxy call. The client may go away first (on_abort) or the
  * integration timeout may pass (on_proxy_timeout): then c is cleared, the
  * deadline unqueued, and the invoke's late answer only frees the job. */
@@ -593,7 +607,7 @@ static int serve_lambda_proxy(invocation_t *iv, json_t *integ)
         .path = iv->path.len ? cstr(c->arena, iv->path) : "/",
         .path_params = iv->route.path_params,
         .stage_vars = iv->tpl.stage_vars,
-        .request_context = proxy_context(iv, now),
+        .request_context = proxy_context_with_authorizer(iv, now),
         .body_is_binary = binary,
         .body_base64 = binary ? base64_encode(c->arena, req->body.data, req->body.len) : NULL,
     };
@@ -844,6 +858,243 @@ static void missing_token(svc_call_t *c)
     svc_error(c, "MissingAuthenticationTokenException", 403, "Missing Authentication Token");
 }
 
+/* ================================================================ Lambda authorizers */
+
+/* CUSTOM methods run the method's TOKEN or REQUEST Lambda authorizer
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html)
+ * as apigateway.amazonaws.com with aws:SourceArn
+ * arn:aws:execute-api:{region}:{account}:{api-id}/authorizers/{id}; its
+ * policy must allow execute-api:Invoke on the method ARN. A missing or
+ * invalid token, or the function failing with "Unauthorized": 401
+ * {"message":"Unauthorized"}; denied: 403 {"Message":"User is not
+ * authorized to access this resource[ with an explicit deny]"}; the
+ * function unreachable or answering nonsense: 500. Results are not
+ * cached (authorizerResultTtlInSeconds is ignored). */
+
+typedef struct auth_job {
+    svc_call_t *c;
+    invocation_t *iv; /* in c's arena */
+} auth_job_t;
+
+static void on_auth_abort(svc_call_t *c)
+{
+    auth_job_t *job = c->parked;
+    if (job)
+        job->c = NULL;
+    c->parked = NULL;
+}
+
+static void unauthorized(svc_call_t *c) { svc_error(c, "UnauthorizedException", 401, "Unauthorized"); }
+
+static void denied(svc_call_t *c, bool explicit_deny)
+{
+    svc_raw_status(c, 403);
+    svc_raw_header(c, "Content-Type", "application/json");
+    svc_raw_header(c, "x-amzn-ErrorType", "AccessDeniedException");
+    buf_appends(svc_raw_body(c),
+                explicit_deny ? "{\"Message\":\"User is not authorized to access this resource with an explicit deny\"}"
+                              : "{\"Message\":\"User is not authorized to access this resource\"}");
+}
+
+/* '*' and '?' wildcards, as IAM matches resources. */
+static bool glob(const char *pat, const char *s)
+{
+    if (!*pat)
+        return !*s;
+    if (*pat == '*')
+        return glob(pat + 1, s) || (*s && glob(pat, s + 1));
+    return *s && (*pat == '?' || *pat == *s) && glob(pat + 1, s + 1);
+}
+
+static bool any_matches(json_t *v, const char *s)
+{
+    if (json_is_string(v))
+        return strlen(json_string_value(v)) <= 2048 && glob(json_string_value(v), s);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) if (json_is_string(e) && strlen(json_string_value(e)) <= 2048 &&
+                                    glob(json_string_value(e), s)) return true;
+    return false;
+}
+
+/* -1 denied explicitly, 0 not allowed, 1 allowed. */
+static int policy_verdict(json_t *policy, const char *method_arn)
+{
+    json_t *stmts = json_object_get(policy, "Statement");
+    if (json_is_object(stmts))
+        stmts = json_pack("[O]", stmts);
+    else
+        json_incref(stmts);
+    int verdict = 0;
+    size_t i;
+    json_t *st;
+    json_array_foreach(stmts, i, st)
+    {
+        const char *effect = json_string_value(json_object_get(st, "Effect"));
+        if (!effect || !any_matches(json_object_get(st, "Action"), "execute-api:Invoke") ||
+            !any_matches(json_object_get(st, "Resource"), method_arn))
+            continue;
+        if (strcmp(effect, "Deny") == 0) {
+            verdict = -1;
+            break;
+        }
+        if (strcmp(effect, "Allow") == 0)
+            verdict = 1;
+    }
+    json_decref(stmts);
+    return verdict;
+}
+
+static void on_auth_done(void *data, const svc_call_t *res)
+{
+    auth_job_t *job = data;
+    svc_call_t *c = job->c;
+    invocation_t *iv = job->iv;
+    free(job);
+    if (!c)
+        return;
+    c->parked = NULL;
+    c->on_abort = NULL;
+    json_t *out = NULL;
+    int rc = 0;
+    if (res->error.code) {
+        log_info("apigateway: invoking the authorizer failed: %s: %s (decision %s)", res->error.code,
+                 res->error.message, res->decision_id ? res->decision_id : "-");
+        internal_error(c, "the authorizer could not be invoked");
+        goto done;
+    }
+    json_t *p = json_object_get(res->output, "Payload");
+    out = json_loadb(json_string_value(p), json_string_length(p), JSON_DECODE_ANY, NULL);
+    if (json_object_get(res->output, "FunctionError")) {
+        const char *m = json_string_value(json_object_get(out, "errorMessage"));
+        if (m && strcmp(m, "Unauthorized") == 0)
+            unauthorized(c);
+        else
+            internal_error(c, "the authorizer failed");
+        goto done;
+    }
+    json_t *principal = json_object_get(out, "principalId");
+    json_t *policy = json_object_get(out, "policyDocument");
+    if (!json_is_string(principal) || !json_is_object(policy)) {
+        internal_error(c, "the authorizer's answer has no principalId or policyDocument");
+        goto done;
+    }
+    int verdict = policy_verdict(policy, execute_api_arn(iv));
+    if (verdict != 1) {
+        denied(c, verdict < 0);
+        goto done;
+    }
+    iv->authorizer = json_object();
+    json_t *ctx = json_object_get(out, "context");
+    if (json_is_object(ctx))
+        json_object_update(iv->authorizer, ctx);
+    json_object_set(iv->authorizer, "principalId", principal);
+    json_object_set(iv->tpl.context, "authorizer", iv->authorizer);
+    rc = serve_integration(iv);
+done:
+    json_decref(out);
+    if (rc != KYOKA_EAGAIN)
+        svc_call_finish(c);
+}
+
+/* The identity a TOKEN authorizer reads: the header its identitySource
+ * names ("method.request.header.Authorization"). */
+static strv_t token_of(const http_request_t *req, const char *source)
+{
+    static const char prefix[] = "method.request.header.";
+    if (!source || strncmp(source, prefix, sizeof prefix - 1) != 0)
+        return STRV_NULL;
+    return http_request_header(req, source + sizeof prefix - 1);
+}
+
+static int agw_authorize_custom(invocation_t *iv)
+{
+    svc_call_t *c = iv->c;
+    const char *aid = json_string_value(json_object_get(iv->route.method, "authorizerId"));
+    json_t *a = aid ? json_object_get(json_object_get(iv->api, "authorizers"), aid) : NULL;
+    const char *type = json_string_value(json_object_get(a, "type"));
+    const char *fn = function_of(c->arena, json_string_value(json_object_get(a, "authorizerUri")));
+    if (!a || !fn || !type || (strcmp(type, "TOKEN") != 0 && strcmp(type, "REQUEST") != 0)) {
+        internal_error(c, "the method's authorizer is missing or not a Lambda TOKEN/REQUEST authorizer");
+        return 0;
+    }
+    const char *method_arn = execute_api_arn(iv);
+    json_t *ev;
+    if (strcmp(type, "TOKEN") == 0) {
+        strv_t token = token_of(c->req, json_string_value(json_object_get(a, "identitySource")));
+        const char *expr = json_string_value(json_object_get(a, "identityValidationExpression"));
+        char *tok = token.p ? arena_strndup(c->arena, token.p, token.len) : NULL;
+        if (!tok || !*tok || (expr && *expr && !pattern_matches(expr, tok))) {
+            unauthorized(c);
+            return 0;
+        }
+        ev = json_pack("{s:s,s:s,s:s}", "type", "TOKEN", "authorizationToken", tok, "methodArn", method_arn);
+    } else {
+        apigw_payload1_in_t in = {
+            .req = c->req,
+            .resource = json_string_value(json_object_get(iv->route.resource, "path")),
+            .path = iv->path.len ? cstr(c->arena, iv->path) : "/",
+            .path_params = iv->route.path_params,
+            .stage_vars = iv->tpl.stage_vars,
+            .request_context = proxy_context(iv, kyoka_clock_now_ms()),
+        };
+        ev = apigw_payload1_event(&in);
+        json_object_del(ev, "body");
+        json_object_del(ev, "isBase64Encoded");
+        json_object_set_new(ev, "type", json_string("REQUEST"));
+        json_object_set_new(ev, "methodArn", json_string(method_arn));
+    }
+    char *text = proto_json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    const char *region = json_string_value(json_object_get(iv->api, "region"));
+    svc_caller_t who = {
+        .service_principal = AGW_PRINCIPAL,
+        .source_arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/authorizers/%s", region, agw__account(c),
+                                    json_string_value(json_object_get(json_object_get(iv->api, "api"), "id")), aid),
+        .source_account = agw__account(c),
+        .region = region,
+    };
+    auth_job_t *job = xcalloc(1, sizeof *job);
+    job->c = c;
+    job->iv = iv;
+    c->parked = job;
+    c->on_abort = on_auth_abort;
+    pipes_lambda_invoke(c->ctx, &who, fn, text, strlen(text), false, on_auth_done, job);
+    free(text);
+    return KYOKA_EAGAIN;
+}
+
+/* The references an invocation holds die with the request's arena, so
+ * every path (answered now, parked, continued after an authorizer) drops
+ * them once. */
+static void on_invocation_done(void *data)
+{
+    invocation_t *iv = data;
+    json_decref(iv->tpl.context);
+    json_decref(iv->tpl.params);
+    json_decref(iv->route.path_params);
+    json_decref(iv->authorizer);
+}
+
+static int serve_integration(invocation_t *iv)
+{
+    svc_call_t *c = iv->c;
+    if (json_is_true(json_object_get(iv->route.method, "apiKeyRequired")) &&
+        !agw__usage_allowed(c, iv->api, iv->stage_name))
+        return 0;
+    json_t *integ = json_object_get(iv->route.method, "methodIntegration");
+    const char *type = json_string_value(json_object_get(integ, "type"));
+    if (type && strcmp(type, "MOCK") == 0)
+        return serve_mock(iv, integ);
+    if (type && strcmp(type, "AWS_PROXY") == 0)
+        return serve_lambda_proxy(iv, integ);
+    if (type && strcmp(type, "AWS") == 0 && uri_service_is(integ, "sqs"))
+        return serve_sqs(iv, integ);
+    internal_error(c,
+                   arena_sprintf(c->arena, "integration type %s is not served by kyoka yet", type ? type : "(none)"));
+    return 0;
+}
+
 int agw__http_serve(svc_call_t *c)
 {
     agw_state_t *st = c->state;
@@ -852,56 +1103,36 @@ int agw__http_serve(svc_call_t *c)
         missing_token(c);
         return 0;
     }
-    invocation_t iv = {.c = c};
-    iv.api = json_object_get(st->apis, cstr(c->arena, u.api_id));
-    iv.stage_name = cstr(c->arena, u.first);
-    iv.stage = json_object_get(json_object_get(iv.api, "stages"), iv.stage_name);
-    const char *dep_id = json_string_value(json_object_get(iv.stage, "deploymentId"));
-    json_t *dep = dep_id ? json_object_get(json_object_get(iv.api, "deployments"), dep_id) : NULL;
-    iv.verb = cstr(c->arena, c->req->method);
-    iv.path = u.rest;
-    if (!dep || !agw__route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv.verb, &iv.route)) {
+    invocation_t *iv = arena_calloc(c->arena, sizeof *iv);
+    iv->c = c;
+    iv->api = json_object_get(st->apis, cstr(c->arena, u.api_id));
+    iv->stage_name = cstr(c->arena, u.first);
+    iv->stage = json_object_get(json_object_get(iv->api, "stages"), iv->stage_name);
+    const char *dep_id = json_string_value(json_object_get(iv->stage, "deploymentId"));
+    json_t *dep = dep_id ? json_object_get(json_object_get(iv->api, "deployments"), dep_id) : NULL;
+    iv->verb = cstr(c->arena, c->req->method);
+    iv->path = u.rest;
+    if (!dep || !agw__route_find(c->arena, json_object_get(dep, "_snapshot"), u.rest, iv->verb, &iv->route)) {
         missing_token(c);
         return 0;
     }
-    const char *auth = json_string_value(json_object_get(iv.route.method, "authorizationType"));
-    if (auth && strcmp(auth, "AWS_IAM") == 0 && !iam_allowed(&iv)) {
-        json_decref(iv.route.path_params);
-        return 0;
-    }
-    if (auth && (strcmp(auth, "CUSTOM") == 0 || strcmp(auth, "COGNITO_USER_POOLS") == 0)) {
-        /* Authorizers are not run by kyoka yet: refuse rather than let
-         * every caller through. */
-        internal_error(c, arena_sprintf(c->arena, "%s authorization is not served by kyoka yet", auth));
-        json_decref(iv.route.path_params);
-        return 0;
-    }
-    if (json_is_true(json_object_get(iv.route.method, "apiKeyRequired")) &&
-        !agw__usage_allowed(c, iv.api, iv.stage_name)) {
-        json_decref(iv.route.path_params);
-        return 0;
-    }
+    arena_on_destroy(c->arena, on_invocation_done, iv);
     json_t *headers = request_headers(c->req);
-    iv.tpl.params = json_pack("{s:O,s:o,s:o}", "path", iv.route.path_params, "querystring",
-                              query_params(c->arena, c->req->query), "header", headers);
-    iv.tpl.context = context_for(&iv);
-    iv.tpl.stage_vars = json_object_get(iv.stage, "variables");
-    iv.tpl.body = buf_view(&c->req->body);
+    iv->tpl.params = json_pack("{s:O,s:o,s:o}", "path", iv->route.path_params, "querystring",
+                               query_params(c->arena, c->req->query), "header", headers);
+    iv->tpl.context = context_for(iv);
+    iv->tpl.stage_vars = json_object_get(iv->stage, "variables");
+    iv->tpl.body = buf_view(&c->req->body);
 
-    json_t *integ = json_object_get(iv.route.method, "methodIntegration");
-    const char *type = json_string_value(json_object_get(integ, "type"));
-    int rc = 0;
-    if (type && strcmp(type, "MOCK") == 0)
-        serve_mock(&iv, integ);
-    else if (type && strcmp(type, "AWS_PROXY") == 0)
-        rc = serve_lambda_proxy(&iv, integ);
-    else if (type && strcmp(type, "AWS") == 0 && uri_service_is(integ, "sqs"))
-        rc = serve_sqs(&iv, integ);
-    else
-        internal_error(
-            c, arena_sprintf(c->arena, "integration type %s is not served by kyoka yet", type ? type : "(none)"));
-    json_decref(iv.tpl.context);
-    json_decref(iv.tpl.params);
-    json_decref(iv.route.path_params);
-    return rc;
+    const char *auth = json_string_value(json_object_get(iv->route.method, "authorizationType"));
+    if (auth && strcmp(auth, "AWS_IAM") == 0 && !iam_allowed(iv))
+        return 0;
+    if (auth && strcmp(auth, "CUSTOM") == 0)
+        return agw_authorize_custom(iv);
+    if (auth && strcmp(auth, "COGNITO_USER_POOLS") == 0) {
+        /* Refuse rather than let every caller through. */
+        internal_error(c, "COGNITO_USER_POOLS authorization is not served by kyoka yet");
+        return 0;
+    }
+    return serve_integration(iv);
 }
