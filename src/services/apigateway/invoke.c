@@ -896,14 +896,29 @@ static void denied(svc_call_t *c, bool explicit_deny)
                               : "{\"Message\":\"User is not authorized to access this resource\"}");
 }
 
-/* '*' and '?' wildcards, as IAM matches resources. */
+/* '*' and '?' wildcards, as IAM matches resources. Linear in practice:
+ * on a mismatch only the last '*' is retried one character further, so
+ * many stars cannot make the match exponential. */
 static bool glob(const char *pat, const char *s)
 {
-    if (!*pat)
-        return !*s;
-    if (*pat == '*')
-        return glob(pat + 1, s) || (*s && glob(pat, s + 1));
-    return *s && (*pat == '?' || *pat == *s) && glob(pat + 1, s + 1);
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat == '?' || *pat == *s) {
+            pat++;
+            s++;
+        } else if (star) {
+            pat = star + 1;
+            s = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*pat == '*')
+        pat++;
+    return !*pat;
 }
 
 static bool any_matches(json_t *v, const char *s)

@@ -90,6 +90,26 @@ class Authorizers(LambdaTestCase):
         self.assertEqual(self.get(api, "/pets?token=allowq"), (200, {"p": "user-allowq", "tier": "gold"}))
         self.assertEqual(self.get(api, "/pets?token=x")[0], 403)
 
+    def test_proxy_event_carries_the_authorizer(self):
+        echo = self.create("echo", code=py_zip(
+            "import json\ndef handler(event, context):\n"
+            "    return {'statusCode': 200, 'body': json.dumps(event['requestContext']['authorizer'])}\n"))
+        api, auth = self.api("TOKEN")
+        self.allow(api)
+        root = [r for r in self.agw.get_resources(restApiId=api)["items"] if r["path"] == "/"][0]["id"]
+        uri = "arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations" % (REGION, echo["FunctionArn"])
+        self.agw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="CUSTOM",
+                            authorizerId=auth)
+        self.agw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="AWS_PROXY",
+                                 integrationHttpMethod="POST", uri=uri)
+        self.lam.add_permission(FunctionName="echo", StatementId="agw", Action="lambda:InvokeFunction",
+                                Principal="apigateway.amazonaws.com",
+                                SourceArn="arn:aws:execute-api:%s:%s:%s/*/*/*" % (REGION, ACCOUNT, api))
+        self.agw.create_deployment(restApiId=api, stageName="dev")
+        status, body = self.get(api, "/", token="allowp")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, {"principalId": "user-allowp", "tier": "gold", "type": "TOKEN"})
+
     def test_authorizer_needs_its_permission(self):
         api, _ = self.api("TOKEN")
         self.assertEqual(self.get(api, token="allowme"), (500, {"message": "Internal server error"}))
