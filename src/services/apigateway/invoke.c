@@ -1022,6 +1022,35 @@ static strv_t token_of(const http_request_t *req, const char *source)
     return http_request_header(req, source + sizeof prefix - 1);
 }
 
+/* REQUEST authorizers: every identity source named ("method.request.header.X,
+ * method.request.querystring.Y") must be present and non-empty, or API
+ * Gateway answers 401 without calling the function. Other source kinds
+ * (stageVariables, context) are not checked. */
+static bool identity_present(invocation_t *iv, const char *sources)
+{
+    static const char hdr[] = "method.request.header.", qs[] = "method.request.querystring.";
+    const char *p = sources;
+    while (p && *p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char *one = arena_strndup(iv->c->arena, p, n);
+        json_t *v = NULL;
+        if (strncmp(one, hdr, sizeof hdr - 1) == 0) {
+            strv_t h = http_request_header(iv->c->req, one + sizeof hdr - 1);
+            if (!h.len)
+                return false;
+        } else if (strncmp(one, qs, sizeof qs - 1) == 0) {
+            v = json_object_get(json_object_get(iv->tpl.params, "querystring"), one + sizeof qs - 1);
+            if (!json_string_length(v))
+                return false;
+        }
+        p = end;
+    }
+    return true;
+}
+
 static int agw_authorize_custom(invocation_t *iv)
 {
     svc_call_t *c = iv->c;
@@ -1045,6 +1074,10 @@ static int agw_authorize_custom(invocation_t *iv)
         }
         ev = json_pack("{s:s,s:s,s:s}", "type", "TOKEN", "authorizationToken", tok, "methodArn", method_arn);
     } else {
+        if (!identity_present(iv, json_string_value(json_object_get(a, "identitySource")))) {
+            unauthorized(c);
+            return 0;
+        }
         apigw_payload1_in_t in = {
             .req = c->req,
             .resource = json_string_value(json_object_get(iv->route.resource, "path")),

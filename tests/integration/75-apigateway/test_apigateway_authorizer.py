@@ -89,6 +89,9 @@ class Authorizers(LambdaTestCase):
         self.allow(api)
         self.assertEqual(self.get(api, "/pets?token=allowq"), (200, {"p": "user-allowq", "tier": "gold"}))
         self.assertEqual(self.get(api, "/pets?token=x")[0], 403)
+        # A missing identity source is refused before the function runs.
+        self.assertEqual(self.get(api, "/pets"), (401, {"message": "Unauthorized"}))
+        self.assertEqual(self.get(api, "/pets?token="), (401, {"message": "Unauthorized"}))
 
     def test_proxy_event_carries_the_authorizer(self):
         echo = self.create("echo", code=py_zip(
