@@ -13,6 +13,8 @@
 #include "core/core.h"
 #include "http/http.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 
 /* ---- invoke URLs ----
@@ -41,5 +43,42 @@ bool apigw_invoke_url(const http_request_t *req, apigw_invoke_url_t *out);
  *   http://{url-id}.lambda-url.{region}.localhost.localstack.cloud:4566/{path}
  *   http://{url-id}.lambda-url.{region}.on.aws/{path} */
 bool apigw_function_url(const http_request_t *req, strv_t *url_id, strv_t *region);
+
+/* ---- Lambda proxy payload format 1.0 (payload1.c) ----
+ *
+ * The event API Gateway sends a Lambda proxy integration in format 1.0
+ * (REST APIs always; HTTP APIs with payloadFormatVersion "1.0"), and the
+ * function's answer read back
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html). */
+typedef struct apigw_payload1_in {
+    const http_request_t *req;
+    const char *resource;      /* the matched resource path: "/users/{id}" */
+    const char *path;          /* the request path without the stage: "/users/42" */
+    json_t *path_params;       /* borrowed; NULL or empty gives null */
+    json_t *stage_vars;        /* borrowed; NULL or empty gives null */
+    json_t *request_context;   /* taken: the caller builds it (its fields differ per API kind) */
+    bool body_is_binary;       /* send the body base64-encoded (isBase64Encoded true) */
+    const char *body_base64;   /* the body's base64 when body_is_binary */
+} apigw_payload1_in_t;
+
+/* The 1.0 event, a new reference the caller owns. Headers keep the case
+ * they arrived in; repeated headers and query parameters keep their last
+ * value in the single-value maps and all of them in the multi-value ones. */
+json_t *apigw_payload1_event(const apigw_payload1_in_t *in);
+
+/* The function's answer, mapped. Views point into the json the mapper was
+ * given (the caller keeps it alive). */
+typedef struct apigw_payload1_out {
+    int status;
+    json_t *headers;     /* new reference: {"Name": ["v1", "v2"]} (multi-value merged after single) */
+    strv_t body;         /* as the function sent it */
+    bool body_base64;    /* the body is base64 (isBase64Encoded true): the caller decodes it */
+} apigw_payload1_out_t;
+
+/* Map a function's answer (its parsed JSON, borrowed). false when the
+ * answer is malformed (not an object, statusCode not an integer from 100
+ * to 599, body not a string, headers not strings): API Gateway answers 502
+ * then. */
+bool apigw_payload1_response(json_t *answer, apigw_payload1_out_t *out);
 
 #endif

@@ -13090,6 +13090,1899 @@ static const model_service_t m_s3_service = {
     PROTO_REST_XML, NULL, NULL,
 };
 
+static const model_member_t m_apigateway_mem_0[] = {
+    {"format", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"destinationArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_1[] = {
+    {"cloudwatchRoleArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"throttleSettings", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
+    {"features", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiKeyVersion", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_2[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"customerId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"enabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createdDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastUpdatedDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageKeys", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_3[] = {
+    {"ids", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"warnings", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_4[] = {"HEADER", "AUTHORIZER", NULL};
+static const model_member_t m_apigateway_mem_5[] = {
+    {"warnings", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 139, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_6[] = {"csv", NULL};
+static const model_member_t m_apigateway_mem_7[] = {
+    {"apiId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stage", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"throttle", NULL, 167, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_8[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+    {"providerARNs", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authType", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerUri", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerCredentials", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"identitySource", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"identityValidationExpression", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerResultTtlInSeconds", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_9[] = {"TOKEN", "REQUEST", "COGNITO_USER_POOLS", NULL};
+static const model_member_t m_apigateway_mem_10[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 141, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_11[] = {
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_12[] = {
+    {"basePath", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"restApiId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stage", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_13[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 142, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_16[] = {"0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237", NULL};
+static const char *const m_apigateway_enum_17[] = {"CREATE_IN_PROGRESS", "AVAILABLE", "DELETE_IN_PROGRESS", "NOT_AVAILABLE", "FLUSH_IN_PROGRESS", NULL};
+static const model_member_t m_apigateway_mem_18[] = {
+    {"percentTraffic", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"deploymentId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageVariableOverrides", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"useStageCache", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_19[] = {
+    {"clientCertificateId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"pemEncodedCertificate", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createdDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"expirationDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_20[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 143, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_21[] = {
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_22[] = {"INTERNET", "VPC_LINK", NULL};
+static const char *const m_apigateway_enum_23[] = {"CONVERT_TO_BINARY", "CONVERT_TO_TEXT", NULL};
+static const model_member_t m_apigateway_mem_24[] = {
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"enabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"generateDistinctId", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageKeys", NULL, 159, false, false, LOC_BODY, TSF_DEFAULT},
+    {"customerId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_25[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"name", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 9, true, false, LOC_BODY, TSF_DEFAULT},
+    {"providerARNs", NULL, 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authType", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerUri", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerCredentials", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"identitySource", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"identityValidationExpression", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerResultTtlInSeconds", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_26[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"basePath", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"restApiId", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"stage", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_27[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageDescription", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterEnabled", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterSize", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"variables", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"canarySettings", NULL, 61, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tracingEnabled", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_28[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"location", NULL, 65, true, false, LOC_BODY, TSF_DEFAULT},
+    {"properties", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_29[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationVersion", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"stageName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_30[] = {
+    {"domainName", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateBody", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificatePrivateKey", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateChain", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"regionalCertificateName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"regionalCertificateArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endpointConfiguration", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"securityPolicy", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"mutualTlsAuthentication", NULL, 184, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ownershipVerificationCertificateArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_31[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"name", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"schema", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"contentType", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_32[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"validateRequestBody", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"validateRequestParameters", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_33[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"parentId", "parent_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"pathPart", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_34[] = {
+    {"name", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"version", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cloneFrom", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"binaryMediaTypes", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"minimumCompressionSize", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiKeySource", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endpointConfiguration", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policy", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"disableExecuteApiEndpoint", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_35[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"deploymentId", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterSize", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"variables", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"documentationVersion", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"canarySettings", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tracingEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_36[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"keyId", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"keyType", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_37[] = {
+    {"name", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiStages", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"throttle", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
+    {"quota", NULL, 200, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_38[] = {
+    {"name", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"targetArns", NULL, 160, true, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_39[] = {
+    {"apiKey", "api_Key", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_40[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"authorizerId", "authorizer_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_41[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"basePath", "base_path", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_42[] = {
+    {"clientCertificateId", "clientcertificate_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_43[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"deploymentId", "deployment_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_44[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationPartId", "part_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_45[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationVersion", "doc_version", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_46[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_47[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"responseType", "response_type", 81, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_48[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_49[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_50[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_51[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_52[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"modelName", "model_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_53[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"requestValidatorId", "requestvalidator_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_54[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_55[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_56[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_57[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"keyId", "keyId", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_58[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_59[] = {
+    {"vpcLinkId", "vpclink_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_60[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createdDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiSummary", NULL, 190, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_61[] = {
+    {"percentTraffic", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageVariableOverrides", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"useStageCache", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_62[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 144, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_63[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"location", NULL, 65, false, false, LOC_BODY, TSF_DEFAULT},
+    {"properties", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_64[] = {
+    {"ids", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"warnings", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_65[] = {
+    {"type", NULL, 67, true, false, LOC_BODY, TSF_DEFAULT},
+    {"path", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"method", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"statusCode", NULL, 66, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_67[] = {"API", "AUTHORIZER", "MODEL", "RESOURCE", "METHOD", "PATH_PARAMETER", "QUERY_PARAMETER", "REQUEST_HEADER", "REQUEST_BODY", "RESPONSE", "RESPONSE_HEADER", "RESPONSE_BODY", NULL};
+static const model_member_t m_apigateway_mem_68[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 145, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_69[] = {
+    {"version", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createdDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_70[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 146, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_71[] = {
+    {"domainName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"certificateUploadDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"regionalDomainName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"regionalHostedZoneId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"regionalCertificateName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"regionalCertificateArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"distributionDomainName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"distributionHostedZoneId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endpointConfiguration", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"domainNameStatus", NULL, 72, false, false, LOC_BODY, TSF_DEFAULT},
+    {"domainNameStatusMessage", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"securityPolicy", NULL, 211, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"mutualTlsAuthentication", NULL, 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ownershipVerificationCertificateArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_72[] = {"AVAILABLE", "UPDATING", "PENDING", "PENDING_CERTIFICATE_REIMPORT", "PENDING_OWNERSHIP_VERIFICATION", NULL};
+static const model_member_t m_apigateway_mem_73[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 147, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_75[] = {
+    {"types", NULL, 148, false, false, LOC_BODY, TSF_DEFAULT},
+    {"vpcEndpointIds", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_76[] = {"REGIONAL", "EDGE", "PRIVATE", NULL};
+static const model_member_t m_apigateway_mem_77[] = {
+    {"contentType", "Content-Type", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"contentDisposition", "Content-Disposition", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"body", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_78[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_79[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_80[] = {
+    {"responseType", NULL, 81, false, false, LOC_BODY, TSF_DEFAULT},
+    {"statusCode", NULL, 216, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseParameters", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseTemplates", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"defaultResponse", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_81[] = {"DEFAULT_4XX", "DEFAULT_5XX", "RESOURCE_NOT_FOUND", "UNAUTHORIZED", "INVALID_API_KEY", "ACCESS_DENIED", "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR", "INVALID_SIGNATURE", "EXPIRED_TOKEN", "MISSING_AUTHENTICATION_TOKEN", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "API_CONFIGURATION_ERROR", "UNSUPPORTED_MEDIA_TYPE", "BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY", "REQUEST_TOO_LARGE", "THROTTLED", "QUOTA_EXCEEDED", "WAF_FILTERED", NULL};
+static const model_member_t m_apigateway_mem_82[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 149, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_83[] = {
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_85[] = {
+    {"apiKey", "api_Key", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"includeValue", "includeValue", 186, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_86[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"nameQuery", "name", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"customerId", "customerId", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"includeValues", "includeValues", 186, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_87[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"authorizerId", "authorizer_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_88[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_89[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"basePath", "base_path", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_90[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_91[] = {
+    {"clientCertificateId", "clientcertificate_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_92[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_93[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"deploymentId", "deployment_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"embed", "embed", 160, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_94[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_95[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationPartId", "part_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_96[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"type", "type", 67, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"nameQuery", "name", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"path", "path", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"locationStatus", "locationStatus", 165, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_97[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationVersion", "doc_version", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_98[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_99[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_100[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_101[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"exportType", "export_type", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"parameters", NULL, 176, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"accepts", "Accept", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_102[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"responseType", "response_type", 81, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_103[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_104[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_105[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_106[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_107[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_108[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"modelName", "model_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"flatten", "flatten", 15, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_109[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"modelName", "model_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_110[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_111[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"requestValidatorId", "requestvalidator_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_112[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_113[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"embed", "embed", 160, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_114[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"embed", "embed", 160, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_115[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_116[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_117[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"sdkType", "sdk_type", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"parameters", NULL, 176, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_118[] = {
+    {"id", "sdktype_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_119[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_120[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_121[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"deploymentId", "deploymentId", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_122[] = {
+    {"resourceArn", "resource_arn", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_123[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"keyId", "keyId", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_124[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"nameQuery", "name", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_125[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_126[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"keyId", "keyId", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_127[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"keyId", "keyId", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"startDate", "startDate", 217, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"endDate", "endDate", 217, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_128[] = {
+    {"vpcLinkId", "vpclink_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_129[] = {
+    {"position", "position", 217, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"limit", "limit", 187, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_130[] = {
+    {"body", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+    {"format", "format", 6, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"failOnWarnings", "failonwarnings", 15, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_131[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"mode", "mode", 197, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"failOnWarnings", "failonwarnings", 15, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"body", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_132[] = {
+    {"failOnWarnings", "failonwarnings", 15, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"parameters", NULL, 176, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"body", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_134[] = {
+    {"type", NULL, 136, false, false, LOC_BODY, TSF_DEFAULT},
+    {"httpMethod", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"uri", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"connectionType", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
+    {"connectionId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"credentials", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestParameters", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestTemplates", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"passthroughBehavior", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"contentHandling", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+    {"timeoutInMillis", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheNamespace", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheKeyParameters", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"integrationResponses", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tlsConfig", NULL, 227, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_135[] = {
+    {"statusCode", NULL, 216, false, false, LOC_BODY, TSF_DEFAULT},
+    {"selectionPattern", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseParameters", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseTemplates", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"contentHandling", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_136[] = {"HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY", NULL};
+static const model_member_t m_apigateway_mem_137[] = {
+    {"retryAfterSeconds", "Retry-After", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_138[] = {
+    {"member", NULL, 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_139[] = {
+    {"member", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_140[] = {
+    {"member", NULL, 7, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_141[] = {
+    {"member", NULL, 8, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_142[] = {
+    {"member", NULL, 12, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_143[] = {
+    {"member", NULL, 19, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_144[] = {
+    {"member", NULL, 60, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_145[] = {
+    {"member", NULL, 63, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_146[] = {
+    {"member", NULL, 69, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_147[] = {
+    {"member", NULL, 71, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_148[] = {
+    {"member", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_149[] = {
+    {"member", NULL, 80, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_150[] = {
+    {"member", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_151[] = {
+    {"member", NULL, 181, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_152[] = {
+    {"member", NULL, 189, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_153[] = {
+    {"member", NULL, 201, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_154[] = {
+    {"member", NULL, 203, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_155[] = {
+    {"member", NULL, 205, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_156[] = {
+    {"member", NULL, 207, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_157[] = {
+    {"member", NULL, 209, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_158[] = {
+    {"member", NULL, 213, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_159[] = {
+    {"member", NULL, 214, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_160[] = {
+    {"member", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_161[] = {
+    {"member", NULL, 150, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_162[] = {
+    {"member", NULL, 255, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_163[] = {
+    {"member", NULL, 256, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_164[] = {
+    {"member", NULL, 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_165[] = {"DOCUMENTED", "UNDOCUMENTED", NULL};
+static const model_member_t m_apigateway_mem_167[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_168[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 135, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_169[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 161, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_170[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 177, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_171[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_172[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_173[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_174[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_175[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_176[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_177[] = {
+    {"httpMethod", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizationType", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiKeyRequired", NULL, 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestValidatorId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"operationName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestParameters", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestModels", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"methodResponses", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
+    {"methodIntegration", NULL, 134, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizationScopes", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_178[] = {
+    {"statusCode", NULL, 216, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseParameters", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseModels", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_179[] = {
+    {"metricsEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"loggingLevel", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"dataTraceEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"throttlingBurstLimit", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"throttlingRateLimit", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cachingEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheTtlInSeconds", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheDataEncrypted", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requireAuthorizationForCacheControl", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"unauthorizedCacheControlHeaderStrategy", NULL, 229, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_180[] = {
+    {"authorizationType", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiKeyRequired", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_181[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"schema", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"contentType", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_182[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 151, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_183[] = {
+    {"truststoreUri", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"truststoreVersion", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"truststoreWarnings", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_184[] = {
+    {"truststoreUri", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"truststoreVersion", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_185[] = {
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_188[] = {"add", "remove", "replace", "move", "copy", "test", NULL};
+static const model_member_t m_apigateway_mem_189[] = {
+    {"op", NULL, 188, false, false, LOC_BODY, TSF_DEFAULT},
+    {"path", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"from", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_190[] = {
+    {"key", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 173, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_192[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"responseType", "response_type", 81, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", NULL, 216, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseParameters", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseTemplates", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_193[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"type", NULL, 136, true, false, LOC_BODY, TSF_DEFAULT},
+    {"integrationHttpMethod", "httpMethod", 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"uri", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"connectionType", NULL, 22, false, false, LOC_BODY, TSF_DEFAULT},
+    {"connectionId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"credentials", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestParameters", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestTemplates", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"passthroughBehavior", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheNamespace", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheKeyParameters", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"contentHandling", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+    {"timeoutInMillis", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tlsConfig", NULL, 227, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_194[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+    {"selectionPattern", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseParameters", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseTemplates", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"contentHandling", NULL, 23, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_195[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"authorizationType", NULL, 217, true, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizerId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiKeyRequired", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"operationName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestParameters", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestModels", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"requestValidatorId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorizationScopes", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_196[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+    {"responseParameters", NULL, 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"responseModels", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_197[] = {"merge", "overwrite", NULL};
+static const model_member_t m_apigateway_mem_198[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"mode", "mode", 197, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"failOnWarnings", "failonwarnings", 15, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"parameters", NULL, 176, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"body", NULL, 14, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_199[] = {"DAY", "WEEK", "MONTH", NULL};
+static const model_member_t m_apigateway_mem_200[] = {
+    {"limit", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"offset", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"period", NULL, 199, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_201[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"validateRequestBody", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"validateRequestParameters", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_202[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 153, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_203[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"parentId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"pathPart", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"path", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"resourceMethods", NULL, 170, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_204[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 154, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_205[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createdDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"version", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"warnings", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"binaryMediaTypes", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"minimumCompressionSize", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiKeySource", NULL, 4, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endpointConfiguration", NULL, 75, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policy", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"disableExecuteApiEndpoint", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_206[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 155, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_207[] = {
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"friendlyName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"required", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"defaultValue", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_208[] = {
+    {"contentType", "Content-Type", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"contentDisposition", "Content-Disposition", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"body", NULL, 14, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_209[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"friendlyName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"configurationProperties", NULL, 156, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_210[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 157, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_211[] = {"TLS_1_0", "TLS_1_2", NULL};
+static const model_member_t m_apigateway_mem_212[] = {
+    {"retryAfterSeconds", "Retry-After", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_213[] = {
+    {"deploymentId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"clientCertificateId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterSize", NULL, 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"cacheClusterStatus", NULL, 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"methodSettings", NULL, 172, false, false, LOC_BODY, TSF_DEFAULT},
+    {"variables", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"documentationVersion", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"accessLogSettings", NULL, 0, false, false, LOC_BODY, TSF_DEFAULT},
+    {"canarySettings", NULL, 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tracingEnabled", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"webAclArn", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"createdDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+    {"lastUpdatedDate", NULL, 226, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_214[] = {
+    {"restApiId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageName", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_215[] = {
+    {"item", NULL, 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_218[] = {
+    {"resourceArn", "resource_arn", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"tags", NULL, 176, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_219[] = {
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_220[] = {
+    {"value", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_221[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"authorizerId", "authorizer_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"headers", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"multiValueHeaders", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"pathWithQueryString", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"body", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageVariables", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"additionalContext", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_222[] = {
+    {"clientStatus", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"log", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"latency", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
+    {"principalId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"policy", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"authorization", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"claims", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_223[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"pathWithQueryString", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"body", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"headers", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"multiValueHeaders", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"clientCertificateId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"stageVariables", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_224[] = {
+    {"status", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"body", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"headers", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"multiValueHeaders", NULL, 175, false, false, LOC_BODY, TSF_DEFAULT},
+    {"log", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"latency", NULL, 166, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_225[] = {
+    {"burstLimit", NULL, 133, false, false, LOC_BODY, TSF_DEFAULT},
+    {"rateLimit", NULL, 74, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_227[] = {
+    {"insecureSkipVerification", NULL, 15, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_228[] = {
+    {"retryAfterSeconds", "Retry-After", 217, false, false, LOC_HEADER, TSF_DEFAULT},
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_229[] = {"FAIL_WITH_403", "SUCCEED_WITH_RESPONSE_HEADER", "SUCCEED_WITHOUT_RESPONSE_HEADER", NULL};
+static const model_member_t m_apigateway_mem_230[] = {
+    {"message", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_231[] = {
+    {"resourceArn", "resource_arn", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"tagKeys", "tagKeys", 160, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_232[] = {
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_233[] = {
+    {"apiKey", "api_Key", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_234[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"authorizerId", "authorizer_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_235[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"basePath", "base_path", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_236[] = {
+    {"clientCertificateId", "clientcertificate_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_237[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"deploymentId", "deployment_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_238[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationPartId", "part_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_239[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"documentationVersion", "doc_version", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_240[] = {
+    {"domainName", "domain_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_241[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"responseType", "response_type", 81, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_242[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_243[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_244[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_245[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"httpMethod", "http_method", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"statusCode", "status_code", 216, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_246[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"modelName", "model_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_247[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"requestValidatorId", "requestvalidator_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_248[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"resourceId", "resource_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_249[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_250[] = {
+    {"restApiId", "restapi_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"stageName", "stage_name", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_251[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_252[] = {
+    {"usagePlanId", "usageplanId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"keyId", "keyId", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_253[] = {
+    {"vpcLinkId", "vpclink_id", 217, true, false, LOC_URI, TSF_DEFAULT},
+    {"patchOperations", NULL, 152, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_254[] = {
+    {"usagePlanId", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"startDate", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"endDate", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "values", 169, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_255[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"apiStages", NULL, 140, false, false, LOC_BODY, TSF_DEFAULT},
+    {"throttle", NULL, 225, false, false, LOC_BODY, TSF_DEFAULT},
+    {"quota", NULL, 200, false, false, LOC_BODY, TSF_DEFAULT},
+    {"productCode", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_256[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"type", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_257[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 163, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_258[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 162, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigateway_mem_259[] = {
+    {"id", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"name", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"description", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"targetArns", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+    {"status", NULL, 260, false, false, LOC_BODY, TSF_DEFAULT},
+    {"statusMessage", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"tags", NULL, 176, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigateway_enum_260[] = {"AVAILABLE", "PENDING", "DELETING", "FAILED", NULL};
+static const model_member_t m_apigateway_mem_261[] = {
+    {"position", NULL, 217, false, false, LOC_BODY, TSF_DEFAULT},
+    {"items", "item", 164, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_shape_t m_apigateway_shapes[] = {
+    {"AccessLogSettings", SHAPE_STRUCTURE, false, m_apigateway_mem_0, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Account", SHAPE_STRUCTURE, false, m_apigateway_mem_1, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiKey", SHAPE_STRUCTURE, false, m_apigateway_mem_2, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiKeyIds", SHAPE_STRUCTURE, false, m_apigateway_mem_3, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiKeySourceType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_4, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiKeys", SHAPE_STRUCTURE, false, m_apigateway_mem_5, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ApiKeysFormat", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_6, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ApiStage", SHAPE_STRUCTURE, false, m_apigateway_mem_7, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Authorizer", SHAPE_STRUCTURE, false, m_apigateway_mem_8, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AuthorizerType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_9, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Authorizers", SHAPE_STRUCTURE, false, m_apigateway_mem_10, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"BadRequestException", SHAPE_STRUCTURE, false, m_apigateway_mem_11, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, false},
+    {"BasePathMapping", SHAPE_STRUCTURE, false, m_apigateway_mem_12, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"BasePathMappings", SHAPE_STRUCTURE, false, m_apigateway_mem_13, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Blob", SHAPE_BLOB, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Boolean", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CacheClusterSize", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_16, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CacheClusterStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_17, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CanarySettings", SHAPE_STRUCTURE, false, m_apigateway_mem_18, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ClientCertificate", SHAPE_STRUCTURE, false, m_apigateway_mem_19, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ClientCertificates", SHAPE_STRUCTURE, false, m_apigateway_mem_20, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ConflictException", SHAPE_STRUCTURE, false, m_apigateway_mem_21, 1, false, false, 0LL, 0LL, NULL, NULL, 409, true,
+     NULL, false, -1, false, false},
+    {"ConnectionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_22, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentHandlingStrategy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_23, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateApiKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_24, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_25, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateBasePathMappingRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_26, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateDeploymentRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_27, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateDocumentationPartRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_28, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateDocumentationVersionRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_29, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateDomainNameRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_30, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateModelRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_31, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateRequestValidatorRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_32, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateResourceRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_33, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateRestApiRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_34, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateStageRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_35, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateUsagePlanKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_36, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateUsagePlanRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_37, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_38, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteApiKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_39, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_40, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteBasePathMappingRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_41, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteClientCertificateRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_42, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDeploymentRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_43, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDocumentationPartRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_44, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDocumentationVersionRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_45, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDomainNameRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_46, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteGatewayResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_47, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteIntegrationRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_48, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_49, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMethodRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_50, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteMethodResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_51, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteModelRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_52, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRequestValidatorRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_53, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteResourceRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_54, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRestApiRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_55, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteStageRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_56, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteUsagePlanKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_57, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteUsagePlanRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_58, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_59, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Deployment", SHAPE_STRUCTURE, false, m_apigateway_mem_60, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeploymentCanarySettings", SHAPE_STRUCTURE, false, m_apigateway_mem_61, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Deployments", SHAPE_STRUCTURE, false, m_apigateway_mem_62, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DocumentationPart", SHAPE_STRUCTURE, false, m_apigateway_mem_63, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DocumentationPartIds", SHAPE_STRUCTURE, false, m_apigateway_mem_64, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DocumentationPartLocation", SHAPE_STRUCTURE, false, m_apigateway_mem_65, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DocumentationPartLocationStatusCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     "^([1-5]\\d\\d|\\*|\\s*)$", false, -1, false, false},
+    {"DocumentationPartType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_67, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DocumentationParts", SHAPE_STRUCTURE, false, m_apigateway_mem_68, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DocumentationVersion", SHAPE_STRUCTURE, false, m_apigateway_mem_69, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DocumentationVersions", SHAPE_STRUCTURE, false, m_apigateway_mem_70, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DomainName", SHAPE_STRUCTURE, false, m_apigateway_mem_71, 17, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DomainNameStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_72, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DomainNames", SHAPE_STRUCTURE, false, m_apigateway_mem_73, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Double", SHAPE_DOUBLE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointConfiguration", SHAPE_STRUCTURE, false, m_apigateway_mem_75, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"EndpointType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_76, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_77, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, true, false},
+    {"FlushStageAuthorizersCacheRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_78, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"FlushStageCacheRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_79, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GatewayResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_80, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GatewayResponseType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_81, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GatewayResponses", SHAPE_STRUCTURE, false, m_apigateway_mem_82, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GenerateClientCertificateRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_83, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetAccountRequest", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApiKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_85, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApiKeysRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_86, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_87, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetAuthorizersRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_88, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBasePathMappingRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_89, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetBasePathMappingsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_90, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetClientCertificateRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_91, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetClientCertificatesRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_92, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDeploymentRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_93, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDeploymentsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_94, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDocumentationPartRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_95, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDocumentationPartsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_96, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDocumentationVersionRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_97, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDocumentationVersionsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_98, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDomainNameRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_99, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDomainNamesRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_100, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetExportRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_101, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetGatewayResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_102, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetGatewayResponsesRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_103, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetIntegrationRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_104, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_105, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetMethodRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_106, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetMethodResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_107, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetModelRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_108, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetModelTemplateRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_109, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetModelsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_110, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRequestValidatorRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_111, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRequestValidatorsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_112, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetResourceRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_113, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetResourcesRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_114, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRestApiRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_115, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRestApisRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_116, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetSdkRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_117, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetSdkTypeRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_118, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetSdkTypesRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_119, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetStageRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_120, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetStagesRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_121, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetTagsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_122, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetUsagePlanKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_123, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetUsagePlanKeysRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_124, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetUsagePlanRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_125, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetUsagePlansRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_126, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetUsageRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_127, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_128, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetVpcLinksRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_129, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ImportApiKeysRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_130, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, true, false},
+    {"ImportDocumentationPartsRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_131, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 3, true, false},
+    {"ImportRestApiRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_132, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, true, false},
+    {"Integer", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Integration", SHAPE_STRUCTURE, false, m_apigateway_mem_134, 15, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntegrationResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_135, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntegrationType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_136, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LimitExceededException", SHAPE_STRUCTURE, false, m_apigateway_mem_137, 2, false, false, 0LL, 0LL, NULL, NULL, 429, true,
+     NULL, false, -1, false, false},
+    {"ListOfARNs", SHAPE_LIST, false, m_apigateway_mem_138, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfApiKey", SHAPE_LIST, false, m_apigateway_mem_139, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfApiStage", SHAPE_LIST, false, m_apigateway_mem_140, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfAuthorizer", SHAPE_LIST, false, m_apigateway_mem_141, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfBasePathMapping", SHAPE_LIST, false, m_apigateway_mem_142, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfClientCertificate", SHAPE_LIST, false, m_apigateway_mem_143, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfDeployment", SHAPE_LIST, false, m_apigateway_mem_144, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfDocumentationPart", SHAPE_LIST, false, m_apigateway_mem_145, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfDocumentationVersion", SHAPE_LIST, false, m_apigateway_mem_146, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfDomainName", SHAPE_LIST, false, m_apigateway_mem_147, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfEndpointType", SHAPE_LIST, false, m_apigateway_mem_148, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfGatewayResponse", SHAPE_LIST, false, m_apigateway_mem_149, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfLong", SHAPE_LIST, false, m_apigateway_mem_150, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfModel", SHAPE_LIST, false, m_apigateway_mem_151, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfPatchOperation", SHAPE_LIST, false, m_apigateway_mem_152, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfRequestValidator", SHAPE_LIST, false, m_apigateway_mem_153, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfResource", SHAPE_LIST, false, m_apigateway_mem_154, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfRestApi", SHAPE_LIST, false, m_apigateway_mem_155, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfSdkConfigurationProperty", SHAPE_LIST, false, m_apigateway_mem_156, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfSdkType", SHAPE_LIST, false, m_apigateway_mem_157, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfStage", SHAPE_LIST, false, m_apigateway_mem_158, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfStageKeys", SHAPE_LIST, false, m_apigateway_mem_159, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfString", SHAPE_LIST, false, m_apigateway_mem_160, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfUsage", SHAPE_LIST, false, m_apigateway_mem_161, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfUsagePlan", SHAPE_LIST, false, m_apigateway_mem_162, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfUsagePlanKey", SHAPE_LIST, false, m_apigateway_mem_163, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ListOfVpcLink", SHAPE_LIST, false, m_apigateway_mem_164, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"LocationStatusType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_165, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Long", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfApiStageThrottleSettings", SHAPE_MAP, false, m_apigateway_mem_167, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfIntegrationResponse", SHAPE_MAP, false, m_apigateway_mem_168, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfKeyUsages", SHAPE_MAP, false, m_apigateway_mem_169, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfMethod", SHAPE_MAP, false, m_apigateway_mem_170, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfMethodResponse", SHAPE_MAP, false, m_apigateway_mem_171, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfMethodSettings", SHAPE_MAP, false, m_apigateway_mem_172, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfMethodSnapshot", SHAPE_MAP, false, m_apigateway_mem_173, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfStringToBoolean", SHAPE_MAP, false, m_apigateway_mem_174, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfStringToList", SHAPE_MAP, false, m_apigateway_mem_175, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MapOfStringToString", SHAPE_MAP, false, m_apigateway_mem_176, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Method", SHAPE_STRUCTURE, false, m_apigateway_mem_177, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MethodResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_178, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MethodSetting", SHAPE_STRUCTURE, false, m_apigateway_mem_179, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MethodSnapshot", SHAPE_STRUCTURE, false, m_apigateway_mem_180, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Model", SHAPE_STRUCTURE, false, m_apigateway_mem_181, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Models", SHAPE_STRUCTURE, false, m_apigateway_mem_182, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"MutualTlsAuthentication", SHAPE_STRUCTURE, false, m_apigateway_mem_183, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"MutualTlsAuthenticationInput", SHAPE_STRUCTURE, false, m_apigateway_mem_184, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NotFoundException", SHAPE_STRUCTURE, false, m_apigateway_mem_185, 1, false, false, 0LL, 0LL, NULL, NULL, 404, true,
+     NULL, false, -1, false, false},
+    {"NullableBoolean", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NullableInteger", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Op", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_188, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PatchOperation", SHAPE_STRUCTURE, false, m_apigateway_mem_189, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PathToMapOfMethodSnapshot", SHAPE_MAP, false, m_apigateway_mem_190, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ProviderARN", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutGatewayResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_192, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutIntegrationRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_193, 17, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"PutIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_194, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutMethodRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_195, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutMethodResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_196, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutMode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_197, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"PutRestApiRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_198, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 4, true, false},
+    {"QuotaPeriodType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_199, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"QuotaSettings", SHAPE_STRUCTURE, false, m_apigateway_mem_200, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestValidator", SHAPE_STRUCTURE, false, m_apigateway_mem_201, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RequestValidators", SHAPE_STRUCTURE, false, m_apigateway_mem_202, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Resource", SHAPE_STRUCTURE, false, m_apigateway_mem_203, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Resources", SHAPE_STRUCTURE, false, m_apigateway_mem_204, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"RestApi", SHAPE_STRUCTURE, false, m_apigateway_mem_205, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RestApis", SHAPE_STRUCTURE, false, m_apigateway_mem_206, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"SdkConfigurationProperty", SHAPE_STRUCTURE, false, m_apigateway_mem_207, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SdkResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_208, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 2, true, false},
+    {"SdkType", SHAPE_STRUCTURE, false, m_apigateway_mem_209, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SdkTypes", SHAPE_STRUCTURE, false, m_apigateway_mem_210, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"SecurityPolicy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_211, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ServiceUnavailableException", SHAPE_STRUCTURE, false, m_apigateway_mem_212, 2, false, false, 0LL, 0LL, NULL, NULL, 503, false,
+     NULL, false, -1, false, false},
+    {"Stage", SHAPE_STRUCTURE, false, m_apigateway_mem_213, 17, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StageKey", SHAPE_STRUCTURE, false, m_apigateway_mem_214, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Stages", SHAPE_STRUCTURE, false, m_apigateway_mem_215, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StatusCode", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     "[1-5]\\d\\d", false, -1, false, false},
+    {"String", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_218, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tags", SHAPE_STRUCTURE, false, m_apigateway_mem_219, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Template", SHAPE_STRUCTURE, false, m_apigateway_mem_220, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestInvokeAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_221, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestInvokeAuthorizerResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_222, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestInvokeMethodRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_223, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TestInvokeMethodResponse", SHAPE_STRUCTURE, false, m_apigateway_mem_224, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ThrottleSettings", SHAPE_STRUCTURE, false, m_apigateway_mem_225, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Timestamp", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TlsConfig", SHAPE_STRUCTURE, false, m_apigateway_mem_227, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TooManyRequestsException", SHAPE_STRUCTURE, false, m_apigateway_mem_228, 2, false, false, 0LL, 0LL, NULL, NULL, 429, true,
+     NULL, false, -1, false, false},
+    {"UnauthorizedCacheControlHeaderStrategy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_229, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UnauthorizedException", SHAPE_STRUCTURE, false, m_apigateway_mem_230, 1, false, false, 0LL, 0LL, NULL, NULL, 401, true,
+     NULL, false, -1, false, false},
+    {"UntagResourceRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_231, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateAccountRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_232, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateApiKeyRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_233, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_234, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateBasePathMappingRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_235, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateClientCertificateRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_236, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateDeploymentRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_237, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateDocumentationPartRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_238, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateDocumentationVersionRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_239, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateDomainNameRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_240, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateGatewayResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_241, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateIntegrationRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_242, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_243, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateMethodRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_244, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateMethodResponseRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_245, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateModelRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_246, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateRequestValidatorRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_247, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateResourceRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_248, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateRestApiRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_249, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateStageRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_250, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateUsagePlanRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_251, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateUsageRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_252, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigateway_mem_253, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Usage", SHAPE_STRUCTURE, false, m_apigateway_mem_254, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UsagePlan", SHAPE_STRUCTURE, false, m_apigateway_mem_255, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UsagePlanKey", SHAPE_STRUCTURE, false, m_apigateway_mem_256, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UsagePlanKeys", SHAPE_STRUCTURE, false, m_apigateway_mem_257, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UsagePlans", SHAPE_STRUCTURE, false, m_apigateway_mem_258, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"VpcLink", SHAPE_STRUCTURE, false, m_apigateway_mem_259, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VpcLinkStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigateway_enum_260, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VpcLinks", SHAPE_STRUCTURE, false, m_apigateway_mem_261, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+};
+static const model_op_t m_apigateway_ops[] = {
+    {"CreateApiKey", 24, 2, NULL, "POST", "/apikeys", 201},
+    {"CreateAuthorizer", 25, 8, NULL, "POST", "/restapis/{restapi_id}/authorizers", 201},
+    {"CreateBasePathMapping", 26, 12, NULL, "POST", "/domainnames/{domain_name}/basepathmappings", 201},
+    {"CreateDeployment", 27, 60, NULL, "POST", "/restapis/{restapi_id}/deployments", 201},
+    {"CreateDocumentationPart", 28, 63, NULL, "POST", "/restapis/{restapi_id}/documentation/parts", 201},
+    {"CreateDocumentationVersion", 29, 69, NULL, "POST", "/restapis/{restapi_id}/documentation/versions", 201},
+    {"CreateDomainName", 30, 71, NULL, "POST", "/domainnames", 201},
+    {"CreateModel", 31, 181, NULL, "POST", "/restapis/{restapi_id}/models", 201},
+    {"CreateRequestValidator", 32, 201, NULL, "POST", "/restapis/{restapi_id}/requestvalidators", 201},
+    {"CreateResource", 33, 203, NULL, "POST", "/restapis/{restapi_id}/resources/{parent_id}", 201},
+    {"CreateRestApi", 34, 205, NULL, "POST", "/restapis", 201},
+    {"CreateStage", 35, 213, NULL, "POST", "/restapis/{restapi_id}/stages", 201},
+    {"CreateUsagePlan", 37, 255, NULL, "POST", "/usageplans", 201},
+    {"CreateUsagePlanKey", 36, 256, NULL, "POST", "/usageplans/{usageplanId}/keys", 201},
+    {"CreateVpcLink", 38, 259, NULL, "POST", "/vpclinks", 202},
+    {"DeleteApiKey", 39, -1, NULL, "DELETE", "/apikeys/{api_Key}", 202},
+    {"DeleteAuthorizer", 40, -1, NULL, "DELETE", "/restapis/{restapi_id}/authorizers/{authorizer_id}", 202},
+    {"DeleteBasePathMapping", 41, -1, NULL, "DELETE", "/domainnames/{domain_name}/basepathmappings/{base_path}", 202},
+    {"DeleteClientCertificate", 42, -1, NULL, "DELETE", "/clientcertificates/{clientcertificate_id}", 202},
+    {"DeleteDeployment", 43, -1, NULL, "DELETE", "/restapis/{restapi_id}/deployments/{deployment_id}", 202},
+    {"DeleteDocumentationPart", 44, -1, NULL, "DELETE", "/restapis/{restapi_id}/documentation/parts/{part_id}", 202},
+    {"DeleteDocumentationVersion", 45, -1, NULL, "DELETE", "/restapis/{restapi_id}/documentation/versions/{doc_version}", 202},
+    {"DeleteDomainName", 46, -1, NULL, "DELETE", "/domainnames/{domain_name}", 202},
+    {"DeleteGatewayResponse", 47, -1, NULL, "DELETE", "/restapis/{restapi_id}/gatewayresponses/{response_type}", 202},
+    {"DeleteIntegration", 48, -1, NULL, "DELETE", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration", 204},
+    {"DeleteIntegrationResponse", 49, -1, NULL, "DELETE", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}", 204},
+    {"DeleteMethod", 50, -1, NULL, "DELETE", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}", 204},
+    {"DeleteMethodResponse", 51, -1, NULL, "DELETE", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}", 204},
+    {"DeleteModel", 52, -1, NULL, "DELETE", "/restapis/{restapi_id}/models/{model_name}", 202},
+    {"DeleteRequestValidator", 53, -1, NULL, "DELETE", "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}", 202},
+    {"DeleteResource", 54, -1, NULL, "DELETE", "/restapis/{restapi_id}/resources/{resource_id}", 202},
+    {"DeleteRestApi", 55, -1, NULL, "DELETE", "/restapis/{restapi_id}", 202},
+    {"DeleteStage", 56, -1, NULL, "DELETE", "/restapis/{restapi_id}/stages/{stage_name}", 202},
+    {"DeleteUsagePlan", 58, -1, NULL, "DELETE", "/usageplans/{usageplanId}", 202},
+    {"DeleteUsagePlanKey", 57, -1, NULL, "DELETE", "/usageplans/{usageplanId}/keys/{keyId}", 202},
+    {"DeleteVpcLink", 59, -1, NULL, "DELETE", "/vpclinks/{vpclink_id}", 202},
+    {"FlushStageAuthorizersCache", 78, -1, NULL, "DELETE", "/restapis/{restapi_id}/stages/{stage_name}/cache/authorizers", 202},
+    {"FlushStageCache", 79, -1, NULL, "DELETE", "/restapis/{restapi_id}/stages/{stage_name}/cache/data", 202},
+    {"GenerateClientCertificate", 83, 19, NULL, "POST", "/clientcertificates", 201},
+    {"GetAccount", 84, 1, NULL, "GET", "/account", 200},
+    {"GetApiKey", 85, 2, NULL, "GET", "/apikeys/{api_Key}", 200},
+    {"GetApiKeys", 86, 5, NULL, "GET", "/apikeys", 200},
+    {"GetAuthorizer", 87, 8, NULL, "GET", "/restapis/{restapi_id}/authorizers/{authorizer_id}", 200},
+    {"GetAuthorizers", 88, 10, NULL, "GET", "/restapis/{restapi_id}/authorizers", 200},
+    {"GetBasePathMapping", 89, 12, NULL, "GET", "/domainnames/{domain_name}/basepathmappings/{base_path}", 200},
+    {"GetBasePathMappings", 90, 13, NULL, "GET", "/domainnames/{domain_name}/basepathmappings", 200},
+    {"GetClientCertificate", 91, 19, NULL, "GET", "/clientcertificates/{clientcertificate_id}", 200},
+    {"GetClientCertificates", 92, 20, NULL, "GET", "/clientcertificates", 200},
+    {"GetDeployment", 93, 60, NULL, "GET", "/restapis/{restapi_id}/deployments/{deployment_id}", 200},
+    {"GetDeployments", 94, 62, NULL, "GET", "/restapis/{restapi_id}/deployments", 200},
+    {"GetDocumentationPart", 95, 63, NULL, "GET", "/restapis/{restapi_id}/documentation/parts/{part_id}", 200},
+    {"GetDocumentationParts", 96, 68, NULL, "GET", "/restapis/{restapi_id}/documentation/parts", 200},
+    {"GetDocumentationVersion", 97, 69, NULL, "GET", "/restapis/{restapi_id}/documentation/versions/{doc_version}", 200},
+    {"GetDocumentationVersions", 98, 70, NULL, "GET", "/restapis/{restapi_id}/documentation/versions", 200},
+    {"GetDomainName", 99, 71, NULL, "GET", "/domainnames/{domain_name}", 200},
+    {"GetDomainNames", 100, 73, NULL, "GET", "/domainnames", 200},
+    {"GetExport", 101, 77, NULL, "GET", "/restapis/{restapi_id}/stages/{stage_name}/exports/{export_type}", 200},
+    {"GetGatewayResponse", 102, 80, NULL, "GET", "/restapis/{restapi_id}/gatewayresponses/{response_type}", 200},
+    {"GetGatewayResponses", 103, 82, NULL, "GET", "/restapis/{restapi_id}/gatewayresponses", 200},
+    {"GetIntegration", 104, 134, NULL, "GET", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration", 200},
+    {"GetIntegrationResponse", 105, 135, NULL, "GET", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}", 200},
+    {"GetMethod", 106, 177, NULL, "GET", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}", 200},
+    {"GetMethodResponse", 107, 178, NULL, "GET", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}", 200},
+    {"GetModel", 108, 181, NULL, "GET", "/restapis/{restapi_id}/models/{model_name}", 200},
+    {"GetModelTemplate", 109, 220, NULL, "GET", "/restapis/{restapi_id}/models/{model_name}/default_template", 200},
+    {"GetModels", 110, 182, NULL, "GET", "/restapis/{restapi_id}/models", 200},
+    {"GetRequestValidator", 111, 201, NULL, "GET", "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}", 200},
+    {"GetRequestValidators", 112, 202, NULL, "GET", "/restapis/{restapi_id}/requestvalidators", 200},
+    {"GetResource", 113, 203, NULL, "GET", "/restapis/{restapi_id}/resources/{resource_id}", 200},
+    {"GetResources", 114, 204, NULL, "GET", "/restapis/{restapi_id}/resources", 200},
+    {"GetRestApi", 115, 205, NULL, "GET", "/restapis/{restapi_id}", 200},
+    {"GetRestApis", 116, 206, NULL, "GET", "/restapis", 200},
+    {"GetSdk", 117, 208, NULL, "GET", "/restapis/{restapi_id}/stages/{stage_name}/sdks/{sdk_type}", 200},
+    {"GetSdkType", 118, 209, NULL, "GET", "/sdktypes/{sdktype_id}", 200},
+    {"GetSdkTypes", 119, 210, NULL, "GET", "/sdktypes", 200},
+    {"GetStage", 120, 213, NULL, "GET", "/restapis/{restapi_id}/stages/{stage_name}", 200},
+    {"GetStages", 121, 215, NULL, "GET", "/restapis/{restapi_id}/stages", 200},
+    {"GetTags", 122, 219, NULL, "GET", "/tags/{resource_arn}", 200},
+    {"GetUsage", 127, 254, NULL, "GET", "/usageplans/{usageplanId}/usage", 200},
+    {"GetUsagePlan", 125, 255, NULL, "GET", "/usageplans/{usageplanId}", 200},
+    {"GetUsagePlanKey", 123, 256, NULL, "GET", "/usageplans/{usageplanId}/keys/{keyId}", 200},
+    {"GetUsagePlanKeys", 124, 257, NULL, "GET", "/usageplans/{usageplanId}/keys", 200},
+    {"GetUsagePlans", 126, 258, NULL, "GET", "/usageplans", 200},
+    {"GetVpcLink", 128, 259, NULL, "GET", "/vpclinks/{vpclink_id}", 200},
+    {"GetVpcLinks", 129, 261, NULL, "GET", "/vpclinks", 200},
+    {"ImportApiKeys", 130, 3, NULL, "POST", "/apikeys?mode=import", 201},
+    {"ImportDocumentationParts", 131, 64, NULL, "PUT", "/restapis/{restapi_id}/documentation/parts", 200},
+    {"ImportRestApi", 132, 205, NULL, "POST", "/restapis?mode=import", 201},
+    {"PutGatewayResponse", 192, 80, NULL, "PUT", "/restapis/{restapi_id}/gatewayresponses/{response_type}", 201},
+    {"PutIntegration", 193, 134, NULL, "PUT", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration", 201},
+    {"PutIntegrationResponse", 194, 135, NULL, "PUT", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}", 201},
+    {"PutMethod", 195, 177, NULL, "PUT", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}", 201},
+    {"PutMethodResponse", 196, 178, NULL, "PUT", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}", 201},
+    {"PutRestApi", 198, 205, NULL, "PUT", "/restapis/{restapi_id}", 200},
+    {"TagResource", 218, -1, NULL, "PUT", "/tags/{resource_arn}", 204},
+    {"TestInvokeAuthorizer", 221, 222, NULL, "POST", "/restapis/{restapi_id}/authorizers/{authorizer_id}", 200},
+    {"TestInvokeMethod", 223, 224, NULL, "POST", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}", 200},
+    {"UntagResource", 231, -1, NULL, "DELETE", "/tags/{resource_arn}", 204},
+    {"UpdateAccount", 232, 1, NULL, "PATCH", "/account", 200},
+    {"UpdateApiKey", 233, 2, NULL, "PATCH", "/apikeys/{api_Key}", 200},
+    {"UpdateAuthorizer", 234, 8, NULL, "PATCH", "/restapis/{restapi_id}/authorizers/{authorizer_id}", 200},
+    {"UpdateBasePathMapping", 235, 12, NULL, "PATCH", "/domainnames/{domain_name}/basepathmappings/{base_path}", 200},
+    {"UpdateClientCertificate", 236, 19, NULL, "PATCH", "/clientcertificates/{clientcertificate_id}", 200},
+    {"UpdateDeployment", 237, 60, NULL, "PATCH", "/restapis/{restapi_id}/deployments/{deployment_id}", 200},
+    {"UpdateDocumentationPart", 238, 63, NULL, "PATCH", "/restapis/{restapi_id}/documentation/parts/{part_id}", 200},
+    {"UpdateDocumentationVersion", 239, 69, NULL, "PATCH", "/restapis/{restapi_id}/documentation/versions/{doc_version}", 200},
+    {"UpdateDomainName", 240, 71, NULL, "PATCH", "/domainnames/{domain_name}", 200},
+    {"UpdateGatewayResponse", 241, 80, NULL, "PATCH", "/restapis/{restapi_id}/gatewayresponses/{response_type}", 200},
+    {"UpdateIntegration", 242, 134, NULL, "PATCH", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration", 200},
+    {"UpdateIntegrationResponse", 243, 135, NULL, "PATCH", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}", 200},
+    {"UpdateMethod", 244, 177, NULL, "PATCH", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}", 200},
+    {"UpdateMethodResponse", 245, 178, NULL, "PATCH", "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}", 201},
+    {"UpdateModel", 246, 181, NULL, "PATCH", "/restapis/{restapi_id}/models/{model_name}", 200},
+    {"UpdateRequestValidator", 247, 201, NULL, "PATCH", "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}", 200},
+    {"UpdateResource", 248, 203, NULL, "PATCH", "/restapis/{restapi_id}/resources/{resource_id}", 200},
+    {"UpdateRestApi", 249, 205, NULL, "PATCH", "/restapis/{restapi_id}", 200},
+    {"UpdateStage", 250, 213, NULL, "PATCH", "/restapis/{restapi_id}/stages/{stage_name}", 200},
+    {"UpdateUsage", 252, 254, NULL, "PATCH", "/usageplans/{usageplanId}/keys/{keyId}/usage", 200},
+    {"UpdateUsagePlan", 251, 255, NULL, "PATCH", "/usageplans/{usageplanId}", 200},
+    {"UpdateVpcLink", 253, 259, NULL, "PATCH", "/vpclinks/{vpclink_id}", 200},
+};
+static const model_service_t m_apigateway_service = {
+    "apigateway", "rest-json", "2015-07-09", NULL, NULL, NULL, "apigateway", "com.amazonaws.apigateway#", false,
+    m_apigateway_shapes, 262, m_apigateway_ops, 120,
+    PROTO_REST_JSON, "SerializationException", "ValidationException",
+};
+
 const model_service_t *const model_services[] = {
     &m_sts_service,
     &m_iam_service,
@@ -13100,5 +14993,6 @@ const model_service_t *const model_services[] = {
     &m_scheduler_service,
     &m_kinesis_service,
     &m_s3_service,
+    &m_apigateway_service,
     NULL,
 };
