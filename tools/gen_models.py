@@ -38,6 +38,7 @@ SERVICES = [
     ("scheduler", "scheduler", "2021-06-30"),
     ("kinesis", "kinesis", "2013-12-02"),
     ("s3", "s3", "2006-03-01"),
+    ("apigatewayv2", "apigatewayv2", "2018-11-29"),
 ]
 
 TYPES = {

@@ -10,6 +10,7 @@ extern const svc_def_t s3_service;
 extern const svc_def_t kinesis_service;
 extern const svc_def_t events_service;
 extern const svc_def_t scheduler_service;
+extern const svc_def_t apigatewayv2_service;
 
 const svc_def_t *const kyoka_service_defs[] = {
     &iam_service,
@@ -21,5 +22,6 @@ const svc_def_t *const kyoka_service_defs[] = {
     &kinesis_service,
     &events_service,
     &scheduler_service,
+    &apigatewayv2_service,
     NULL,
 };
