@@ -74,6 +74,10 @@ json_t *apiv2__deploy(svc_call_t *c, json_t *api, const char *description, bool 
 /* A route or integration changed: deploy to every AutoDeploy stage. */
 void apiv2__auto_deploy(svc_call_t *c, json_t *api);
 
+/* serve.c: the invoke URLs */
+bool apiv2__http_claim(void *state, const http_request_t *req);
+int apiv2__http_serve(svc_call_t *c);
+
 /* persist.c */
 int apiv2__migrate(apiv2_state_t *st, char *err, size_t errcap);
 void apiv2__load(apiv2_state_t *st);

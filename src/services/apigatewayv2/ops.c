@@ -142,4 +142,6 @@ const svc_def_t apigatewayv2_service = {
     .create = apiv2_create,
     .free = apiv2_free,
     .reset = apiv2_reset,
+    .http_claim = apiv2__http_claim,
+    .http_serve = apiv2__http_serve,
 };
