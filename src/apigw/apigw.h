@@ -103,4 +103,15 @@ typedef struct apigw_v2_response {
 int apigw_v2_response_map(const char *payload, size_t len, apigw_v2_response_t *out, size_t max_body);
 void apigw_v2_response_destroy(apigw_v2_response_t *r);
 
+/* ---- CORS (HTTP APIs' CorsConfiguration, function URLs' Cors) ---- */
+typedef void (*apigw_header_fn)(void *data, const char *name, const char *value);
+
+/* Whether req is a CORS preflight that cors (may be NULL) answers. */
+bool apigw_cors_is_preflight(const json_t *cors, const http_request_t *req);
+/* Emit the CORS response headers for req's Origin when cors allows it
+ * (preflight: also the allowed methods, headers and max age). Values are
+ * arena strings. Returns whether the origin is allowed. */
+bool apigw_cors_headers(json_t *cors, const http_request_t *req, bool preflight, arena_t *a, apigw_header_fn emit,
+                        void *data);
+
 #endif

@@ -41,72 +41,13 @@ bool apiv2__http_claim(void *state, const http_request_t *req)
 
 /* ------------------------------------------------------------ CORS */
 
-static strv_t req_header(const http_request_t *req, const char *name)
-{
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (strv_caseeq_cstr(req->headers[i].name, name))
-            return req->headers[i].value;
-    return STRV_NULL;
-}
+static strv_t req_header(const http_request_t *req, const char *name) { return http_request_header(req, name); }
 
-static bool list_has(json_t *list, strv_t v)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(list, i, e)
-    {
-        const char *s = json_string_value(e);
-        if (s && (strcmp(s, "*") == 0 || strv_caseeq_cstr(v, s)))
-            return true;
-    }
-    return false;
-}
+static void emit_header(void *data, const char *name, const char *value) { svc_raw_header(data, name, value); }
 
-static const char *joined(svc_call_t *c, json_t *list)
+static void cors_headers(svc_call_t *c, json_t *cors, bool preflight)
 {
-    buf_t b;
-    buf_init(&b, 8192);
-    size_t i;
-    json_t *e;
-    json_array_foreach(list, i, e)
-    {
-        if (i)
-            buf_appendc(&b, ',');
-        buf_appends(&b, json_string_value(e) ? json_string_value(e) : "");
-    }
-    char *s = arena_strdup(c->arena, b.data);
-    buf_destroy(&b);
-    return s;
-}
-
-/* The CORS headers for an allowed origin
- * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
- * Returns whether the origin is allowed. */
-static bool cors_headers(svc_call_t *c, json_t *cors, bool preflight)
-{
-    strv_t origin = req_header(c->req, "origin");
-    if (!cors || !origin.p || !list_has(json_object_get(cors, "AllowOrigins"), origin))
-        return false;
-    const char *o = arena_sprintf(c->arena, "%.*s", (int)origin.len, origin.p);
-    bool creds = json_is_true(json_object_get(cors, "AllowCredentials"));
-    svc_raw_header(c, "Access-Control-Allow-Origin",
-                   list_has(json_object_get(cors, "AllowOrigins"), STRV_LIT("\x01")) && !creds ? "*" : o);
-    if (creds)
-        svc_raw_header(c, "Access-Control-Allow-Credentials", "true");
-    if (!preflight) {
-        if (json_array_size(json_object_get(cors, "ExposeHeaders")))
-            svc_raw_header(c, "Access-Control-Expose-Headers", joined(c, json_object_get(cors, "ExposeHeaders")));
-        return true;
-    }
-    if (json_array_size(json_object_get(cors, "AllowMethods")))
-        svc_raw_header(c, "Access-Control-Allow-Methods", joined(c, json_object_get(cors, "AllowMethods")));
-    if (json_array_size(json_object_get(cors, "AllowHeaders")))
-        svc_raw_header(c, "Access-Control-Allow-Headers", joined(c, json_object_get(cors, "AllowHeaders")));
-    json_t *age = json_object_get(cors, "MaxAge");
-    if (json_is_integer(age))
-        svc_raw_header(c, "Access-Control-Max-Age",
-                       arena_sprintf(c->arena, "%lld", (long long)json_integer_value(age)));
-    return true;
+    apigw_cors_headers(cors, c->req, preflight, c->arena, emit_header, c);
 }
 
 /* ------------------------------------------------------------ invoking */
@@ -323,8 +264,7 @@ int apiv2__http_serve(svc_call_t *c)
     json_t *cors = json_object_get(t.api, "CorsConfiguration");
     /* API Gateway answers a CORS preflight itself when the API has a CORS
      * configuration, whatever the routes. */
-    if (cors && strv_eq_cstr(c->req->method, "OPTIONS") && req_header(c->req, "origin").p &&
-        req_header(c->req, "access-control-request-method").p) {
+    if (apigw_cors_is_preflight(cors, c->req)) {
         cors_headers(c, cors, true);
         svc_raw_status(c, 204);
         return 0;

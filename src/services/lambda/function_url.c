@@ -285,7 +285,10 @@ bool lambda__url_claim(void *state, const http_request_t *req)
 
 typedef struct url_wait {
     svc_call_t *c; /* NULL once the client is gone */
+    json_t *cors;  /* the URL's Cors (a reference), may be NULL */
 } url_wait_t;
+
+static void emit_header(void *data, const char *name, const char *value) { svc_raw_header(data, name, value); }
 
 static void on_url_abort(svc_call_t *c)
 {
@@ -311,9 +314,12 @@ static void on_url_invoked(void *data, const lambda_invoke_result_t *res)
 {
     url_wait_t *w = data;
     svc_call_t *c = w->c;
+    json_t *cors = w->cors;
     free(w);
-    if (!c)
+    if (!c) {
+        json_decref(cors);
         return;
+    }
     c->parked = NULL;
     c->on_abort = NULL;
     apigw_v2_response_t r;
@@ -327,6 +333,7 @@ static void on_url_invoked(void *data, const lambda_invoke_result_t *res)
                  c->request_id);
         answer_message(c, 502, "Internal Server Error");
     } else {
+        apigw_cors_headers(cors, c->req, false, c->arena, emit_header, c);
         svc_raw_status(c, r.status);
         const char *k;
         json_t *v;
@@ -336,6 +343,7 @@ static void on_url_invoked(void *data, const lambda_invoke_result_t *res)
         buf_append(svc_raw_body(c), r.body.data, r.body.len);
         apigw_v2_response_destroy(&r);
     }
+    json_decref(cors);
     svc_call_finish(c);
 }
 
@@ -387,6 +395,14 @@ int lambda__url_serve(svc_call_t *c)
         return answer_message(c, 404, "Not Found"), 0;
     if (c->req->body.len > KYOKA_LAMBDA_MAX_SYNC_PAYLOAD)
         return answer_message(c, 413, "Request Entity Too Large"), 0;
+    /* Lambda answers a preflight from the URL's Cors before any auth
+     * (browsers send preflights unsigned). */
+    json_t *cors = json_object_get(u, "Cors");
+    if (apigw_cors_is_preflight(cors, c->req)) {
+        apigw_cors_headers(cors, c->req, true, c->arena, emit_header, c);
+        svc_raw_status(c, 200);
+        return 0;
+    }
     const char *qualifier = json_string_value(json_object_get(u, "_qualifier"));
     json_t *authorizer = NULL;
     if (!url_authorized(c, u, json_string_value(json_object_get(u, "FunctionArn")), &authorizer))
@@ -412,11 +428,13 @@ int lambda__url_serve(svc_call_t *c)
     json_decref(ev);
     url_wait_t *w = xcalloc(1, sizeof *w);
     w->c = c;
+    w->cors = json_incref(cors);
     const char *executed, *refusal;
     int rc = lambda__invoke_internal(st, fn, qualifier, c->request_id, payload, strlen(payload), on_url_invoked, w,
                                      &executed, &refusal);
     free(payload);
     if (rc != 0) {
+        json_decref(w->cors);
         free(w);
         log_warn("lambda: function URL request %s not run: %s", c->request_id, refusal ? refusal : "?");
         answer_message(c, rc == KYOKA_ELIMIT ? 429 : 502, rc == KYOKA_ELIMIT ? "Rate Exceeded." : "Internal Server Error");

@@ -154,6 +154,27 @@ class FunctionUrlCase(LambdaTestCase):
         self.assertEqual(json.loads(body)["requestContext"]["authorizer"]["iam"]["userArn"],
                          "arn:aws:iam::%s:user/u" % ACCOUNT)
 
+    def test_cors(self):
+        self.create("f", code=py_zip(ECHO))
+        url = self.lam.create_function_url_config(FunctionName="f", AuthType="AWS_IAM", Cors={
+            "AllowOrigins": ["https://app.example"], "AllowMethods": ["GET"], "AllowHeaders": ["x-h"],
+            "ExposeHeaders": ["x-e"], "MaxAge": 60, "AllowCredentials": True})["FunctionUrl"]
+        # The preflight is answered unsigned, from the configuration.
+        status, headers, _, _ = http("OPTIONS", url, headers={"Origin": "https://app.example",
+                                                             "Access-Control-Request-Method": "GET"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Access-Control-Allow-Origin"], "https://app.example")
+        self.assertEqual(headers["Access-Control-Allow-Credentials"], "true")
+        self.assertEqual(headers["Access-Control-Allow-Methods"], "GET")
+        self.assertEqual(headers["Access-Control-Allow-Headers"], "x-h")
+        self.assertEqual(headers["Access-Control-Max-Age"], "60")
+        status, headers, _, _ = http("GET", url, headers={"Origin": "https://app.example"}, sign=("test", "test"))
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Access-Control-Allow-Origin"], "https://app.example")
+        self.assertEqual(headers["Access-Control-Expose-Headers"], "x-e")
+        status, headers, _, _ = http("GET", url, headers={"Origin": "https://other.example"}, sign=("test", "test"))
+        self.assertNotIn("Access-Control-Allow-Origin", headers)
+
 
 class DurableUrlCase(LambdaTestCase):
     ephemeral = False
