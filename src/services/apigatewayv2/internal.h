@@ -2,6 +2,7 @@
 #ifndef KYOKA_APIGWV2_INTERNAL_H
 #define KYOKA_APIGWV2_INTERNAL_H
 
+#include "core/dq.h"
 #include "services/service.h"
 
 /* An API is one JSON document: the members GetApi answers (model member
@@ -14,6 +15,8 @@ typedef struct apiv2_state {
     kyoka_ctx_t *ctx;
     store_t *store;
     json_t *apis; /* {apiId: document} */
+    dq_t *dq;     /* integration timeouts of waiting invocations (its own
+                     allocation: it outlives the state while closing) */
 } apiv2_state_t;
 
 /* The children kinds, in the order their collections are named. */

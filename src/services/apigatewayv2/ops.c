@@ -103,11 +103,15 @@ static const svc_op_t apiv2_ops[] = {
 };
 #undef M
 
+static void on_dq_closed(dq_t *dq) { free(dq); }
+
 static void apiv2_free(void *state)
 {
     apiv2_state_t *st = state;
     if (!st)
         return;
+    if (st->dq)
+        dq_close(st->dq, on_dq_closed);
     json_decref(st->apis);
     free(st);
 }
@@ -118,6 +122,8 @@ static void *apiv2_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
     st->ctx = ctx;
     st->store = ctx->store;
     st->apis = json_object();
+    st->dq = xcalloc(1, sizeof *st->dq);
+    dq_init(st->dq, ctx->loop);
     if (apiv2__migrate(st, err, errcap) != 0) {
         apiv2_free(st);
         return NULL;

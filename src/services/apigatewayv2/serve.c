@@ -17,6 +17,7 @@
 #include "apigw/apigw.h"
 #include "pipes/pipes.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,17 +53,40 @@ static void cors_headers(svc_call_t *c, json_t *cors, bool preflight)
 
 /* ------------------------------------------------------------ invoking */
 
+/* Freed by on_invoked, which pipes calls exactly once, whether the client
+ * left, the integration timed out or the function answered. */
 typedef struct invoke_wait {
-    svc_call_t *c;            /* NULL once the client is gone */
+    svc_call_t *c;            /* NULL once answered or the client is gone */
     json_t *cors;             /* the API's CORS configuration (a reference) */
+    apiv2_state_t *st;
+    dq_entry_t timeout;       /* the integration's TimeoutInMillis */
 } invoke_wait_t;
 
 static void on_abort(svc_call_t *c)
 {
     invoke_wait_t *w = c->parked;
-    if (w)
+    if (w) {
         w->c = NULL;
+        dq_remove(w->st->dq, &w->timeout);
+    }
     c->parked = NULL;
+}
+
+/* The integration took longer than its timeout: API Gateway answers 504
+ * (https://repost.aws/knowledge-center/api-gateway-504-errors) and drops
+ * the function's late answer. */
+static void on_timeout(dq_entry_t *e)
+{
+    invoke_wait_t *w = (invoke_wait_t *)((char *)e - offsetof(invoke_wait_t, timeout));
+    svc_call_t *c = w->c;
+    if (!c)
+        return;
+    w->c = NULL;
+    c->parked = NULL;
+    c->on_abort = NULL;
+    log_warn("apigatewayv2: %s: the integration timed out", c->request_id);
+    svc_error(c, "GatewayTimeout", 504, "Gateway Timeout");
+    svc_call_finish(c);
 }
 
 static void internal_error(svc_call_t *c) { svc_error(c, "InternalServerError", 500, "Internal Server Error"); }
@@ -86,6 +110,7 @@ static void on_invoked(void *data, const svc_call_t *ic)
 {
     invoke_wait_t *w = data;
     svc_call_t *c = w->c;
+    dq_remove(w->st->dq, &w->timeout);
     if (!c)
         goto done;
     c->parked = NULL;
@@ -195,7 +220,11 @@ static int invoke(svc_call_t *c, target_t *t)
                         .source_account = st->ctx->account_id, .region = region};
     invoke_wait_t *w = xcalloc(1, sizeof *w);
     w->c = c;
+    w->st = st;
     w->cors = json_incref(json_object_get(t->api, "CorsConfiguration"));
+    json_t *tmo = json_object_get(t->integ, "TimeoutInMillis");
+    w->timeout.cb = on_timeout;
+    dq_add(st->dq, &w->timeout, kyoka_clock_now_ms() + (json_is_integer(tmo) ? json_integer_value(tmo) : 30000));
     c->parked = w;
     c->on_abort = on_abort;
     pipes_lambda_invoke(st->ctx, &who,

@@ -245,6 +245,19 @@ class InvokeCase(LambdaTestCase):
         self.assertEqual(status, 413)
         self.assertNotIn("boom", self.kyoka.read_log())
 
+    def test_integration_timeout(self):
+        self.create("slow", code=py_zip("import time\ndef handler(e, c):\n    time.sleep(3)\n    return 1\n"),
+                    Timeout=10)
+        self.lam.add_permission(FunctionName="slow", StatementId="apigw", Action="lambda:InvokeFunction",
+                                Principal="apigateway.amazonaws.com")
+        api_id = self.gw.create_api(Name="t", ProtocolType="HTTP")["ApiId"]
+        i = self.gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn_arn("slow"),
+                                       PayloadFormatVersion="2.0", TimeoutInMillis=1000)["IntegrationId"]
+        self.gw.create_route(ApiId=api_id, RouteKey="GET /slow", Target="integrations/" + i)
+        self.gw.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        status, _, _, body = http("GET", self.url(api_id, "/slow"))
+        self.assertEqual((status, json.loads(body)), (504, {"message": "Gateway Timeout"}))
+
 
 class DurableInvokeCase(InvokeCase.__bases__[0]):
     ephemeral = False
