@@ -280,6 +280,38 @@ static bool pick_route(svc_call_t *c, json_t *deployment, target_t *t)
     return true;
 }
 
+/* The route's authorization
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html):
+ * AWS_IAM needs a request signed for execute-api whose caller may
+ * execute-api:Invoke arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}.
+ * JWT and Lambda authorizers are not served yet: such a route is refused
+ * rather than served unauthenticated. */
+static bool route_authorized(svc_call_t *c, target_t *t)
+{
+    const char *type = json_string_value(json_object_get(t->route, "AuthorizationType"));
+    if (!type || strcmp(type, "NONE") == 0)
+        return true;
+    if (strcmp(type, "AWS_IAM") != 0) {
+        log_warn("apigatewayv2: %s: %s route authorization is not served yet; answering 500", c->request_id, type);
+        internal_error(c);
+        return false;
+    }
+    char msg[256];
+    if (svc_raw_verify(c, "execute-api", msg, sizeof msg) != AUTH_OK) {
+        log_info("apigatewayv2: %s: an AWS_IAM route refused an unsigned or badly signed request: %s",
+                 c->request_id, msg);
+        svc_error(c, "Forbidden", 403, "Forbidden");
+        return false;
+    }
+    apiv2_state_t *st = c->state;
+    const char *arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/%s/%.*s%.*s",
+                                    json_string_value(json_object_get(t->api, "_region")), st->ctx->account_id,
+                                    json_string_value(json_object_get(t->api, "ApiId")), t->stage_name,
+                                    (int)c->req->method.len, c->req->method.p, (int)t->route_path.len,
+                                    t->route_path.p);
+    return c->ctx->authorize(c, "execute-api:Invoke", arn, NULL, 0) == IAM_ALLOW;
+}
+
 int apiv2__http_serve(svc_call_t *c)
 {
     apiv2_state_t *st = c->state;
@@ -302,6 +334,8 @@ int apiv2__http_serve(svc_call_t *c)
     json_t *dep = dep_id ? json_object_get(json_object_get(t.api, "_deployments"), dep_id) : NULL;
     if (!dep || !pick_route(c, dep, &t))
         return not_found(c), 0;
+    if (!route_authorized(c, &t))
+        return 0;
     const char *target = json_string_value(json_object_get(t.route, "Target"));
     t.integ = target && strncmp(target, "integrations/", 13) == 0
                   ? json_object_get(json_object_get(dep, "_integrations"), target + 13)

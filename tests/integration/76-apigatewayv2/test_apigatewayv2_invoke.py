@@ -37,12 +37,20 @@ def handler(event, context):
 """
 
 
-def http(method, url, body=None, headers=None):
+def http(method, url, body=None, headers=None, sign=None):
     """url names the invoke host; the test machine resolves no wildcard
-    DNS, so the request goes to 127.0.0.1 with that Host header."""
+    DNS, so the request goes to 127.0.0.1 with that Host header. sign:
+    (access key, secret) to sign for execute-api."""
     parts = urllib.parse.urlsplit(url)
     headers = dict(headers or {})
     headers["Host"] = parts.netloc
+    if sign:
+        import botocore.auth
+        import botocore.awsrequest
+        import botocore.credentials
+        req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+        botocore.auth.SigV4Auth(botocore.credentials.Credentials(*sign), "execute-api", REGION).add_auth(req)
+        headers = dict(req.headers.items())
     target = "http://127.0.0.1:%s%s" % (parts.port, url[len(parts.scheme) + 3 + len(parts.netloc):])
     req = urllib.request.Request(target, data=body, method=method, headers=headers)
     try:
@@ -257,6 +265,40 @@ class InvokeCase(LambdaTestCase):
         self.gw.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
         status, _, _, body = http("GET", self.url(api_id, "/slow"))
         self.assertEqual((status, json.loads(body)), (504, {"message": "Gateway Timeout"}))
+
+    def test_aws_iam_route(self):
+        fn = self.function("echo", ECHO)
+        api_id = self.gw.create_api(Name="iam", ProtocolType="HTTP")["ApiId"]
+        i = self.gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn,
+                                       PayloadFormatVersion="2.0")["IntegrationId"]
+        self.gw.create_route(ApiId=api_id, RouteKey="GET /secure", Target="integrations/" + i,
+                             AuthorizationType="AWS_IAM")
+        self.gw.create_stage(ApiId=api_id, StageName="prod", AutoDeploy=True)
+        url = self.url(api_id, "/prod/secure")
+        status, _, _, body = http("GET", url)
+        self.assertEqual((status, json.loads(body)), (403, {"message": "Forbidden"}))
+        self.assertEqual(http("GET", url, sign=("test", "test"))[0], 200)
+        self.iam.create_user(UserName="u")
+        key = self.iam.create_access_key(UserName="u")["AccessKey"]
+        creds = (key["AccessKeyId"], key["SecretAccessKey"])
+        status, _, _, body = http("GET", url, sign=creds)
+        self.assertEqual(status, 403)
+        self.assertIn("execute-api:Invoke", json.loads(body)["message"])
+        self.iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "execute-api:Invoke",
+                "Resource": "arn:aws:execute-api:%s:%s:%s/prod/GET/secure" % (REGION, ACCOUNT, api_id)}]}))
+        self.assertEqual(http("GET", url, sign=creds)[0], 200)
+
+    def test_jwt_route_is_not_served_unauthenticated(self):
+        fn = self.function("echo", ECHO)
+        api_id = self.gw.create_api(Name="jwt", ProtocolType="HTTP")["ApiId"]
+        i = self.gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn,
+                                       PayloadFormatVersion="2.0")["IntegrationId"]
+        self.gw.create_route(ApiId=api_id, RouteKey="GET /j", Target="integrations/" + i, AuthorizationType="JWT",
+                             AuthorizerId="abc123")
+        self.gw.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        self.assertEqual(http("GET", self.url(api_id, "/j"))[0], 500)
 
 
 class DurableInvokeCase(InvokeCase.__bases__[0]):
