@@ -11,7 +11,7 @@ BUILD_PKGS="cmake make gcc pkg-config libuv1-dev node-llhttp libssl-dev libsqlit
 RUN_PKGS="bubblewrap python3 python3-boto3 nodejs npm"
 # g++ and xz-utils build AWS's Lambda runtime interface client (aws-lambda-ric,
 # a native addon) that the Lambda tests run as a bootstrap.
-TEST_PKGS="libcmocka-dev awscli python3-boto3 python3-botocore nodejs npm curl g++ xz-utils"
+TEST_PKGS="libcmocka-dev awscli python3-boto3 python3-botocore python3-debugpy nodejs npm curl g++ xz-utils"
 BENCH_PKGS="wrk"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 

@@ -67,6 +67,36 @@ def free_port():
         return s.getsockname()[1]
 
 
+def has_system_debugpy():
+    return subprocess.run(["/usr/bin/python3", "-c", "import debugpy"], capture_output=True).returncode == 0
+
+
+def dap_send(sock, message):
+    body = json.dumps(message).encode()
+    sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def dap_read_response(sock, command):
+    """The response to command, skipping events (output, initialized)."""
+    buf = b""
+    while True:
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise AssertionError("the debug adapter closed the connection: %r" % buf)
+            buf += chunk
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")][0].split(b":")[1])
+        while len(buf) < length:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise AssertionError("the debug adapter closed the connection mid-message")
+            buf += chunk
+        message, buf = json.loads(buf[:length]), buf[length:]
+        if message.get("type") == "response" and message.get("command") == command:
+            return message
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -404,6 +434,9 @@ class HotReload(HotReloadBase):
             self.fail("the debugged environment was never retired")
 
     def test_debug_python_pdb_over_a_socket(self):
+        # pdb is the fallback when debugpy cannot be imported: a package of
+        # the function's own that fails to import hides the system's.
+        write(os.path.join(self.dir, "debugpy", "__init__.py"), "raise ImportError('hidden by the test')\n")
         write(os.path.join(self.dir, "index.py"),
               "def handler(event, context):\n"
               "    answer = 41\n"
@@ -435,6 +468,48 @@ class HotReload(HotReloadBase):
         self.assertEqual(result["body"]["answer"], 100)
         self.assertEqual(self.kyoka_cli("lambda", "debug", "dbgpy", "--off").returncode, 0)
         self.assertEqual(self.call("dbgpy")["answer"], 42)
+
+    @unittest.skipUnless(has_system_debugpy(), "python3-debugpy is not installed (scripts/install-deps.sh test installs it)")
+    def test_debug_python_debugpy(self):
+        write(os.path.join(self.dir, "index.py"),
+              "import sys\n"
+              "def handler(event, context):\n"
+              "    import time\n"
+              "    time.sleep(event.get('sleep', 0))\n"
+              "    return {'debugpy': 'debugpy' in sys.modules}\n")
+        self.create_hot("dbgdap", self.dir, Timeout=1)
+        self.assertEqual(self.call("dbgdap"), {"debugpy": False})
+        port = free_port()
+        r = self.kyoka_cli("lambda", "debug", "dbgdap", "--port", str(port))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("debugpy", r.stdout)
+        self.assertIn('"port": %d' % port, r.stdout)
+        self.assertEqual(self.call("dbgdap"), {"debugpy": True})
+        # An IDE's first words in the Debug Adapter Protocol: the adapter
+        # listening on the printed port answers them.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            dap_send(s, {"seq": 1, "type": "request", "command": "initialize",
+                         "arguments": {"adapterID": "kyoka-test", "clientID": "kyoka-test"}})
+            reply = dap_read_response(s, "initialize")
+            self.assertTrue(reply["success"], reply)
+            self.assertIn("supportsConfigurationDoneRequest", reply["body"])
+        # The timeout (1 s) is lifted while debugging.
+        self.assertEqual(self.call("dbgdap", {"sleep": 1.5}), {"debugpy": True})
+        self.assertEqual(self.kyoka_cli("lambda", "debug", "dbgdap", "--off").returncode, 0)
+        self.assertEqual(self.call("dbgdap"), {"debugpy": False})
+        out, body = self.invoke("dbgdap", {"sleep": 1.5})
+        self.assertEqual(out.get("FunctionError"), "Unhandled", body)
+        # The debugged environment, and the adapter debugpy started in its
+        # sandbox, are gone.
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                break
+            time.sleep(0.05)
+        else:
+            self.fail("debugpy's adapter still listens after --off")
 
     def test_debug_refusals(self):
         self.create_provided("prov")
