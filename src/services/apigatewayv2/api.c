@@ -150,6 +150,7 @@ int apiv2_create_api(svc_call_t *c)
     json_object_set_new(api, "_integrations", json_object());
     json_object_set_new(api, "_stages", json_object());
     json_object_set_new(api, "_deployments", json_object());
+    json_object_set_new(api, "_authorizers", json_object());
     if (svc_in(c, "Target"))
         quick_create(c, api);
     if (svc_failed(c)) {

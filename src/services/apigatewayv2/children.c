@@ -26,11 +26,21 @@ static const kind_def_t kinds[] = {
     [APIV2_INTEGRATIONS] = {"_integrations", "IntegrationId", "Integration"},
     [APIV2_STAGES] = {"_stages", "StageName", "Stage"},
     [APIV2_DEPLOYMENTS] = {"_deployments", "DeploymentId", "Deployment"},
+    [APIV2_AUTHORIZERS] = {"_authorizers", "AuthorizerId", "Authorizer"},
 };
 
 static double now_s(void) { return (double)kyoka_clock_now_ms() / 1000.0; }
 
-static json_t *coll(json_t *api, apiv2_kind_t k) { return json_object_get(api, kinds[k].coll); }
+/* Created on first use: documents written before a kind existed lack it. */
+static json_t *coll(json_t *api, apiv2_kind_t k)
+{
+    json_t *o = json_object_get(api, kinds[k].coll);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(api, kinds[k].coll, o);
+    }
+    return o;
+}
 
 static json_t *child_or_fail(svc_call_t *c, json_t *api, apiv2_kind_t k)
 {
@@ -160,6 +170,20 @@ static bool target_ok(svc_call_t *c, json_t *api, json_t *target)
     return false;
 }
 
+/* AuthorizationType CUSTOM and JWT name an authorizer of this API. */
+static bool route_auth_ok(svc_call_t *c, json_t *api, json_t *r)
+{
+    const char *type = json_string_value(json_object_get(r, "AuthorizationType"));
+    if (!type || strcmp(type, "NONE") == 0 || strcmp(type, "AWS_IAM") == 0)
+        return true;
+    const char *id = json_string_value(json_object_get(r, "AuthorizerId"));
+    if (!id || !json_object_get(coll(api, APIV2_AUTHORIZERS), id)) {
+        svc_error(c, "BadRequestException", 400, "Invalid authorizer ID specified: %s", id ? id : "");
+        return false;
+    }
+    return true;
+}
+
 static const char *const route_members[] = {"ApiKeyRequired", "AuthorizationScopes", "AuthorizationType",
                                             "AuthorizerId", "ModelSelectionExpression", "OperationName",
                                             "RequestModels", "RequestParameters", "RouteKey",
@@ -177,7 +201,8 @@ static void copy_from(json_t *dst, json_t *src, const char *const *names)
 json_t *apiv2__add_route(svc_call_t *c, json_t *api, json_t *in)
 {
     const char *key = json_string_value(json_object_get(in, "RouteKey"));
-    if (!apiv2__route_key_ok(c, key) || !target_ok(c, api, json_object_get(in, "Target")))
+    if (!apiv2__route_key_ok(c, key) || !target_ok(c, api, json_object_get(in, "Target")) ||
+        !route_auth_ok(c, api, in))
         return NULL;
     if (route_key_taken(api, key, NULL)) {
         svc_error(c, "ConflictException", 409, "Route with key %s already exists for this API", key);
@@ -219,6 +244,13 @@ int apiv2_update_route(svc_call_t *c)
     }
     if (!target_ok(c, api, svc_in(c, "Target")))
         return 0;
+    json_t *next = json_deep_copy(r);
+    apiv2__copy_in(c, next, route_members);
+    if (!route_auth_ok(c, api, next)) {
+        json_decref(next);
+        return 0;
+    }
+    json_decref(next);
     apiv2__copy_in(c, r, route_members);
     apiv2__auto_deploy(c, api);
     apiv2__persist(c->state, svc_in_str(c, "ApiId"));
@@ -371,6 +403,7 @@ json_t *apiv2__deploy(svc_call_t *c, json_t *api, const char *description, bool 
         json_object_set_new(d, "Description", json_string(description));
     json_object_set_new(d, "_routes", json_deep_copy(coll(api, APIV2_ROUTES)));
     json_object_set_new(d, "_integrations", json_deep_copy(coll(api, APIV2_INTEGRATIONS)));
+    json_object_set_new(d, "_authorizers", json_deep_copy(coll(api, APIV2_AUTHORIZERS)));
     json_object_set_new(coll(api, APIV2_DEPLOYMENTS), id, d);
     return d;
 }
@@ -537,3 +570,86 @@ int apiv2_update_stage(svc_call_t *c)
 int apiv2_get_stage(svc_call_t *c) { return get_child(c, APIV2_STAGES); }
 int apiv2_get_stages(svc_call_t *c) { return list_children(c, APIV2_STAGES); }
 int apiv2_delete_stage(svc_call_t *c) { return delete_child(c, APIV2_STAGES); }
+
+/* ------------------------------------------------------------ authorizers */
+
+static const char *const authorizer_members[] = {
+    "AuthorizerCredentialsArn", "AuthorizerPayloadFormatVersion", "AuthorizerResultTtlInSeconds", "AuthorizerType",
+    "AuthorizerUri", "EnableSimpleResponses", "IdentitySource", "IdentityValidationExpression", "JwtConfiguration",
+    "Name", NULL};
+
+/* https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html:
+ * a REQUEST authorizer names its function and payload version (simple
+ * responses only with 2.0); a JWT one its issuer and audience. */
+static bool authorizer_ok(svc_call_t *c, json_t *a)
+{
+    const char *type = json_string_value(json_object_get(a, "AuthorizerType"));
+    const char *pfv = json_string_value(json_object_get(a, "AuthorizerPayloadFormatVersion"));
+    if (type && strcmp(type, "REQUEST") == 0) {
+        if (!json_string_value(json_object_get(a, "AuthorizerUri"))) {
+            svc_error(c, "BadRequestException", 400, "AuthorizerUri is required for REQUEST authorizers.");
+            return false;
+        }
+        if (!pfv || (strcmp(pfv, "1.0") != 0 && strcmp(pfv, "2.0") != 0)) {
+            svc_error(c, "BadRequestException", 400,
+                      "AuthorizerPayloadFormatVersion must be 1.0 or 2.0 for REQUEST authorizers.");
+            return false;
+        }
+        if (json_is_true(json_object_get(a, "EnableSimpleResponses")) && strcmp(pfv, "2.0") != 0) {
+            svc_error(c, "BadRequestException", 400, "EnableSimpleResponses is only supported for payload 2.0.");
+            return false;
+        }
+        return true;
+    }
+    if (type && strcmp(type, "JWT") == 0) {
+        json_t *jwt = json_object_get(a, "JwtConfiguration");
+        if (!json_string_value(json_object_get(jwt, "Issuer"))) {
+            svc_error(c, "BadRequestException", 400, "JwtConfiguration.Issuer is required for JWT authorizers.");
+            return false;
+        }
+        return true;
+    }
+    svc_error(c, "BadRequestException", 400, "Invalid authorizer type specified: %s", type ? type : "");
+    return false;
+}
+
+int apiv2_create_authorizer(svc_call_t *c)
+{
+    json_t *api = apiv2__api_or_fail(c);
+    if (!api)
+        return 0;
+    const char *id = apiv2__id(c, 6);
+    json_t *a = json_pack("{s:s}", "AuthorizerId", id);
+    copy_from(a, c->input, authorizer_members);
+    if (!authorizer_ok(c, a)) {
+        json_decref(a);
+        return 0;
+    }
+    json_object_set_new(coll(api, APIV2_AUTHORIZERS), id, a);
+    apiv2__persist(c->state, svc_in_str(c, "ApiId"));
+    c->output = apiv2__public(a);
+    return 0;
+}
+
+int apiv2_update_authorizer(svc_call_t *c)
+{
+    json_t *api = apiv2__api_or_fail(c);
+    json_t *a = api ? child_or_fail(c, api, APIV2_AUTHORIZERS) : NULL;
+    if (!a)
+        return 0;
+    json_t *next = json_deep_copy(a);
+    apiv2__copy_in(c, next, authorizer_members);
+    if (!authorizer_ok(c, next)) {
+        json_decref(next);
+        return 0;
+    }
+    json_object_set_new(coll(api, APIV2_AUTHORIZERS), svc_in_str(c, "AuthorizerId"), next);
+    apiv2__auto_deploy(c, api);
+    apiv2__persist(c->state, svc_in_str(c, "ApiId"));
+    c->output = apiv2__public(next);
+    return 0;
+}
+
+int apiv2_get_authorizer(svc_call_t *c) { return get_child(c, APIV2_AUTHORIZERS); }
+int apiv2_get_authorizers(svc_call_t *c) { return list_children(c, APIV2_AUTHORIZERS); }
+int apiv2_delete_authorizer(svc_call_t *c) { return delete_child(c, APIV2_AUTHORIZERS); }

@@ -8,7 +8,8 @@
 /* An API is one JSON document: the members GetApi answers (model member
  * names), plus its children under keys that start with '_' and never
  * leave the service: "_routes", "_integrations", "_stages",
- * "_deployments" (objects keyed by id or stage name), "_region". One
+ * "_deployments", "_authorizers" (objects keyed by id or stage name),
+ * "_region". One
  * document is one store row, so a write of any child rewrites the API's
  * row in the request's batch. */
 typedef struct apiv2_state {
@@ -20,7 +21,7 @@ typedef struct apiv2_state {
 } apiv2_state_t;
 
 /* The children kinds, in the order their collections are named. */
-typedef enum { APIV2_ROUTES, APIV2_INTEGRATIONS, APIV2_STAGES, APIV2_DEPLOYMENTS } apiv2_kind_t;
+typedef enum { APIV2_ROUTES, APIV2_INTEGRATIONS, APIV2_STAGES, APIV2_DEPLOYMENTS, APIV2_AUTHORIZERS } apiv2_kind_t;
 
 /* api.c: operation handlers */
 int apiv2_create_api(svc_call_t *c);
@@ -53,6 +54,11 @@ int apiv2_create_deployment(svc_call_t *c);
 int apiv2_get_deployment(svc_call_t *c);
 int apiv2_get_deployments(svc_call_t *c);
 int apiv2_delete_deployment(svc_call_t *c);
+int apiv2_create_authorizer(svc_call_t *c);
+int apiv2_get_authorizer(svc_call_t *c);
+int apiv2_get_authorizers(svc_call_t *c);
+int apiv2_update_authorizer(svc_call_t *c);
+int apiv2_delete_authorizer(svc_call_t *c);
 
 /* Shared helpers (api.c). */
 const char *apiv2__region(svc_call_t *c);

@@ -64,6 +64,11 @@ static int arn_deployments(svc_call_t *c, const char **arn)
     return arn_child(c, arn, "deployments", "DeploymentId");
 }
 
+static int arn_authorizers(svc_call_t *c, const char **arn)
+{
+    return arn_child(c, arn, "authorizers", "AuthorizerId");
+}
+
 static int arn_tags(svc_call_t *c, const char **arn)
 {
     return arn_of(c, arn, arena_sprintf(c->arena, "/tags/%s", in_or_empty(c, "ResourceArn")));
@@ -73,11 +78,13 @@ static int arn_tags(svc_call_t *c, const char **arn)
 /* Sorted by name, as the model lists them. */
 static const svc_op_t apiv2_ops[] = {
     {"CreateApi", apiv2_create_api, "apigateway:POST", arn_apis, M},
+    {"CreateAuthorizer", apiv2_create_authorizer, "apigateway:POST", arn_authorizers, M},
     {"CreateDeployment", apiv2_create_deployment, "apigateway:POST", arn_deployments, M},
     {"CreateIntegration", apiv2_create_integration, "apigateway:POST", arn_integrations, M},
     {"CreateRoute", apiv2_create_route, "apigateway:POST", arn_routes, M},
     {"CreateStage", apiv2_create_stage, "apigateway:POST", arn_stages, M},
     {"DeleteApi", apiv2_delete_api, "apigateway:DELETE", arn_api, M},
+    {"DeleteAuthorizer", apiv2_delete_authorizer, "apigateway:DELETE", arn_authorizers, M},
     {"DeleteCorsConfiguration", apiv2_delete_cors_configuration, "apigateway:DELETE", arn_cors, M},
     {"DeleteDeployment", apiv2_delete_deployment, "apigateway:DELETE", arn_deployments, M},
     {"DeleteIntegration", apiv2_delete_integration, "apigateway:DELETE", arn_integrations, M},
@@ -85,6 +92,8 @@ static const svc_op_t apiv2_ops[] = {
     {"DeleteStage", apiv2_delete_stage, "apigateway:DELETE", arn_stages, M},
     {"GetApi", apiv2_get_api, "apigateway:GET", arn_api, 0},
     {"GetApis", apiv2_get_apis, "apigateway:GET", arn_apis, 0},
+    {"GetAuthorizer", apiv2_get_authorizer, "apigateway:GET", arn_authorizers, 0},
+    {"GetAuthorizers", apiv2_get_authorizers, "apigateway:GET", arn_authorizers, 0},
     {"GetDeployment", apiv2_get_deployment, "apigateway:GET", arn_deployments, 0},
     {"GetDeployments", apiv2_get_deployments, "apigateway:GET", arn_deployments, 0},
     {"GetIntegration", apiv2_get_integration, "apigateway:GET", arn_integrations, 0},
@@ -97,6 +106,7 @@ static const svc_op_t apiv2_ops[] = {
     {"TagResource", apiv2_tag_resource, "apigateway:POST", arn_tags, M},
     {"UntagResource", apiv2_untag_resource, "apigateway:DELETE", arn_tags, M},
     {"UpdateApi", apiv2_update_api, "apigateway:PATCH", arn_api, M},
+    {"UpdateAuthorizer", apiv2_update_authorizer, "apigateway:PATCH", arn_authorizers, M},
     {"UpdateIntegration", apiv2_update_integration, "apigateway:PATCH", arn_integrations, M},
     {"UpdateRoute", apiv2_update_route, "apigateway:PATCH", arn_routes, M},
     {"UpdateStage", apiv2_update_stage, "apigateway:PATCH", arn_stages, M},

@@ -169,6 +169,7 @@ typedef struct target {
     const char *stage_name;
     strv_t route_path;         /* the path routes see (no stage segment) */
     apigw_route_match_t match;
+    json_t *authorizer;        /* requestContext.authorizer, or NULL */
 } target_t;
 
 static int invoke(svc_call_t *c, target_t *t)
@@ -201,6 +202,7 @@ static int invoke(svc_call_t *c, target_t *t)
                               : "",
         .path_parameters = pp,
         .stage_variables = json_object_get(t->stage, "StageVariables"),
+        .authorizer = t->authorizer,
         .request_id = c->request_id,
         .now_ms = kyoka_wall_ms(),
     };
@@ -280,36 +282,192 @@ static bool pick_route(svc_call_t *c, json_t *deployment, target_t *t)
     return true;
 }
 
-/* The route's authorization
- * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html):
- * AWS_IAM needs a request signed for execute-api whose caller may
- * execute-api:Invoke arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}.
- * JWT and Lambda authorizers are not served yet: such a route is refused
- * rather than served unauthenticated. */
-static bool route_authorized(svc_call_t *c, target_t *t)
+/* ------------------------------------------------------------ authorization */
+
+/* A Lambda REQUEST authorizer's call in flight; the target's documents are
+ * held so a change of the API meanwhile cannot free them. */
+typedef struct auth_wait {
+    svc_call_t *c; /* NULL once the client is gone */
+    target_t t;
+} auth_wait_t;
+
+static void auth_wait_free(auth_wait_t *w)
 {
+    json_decref(w->t.api);
+    json_decref(w->t.stage);
+    json_decref(w->t.route);
+    json_decref(w->t.integ);
+    json_decref(w->t.authorizer);
+    free(w);
+}
+
+static void on_auth_abort(svc_call_t *c)
+{
+    auth_wait_t *w = c->parked;
+    if (w)
+        w->c = NULL;
+    c->parked = NULL;
+}
+
+/* The simple response of payload 2.0 ({"isAuthorized": bool, "context"});
+ * IAM-policy responses are not served yet and count as a failure. */
+static void on_authorized(void *data, const svc_call_t *ic)
+{
+    auth_wait_t *w = data;
+    svc_call_t *c = w->c;
+    if (!c) {
+        auth_wait_free(w);
+        return;
+    }
+    c->parked = NULL;
+    c->on_abort = NULL;
+    json_t *p = ic->error.code ? NULL : json_object_get(ic->output, "Payload");
+    json_t *ans = p && !json_object_get(ic->output, "FunctionError")
+                      ? json_loadb(json_string_value(p), json_string_length(p), 0, NULL)
+                      : NULL;
+    json_t *ok = json_object_get(ans, "isAuthorized");
+    int rc = 0;
+    if (!json_is_boolean(ok)) {
+        log_warn("apigatewayv2: %s: the authorizer failed or gave no simple response (%s; decision %s)",
+                 c->request_id, ic->error.code ? ic->error.code : "payload", ic->decision_id ? ic->decision_id : "-");
+        internal_error(c);
+    } else if (!json_is_true(ok)) {
+        svc_error(c, "Forbidden", 403, "Forbidden");
+    } else {
+        json_t *ctx = json_object_get(ans, "context");
+        w->t.authorizer = json_pack("{s:O}", "lambda", json_is_object(ctx) ? ctx : json_null());
+        rc = invoke(c, &w->t);
+    }
+    json_decref(ans);
+    auth_wait_free(w);
+    if (rc != KYOKA_EAGAIN)
+        svc_call_finish(c);
+}
+
+/* The identity sources' values, or NULL when one is missing (API Gateway
+ * then answers 401 without calling the authorizer). */
+static json_t *identity_values(svc_call_t *c, json_t *sources)
+{
+    json_t *vals = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s)
+    {
+        const char *src = json_string_value(s);
+        strv_t v = STRV_NULL;
+        if (src && strncmp(src, "$request.header.", 16) == 0)
+            v = http_request_header(c->req, src + 16);
+        if (!v.p) {
+            json_decref(vals);
+            return NULL;
+        }
+        json_array_append_new(vals, json_stringn(v.p, v.len));
+    }
+    return vals;
+}
+
+static int custom_authorize(svc_call_t *c, target_t *t, json_t *dep, const char *route_arn)
+{
+    apiv2_state_t *st = c->state;
+    const char *aid = json_string_value(json_object_get(t->route, "AuthorizerId"));
+    json_t *a = aid ? json_object_get(json_object_get(dep, "_authorizers"), aid) : NULL;
+    const char *type = json_string_value(json_object_get(a, "AuthorizerType"));
+    const char *pfv = json_string_value(json_object_get(a, "AuthorizerPayloadFormatVersion"));
+    if (!type || strcmp(type, "REQUEST") != 0 || !pfv || strcmp(pfv, "2.0") != 0 ||
+        !json_is_true(json_object_get(a, "EnableSimpleResponses"))) {
+        log_warn("apigatewayv2: %s: only REQUEST authorizers with payload 2.0 simple responses are served yet",
+                 c->request_id);
+        internal_error(c);
+        return 0;
+    }
+    json_t *ids = identity_values(c, json_object_get(a, "IdentitySource"));
+    if (!ids) {
+        svc_error(c, "Unauthorized", 401, "Unauthorized");
+        return 0;
+    }
+    strv_t host = http_request_header(c->req, "host");
+    const char *colon = host.p ? memchr(host.p, ':', host.len) : NULL;
+    const char *region = json_string_value(json_object_get(t->api, "_region"));
+    const char *api_id = json_string_value(json_object_get(t->api, "ApiId"));
+    apigw_v2_request_t r = {
+        .req = c->req,
+        .route_key = json_string_value(json_object_get(t->route, "RouteKey")),
+        .raw_path = c->req->path,
+        .stage = t->stage_name,
+        .api_id = api_id,
+        .account_id = st->ctx->account_id,
+        .domain_name = arena_sprintf(c->arena, "%.*s", (int)(colon ? (size_t)(colon - host.p) : host.len),
+                                     host.p ? host.p : ""),
+        .stage_variables = json_object_get(t->stage, "StageVariables"),
+        .request_id = c->request_id,
+        .now_ms = kyoka_wall_ms(),
+    };
+    json_t *ev = apigw_v2_event(&r, c->arena);
+    json_t *pp = path_params(c, &t->match);
+    if (json_object_size(pp))
+        json_object_set(ev, "pathParameters", pp);
+    json_decref(pp);
+    json_object_set_new(ev, "type", json_string("REQUEST"));
+    json_object_set_new(ev, "routeArn", json_string(route_arn));
+    json_object_set_new(ev, "identitySource", ids);
+    char *payload = proto_json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    auth_wait_t *w = xcalloc(1, sizeof *w);
+    w->c = c;
+    w->t = *t;
+    json_incref(t->api);
+    json_incref(t->stage);
+    json_incref(t->route);
+    json_incref(t->integ);
+    c->parked = w;
+    c->on_abort = on_auth_abort;
+    /* The authorizer is invoked as API Gateway, with the authorizer's own
+     * ARN as the source. */
+    svc_caller_t who = {.service_principal = APIGW_PRINCIPAL,
+                        .source_arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/authorizers/%s", region,
+                                                    st->ctx->account_id, api_id, aid),
+                        .source_account = st->ctx->account_id,
+                        .region = region};
+    pipes_lambda_invoke(st->ctx, &who, function_arn(c, json_string_value(json_object_get(a, "AuthorizerUri"))),
+                        payload, strlen(payload), false, on_authorized, w);
+    free(payload);
+    return KYOKA_EAGAIN;
+}
+
+/* The route's authorization
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control.html):
+ * AWS_IAM needs a request signed for execute-api whose caller may
+ * execute-api:Invoke arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path};
+ * CUSTOM calls the route's Lambda REQUEST authorizer. JWT authorizers are
+ * not served yet: such a route is refused rather than served
+ * unauthenticated. Returns 1 to go on, 0 when answered, KYOKA_EAGAIN when
+ * the authorizer is running. */
+static int route_authorize(svc_call_t *c, target_t *t, json_t *dep)
+{
+    apiv2_state_t *st = c->state;
     const char *type = json_string_value(json_object_get(t->route, "AuthorizationType"));
     if (!type || strcmp(type, "NONE") == 0)
-        return true;
+        return 1;
+    const char *arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/%s/%.*s%.*s",
+                                    json_string_value(json_object_get(t->api, "_region")), st->ctx->account_id,
+                                    json_string_value(json_object_get(t->api, "ApiId")), t->stage_name,
+                                    (int)c->req->method.len, c->req->method.p, (int)t->route_path.len,
+                                    t->route_path.p);
+    if (strcmp(type, "CUSTOM") == 0)
+        return custom_authorize(c, t, dep, arn);
     if (strcmp(type, "AWS_IAM") != 0) {
         log_warn("apigatewayv2: %s: %s route authorization is not served yet; answering 500", c->request_id, type);
         internal_error(c);
-        return false;
+        return 0;
     }
     char msg[256];
     if (svc_raw_verify(c, "execute-api", msg, sizeof msg) != AUTH_OK) {
         log_info("apigatewayv2: %s: an AWS_IAM route refused an unsigned or badly signed request: %s",
                  c->request_id, msg);
         svc_error(c, "Forbidden", 403, "Forbidden");
-        return false;
+        return 0;
     }
-    apiv2_state_t *st = c->state;
-    const char *arn = arena_sprintf(c->arena, "arn:aws:execute-api:%s:%s:%s/%s/%.*s%.*s",
-                                    json_string_value(json_object_get(t->api, "_region")), st->ctx->account_id,
-                                    json_string_value(json_object_get(t->api, "ApiId")), t->stage_name,
-                                    (int)c->req->method.len, c->req->method.p, (int)t->route_path.len,
-                                    t->route_path.p);
-    return c->ctx->authorize(c, "execute-api:Invoke", arn, NULL, 0) == IAM_ALLOW;
+    return c->ctx->authorize(c, "execute-api:Invoke", arn, NULL, 0) == IAM_ALLOW ? 1 : 0;
 }
 
 int apiv2__http_serve(svc_call_t *c)
@@ -334,8 +492,6 @@ int apiv2__http_serve(svc_call_t *c)
     json_t *dep = dep_id ? json_object_get(json_object_get(t.api, "_deployments"), dep_id) : NULL;
     if (!dep || !pick_route(c, dep, &t))
         return not_found(c), 0;
-    if (!route_authorized(c, &t))
-        return 0;
     const char *target = json_string_value(json_object_get(t.route, "Target"));
     t.integ = target && strncmp(target, "integrations/", 13) == 0
                   ? json_object_get(json_object_get(dep, "_integrations"), target + 13)
@@ -352,5 +508,6 @@ int apiv2__http_serve(svc_call_t *c)
         internal_error(c);
         return 0;
     }
-    return invoke(c, &t);
+    int a = route_authorize(c, &t, dep);
+    return a == 1 ? invoke(c, &t) : a;
 }

@@ -8,6 +8,8 @@ import json
 import os
 import sys
 import urllib.error
+
+import botocore.exceptions
 import urllib.parse
 import urllib.request
 
@@ -295,10 +297,51 @@ class InvokeCase(LambdaTestCase):
         api_id = self.gw.create_api(Name="jwt", ProtocolType="HTTP")["ApiId"]
         i = self.gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn,
                                        PayloadFormatVersion="2.0")["IntegrationId"]
+        az = self.gw.create_authorizer(ApiId=api_id, Name="j", AuthorizerType="JWT",
+                                       IdentitySource=["$request.header.Authorization"],
+                                       JwtConfiguration={"Issuer": "https://issuer.example",
+                                                         "Audience": ["x"]})["AuthorizerId"]
         self.gw.create_route(ApiId=api_id, RouteKey="GET /j", Target="integrations/" + i, AuthorizationType="JWT",
-                             AuthorizerId="abc123")
+                             AuthorizerId=az)
         self.gw.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
         self.assertEqual(http("GET", self.url(api_id, "/j"))[0], 500)
+
+    def test_lambda_request_authorizer(self):
+        fn = self.function("echo", ECHO)
+        self.create("authz", code=py_zip(
+            "def handler(e, c):\n"
+            "    ok = e['identitySource'] == ['letmein'] and e['type'] == 'REQUEST'\n"
+            "    return {'isAuthorized': ok, 'context': {'who': 'tester', 'arn': e['routeArn']}}\n"))
+        api_id = self.gw.create_api(Name="auth", ProtocolType="HTTP")["ApiId"]
+        az = self.gw.create_authorizer(ApiId=api_id, Name="a", AuthorizerType="REQUEST",
+                                       AuthorizerUri=fn_arn("authz"), AuthorizerPayloadFormatVersion="2.0",
+                                       EnableSimpleResponses=True,
+                                       IdentitySource=["$request.header.Authorization"])["AuthorizerId"]
+        self.assertEqual(self.gw.get_authorizer(ApiId=api_id, AuthorizerId=az)["Name"], "a")
+        with self.assertRaises(botocore.exceptions.ClientError):
+            self.gw.create_route(ApiId=api_id, RouteKey="GET /bad", AuthorizationType="CUSTOM", AuthorizerId="nope")
+        i = self.gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=fn,
+                                       PayloadFormatVersion="2.0")["IntegrationId"]
+        self.gw.create_route(ApiId=api_id, RouteKey="GET /p", Target="integrations/" + i,
+                             AuthorizationType="CUSTOM", AuthorizerId=az)
+        self.gw.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        url = self.url(api_id, "/p")
+        status, _, _, body = http("GET", url)
+        self.assertEqual((status, json.loads(body)), (401, {"message": "Unauthorized"}))
+        # The authorizer function lacks API Gateway's permission: 500.
+        status, _, _, body = http("GET", url, headers={"Authorization": "letmein"})
+        self.assertEqual((status, json.loads(body)), (500, {"message": "Internal Server Error"}))
+        self.lam.add_permission(FunctionName="authz", StatementId="apigw", Action="lambda:InvokeFunction",
+                                Principal="apigateway.amazonaws.com",
+                                SourceArn="arn:aws:execute-api:%s:%s:%s/authorizers/%s" % (REGION, ACCOUNT, api_id,
+                                                                                          az))
+        status, _, _, body = http("GET", url, headers={"Authorization": "wrong"})
+        self.assertEqual((status, json.loads(body)), (403, {"message": "Forbidden"}))
+        status, _, _, body = http("GET", url, headers={"Authorization": "letmein"})
+        self.assertEqual(status, 200, body)
+        lam = json.loads(body)["requestContext"]["authorizer"]["lambda"]
+        self.assertEqual(lam["who"], "tester")
+        self.assertEqual(lam["arn"], "arn:aws:execute-api:%s:%s:%s/$default/GET/p" % (REGION, ACCOUNT, api_id))
 
 
 class DurableInvokeCase(InvokeCase.__bases__[0]):
