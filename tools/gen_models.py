@@ -39,6 +39,7 @@ SERVICES = [
     ("kinesis", "kinesis", "2013-12-02"),
     ("s3", "s3", "2006-03-01"),
     ("apigateway", "apigateway", "2015-07-09"),
+    ("apigatewayv2", "apigatewayv2", "2018-11-29"),
 ]
 
 TYPES = {

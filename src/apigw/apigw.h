@@ -80,5 +80,74 @@ typedef struct apigw_payload1_out {
  * to 599, body not a string, headers not strings): API Gateway answers 502
  * then. */
 bool apigw_payload1_response(json_t *answer, apigw_payload1_out_t *out);
+/* ---- route selection (HTTP APIs) ----
+ *
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html#http-api-develop-routes.evaluation:
+ * the most specific route wins: a literal segment over a {variable} over a
+ * greedy {proxy+} (which takes the rest of the path), earlier segments
+ * deciding first; then a route's own method over ANY; $default only when
+ * nothing else matches. */
+#define APIGW_ROUTE_MAX_PARAMS 32
+
+typedef struct apigw_path_param {
+    strv_t name;   /* view into the route key */
+    strv_t value;  /* view into the path, still percent-encoded */
+} apigw_path_param_t;
+
+typedef struct apigw_route_match {
+    size_t index;                  /* which key matched */
+    size_t nparams;
+    apigw_path_param_t params[APIGW_ROUTE_MAX_PARAMS];
+} apigw_route_match_t;
+
+/* Pick the route for method and path (no query, no stage) among n route
+ * keys ("GET /items/{id}", "ANY /{proxy+}", "$default"). Returns false
+ * when none matches. Keys that do not parse never match. */
+bool apigw_route_select(const strv_t *keys, size_t n, strv_t method, strv_t path, apigw_route_match_t *out);
+
+/* ---- payload format 2.0 (HTTP APIs and function URLs) ----
+ *
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html */
+typedef struct apigw_v2_request {
+    const http_request_t *req;
+    const char *route_key;      /* "GET /items/{id}", "$default" */
+    strv_t raw_path;            /* the path as received (stage included) */
+    const char *stage;          /* "$default", "prod" */
+    const char *api_id;         /* the API id or URL id */
+    const char *account_id;
+    const char *domain_name;    /* the Host without port */
+    json_t *path_parameters;    /* borrowed, NULL: none */
+    json_t *stage_variables;    /* borrowed, NULL: none */
+    json_t *authorizer;         /* borrowed, NULL: none (function URLs' iam) */
+    const char *request_id;
+    int64_t now_ms;
+} apigw_v2_request_t;
+
+/* The event for r, as a new JSON object (caller owns). */
+json_t *apigw_v2_event(const apigw_v2_request_t *r, arena_t *a);
+
+typedef struct apigw_v2_response {
+    int status;
+    json_t *headers;    /* {name: value} (owned by the response) */
+    json_t *cookies;    /* [Set-Cookie values] (owned), may be NULL */
+    buf_t body;         /* decoded body */
+} apigw_v2_response_t;
+
+/* Map a function's answer (its payload) to the HTTP response. Returns 0,
+ * or -1 when the answer cannot be mapped (API Gateway then answers 500).
+ * Free with apigw_v2_response_destroy. */
+int apigw_v2_response_map(const char *payload, size_t len, apigw_v2_response_t *out, size_t max_body);
+void apigw_v2_response_destroy(apigw_v2_response_t *r);
+
+/* ---- CORS (HTTP APIs' CorsConfiguration, function URLs' Cors) ---- */
+typedef void (*apigw_header_fn)(void *data, const char *name, const char *value);
+
+/* Whether req is a CORS preflight that cors (may be NULL) answers. */
+bool apigw_cors_is_preflight(const json_t *cors, const http_request_t *req);
+/* Emit the CORS response headers for req's Origin when cors allows it
+ * (preflight: also the allowed methods, headers and max age). Values are
+ * arena strings. Returns whether the origin is allowed. */
+bool apigw_cors_headers(json_t *cors, const http_request_t *req, bool preflight, arena_t *a, apigw_header_fn emit,
+                        void *data);
 
 #endif

@@ -58,4 +58,8 @@
 /* LogType=Tail returns the last 4 KB of the invocation's log. */
 #define KYOKA_LAMBDA_LOG_TAIL_BYTES 4096
 
+/* API Gateway HTTP APIs: payload size 10 MB, not adjustable
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). */
+#define KYOKA_APIGW_V2_MAX_PAYLOAD (10 * 1024 * 1024)
+
 #endif

@@ -14983,6 +14983,2170 @@ static const model_service_t m_apigateway_service = {
     PROTO_REST_JSON, "SerializationException", "ValidationException",
 };
 
+static const model_member_t m_apigatewayv2_mem_0[] = {
+    {"Message", "message", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_1[] = {
+    {"DestinationArn", "destinationArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Format", "format", 186, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_2[] = {
+    {"ApiEndpoint", "apiEndpoint", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImportInfo", "importInfo", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Warnings", "warnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_3[] = {
+    {"ApiId", "apiId", 137, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingId", "apiMappingId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stage", "stage", 187, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_4[] = {
+    {"Items", "items", 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_5[] = {
+    {"Items", "items", 247, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_7[] = {
+    {"member", NULL, 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_8[] = {"NONE", "AWS_IAM", "CUSTOM", "JWT", NULL};
+static const model_member_t m_apigatewayv2_mem_9[] = {
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_10[] = {"REQUEST", "JWT", NULL};
+static const model_member_t m_apigatewayv2_mem_11[] = {
+    {"Items", "items", 249, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_12[] = {
+    {"Message", "message", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_13[] = {
+    {"Message", "message", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_14[] = {"INTERNET", "VPC_LINK", NULL};
+static const char *const m_apigatewayv2_enum_15[] = {"CONVERT_TO_BINARY", "CONVERT_TO_TEXT", NULL};
+static const model_member_t m_apigatewayv2_mem_16[] = {
+    {"AllowCredentials", "allowCredentials", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowHeaders", "allowHeaders", 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowMethods", "allowMethods", 18, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AllowOrigins", "allowOrigins", 19, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ExposeHeaders", "exposeHeaders", 17, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MaxAge", "maxAge", 144, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_17[] = {
+    {"member", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_18[] = {
+    {"member", NULL, 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_19[] = {
+    {"member", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_20[] = {
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_21[] = {
+    {"ApiId", "apiId", 137, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stage", "stage", 187, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_22[] = {
+    {"ApiId", "apiId", 137, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Stage", "stage", 187, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_23[] = {
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingId", "apiMappingId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stage", "stage", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_24[] = {
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_25[] = {
+    {"ApiEndpoint", "apiEndpoint", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImportInfo", "importInfo", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Warnings", "warnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_26[] = {
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, true, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_27[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, true, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, true, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_28[] = {
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_29[] = {
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_30[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_31[] = {
+    {"AutoDeployed", "autoDeployed", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatus", "deploymentStatus", 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatusMessage", "deploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_32[] = {
+    {"DomainName", "domainName", 190, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 157, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_33[] = {
+    {"DomainName", "domainName", 190, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 157, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_34[] = {
+    {"ApiMappingSelectionExpression", "apiMappingSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainName", "domainName", 190, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_35[] = {
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, true, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 200, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_36[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, true, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 200, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_37[] = {
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_38[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_39[] = {
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_40[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseSelectionExpression", "integrationResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 199, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_41[] = {
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_42[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_43[] = {
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelId", "modelId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_44[] = {
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_45[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_46[] = {
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_47[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_48[] = {
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_49[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_50[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_51[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_52[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastDeploymentStatusMessage", "lastDeploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdatedDate", "lastUpdatedDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_53[] = {
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", "securityGroupIds", 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SubnetIds", "subnetIds", 192, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_54[] = {
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", "securityGroupIds", 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SubnetIds", "subnetIds", 192, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_55[] = {
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", "securityGroupIds", 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SubnetIds", "subnetIds", 192, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkId", "vpcLinkId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatus", "vpcLinkStatus", 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatusMessage", "vpcLinkStatusMessage", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkVersion", "vpcLinkVersion", 242, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_56[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageName", "stageName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_57[] = {
+    {"ApiMappingId", "apiMappingId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_58[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_59[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_60[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_61[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_62[] = {
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_63[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_64[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_65[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ModelId", "modelId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_66[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_67[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RequestParameterKey", "requestParameterKey", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_68[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_69[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageName", "stageName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_70[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageName", "stageName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_71[] = {
+    {"VpcLinkId", "vpcLinkId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_73[] = {
+    {"AutoDeployed", "autoDeployed", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatus", "deploymentStatus", 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatusMessage", "deploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_74[] = {"PENDING", "FAILED", "DEPLOYED", NULL};
+static const model_member_t m_apigatewayv2_mem_75[] = {
+    {"Items", "items", 250, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_76[] = {
+    {"ApiMappingSelectionExpression", "apiMappingSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainName", "domainName", 190, true, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_77[] = {
+    {"ApiGatewayDomainName", "apiGatewayDomainName", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CertificateArn", "certificateArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CertificateName", "certificateName", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CertificateUploadDate", "certificateUploadDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DomainNameStatus", "domainNameStatus", 79, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameStatusMessage", "domainNameStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EndpointType", "endpointType", 81, false, false, LOC_BODY, TSF_DEFAULT},
+    {"HostedZoneId", "hostedZoneId", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityPolicy", "securityPolicy", 177, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OwnershipVerificationCertificateArn", "ownershipVerificationCertificateArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_78[] = {
+    {"member", NULL, 77, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_79[] = {"AVAILABLE", "UPDATING", "PENDING_CERTIFICATE_REIMPORT", "PENDING_OWNERSHIP_VERIFICATION", NULL};
+static const model_member_t m_apigatewayv2_mem_80[] = {
+    {"Items", "items", 251, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_81[] = {"REGIONAL", "EDGE", NULL};
+static const model_member_t m_apigatewayv2_mem_82[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ExportVersion", "exportVersion", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"IncludeExtensions", "includeExtensions", 244, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"OutputType", "outputType", 261, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Specification", "specification", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageName", "stageName", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_83[] = {
+    {"body", NULL, 84, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_85[] = {
+    {"ApiMappingId", "apiMappingId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_86[] = {
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingId", "apiMappingId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stage", "stage", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_87[] = {
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_88[] = {
+    {"Items", "items", 248, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_89[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_90[] = {
+    {"ApiEndpoint", "apiEndpoint", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImportInfo", "importInfo", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Warnings", "warnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_91[] = {
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_92[] = {
+    {"Items", "items", 247, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_93[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_94[] = {
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_95[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_96[] = {
+    {"Items", "items", 249, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_97[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_98[] = {
+    {"AutoDeployed", "autoDeployed", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatus", "deploymentStatus", 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatusMessage", "deploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_99[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_100[] = {
+    {"Items", "items", 250, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_101[] = {
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_102[] = {
+    {"ApiMappingSelectionExpression", "apiMappingSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainName", "domainName", 190, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_103[] = {
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_104[] = {
+    {"Items", "items", 251, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_105[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_106[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_107[] = {
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_108[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_109[] = {
+    {"Items", "items", 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_110[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseSelectionExpression", "integrationResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 199, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_111[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_112[] = {
+    {"Items", "items", 252, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_113[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ModelId", "modelId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_114[] = {
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelId", "modelId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_115[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ModelId", "modelId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_116[] = {
+    {"Value", "value", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_117[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_118[] = {
+    {"Items", "items", 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_119[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_120[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_121[] = {
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_122[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_123[] = {
+    {"Items", "items", 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_124[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_125[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_126[] = {
+    {"Items", "items", 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_127[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageName", "stageName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_128[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastDeploymentStatusMessage", "lastDeploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdatedDate", "lastUpdatedDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_129[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_130[] = {
+    {"Items", "items", 257, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_131[] = {
+    {"ResourceArn", "resource-arn", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_132[] = {
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_133[] = {
+    {"VpcLinkId", "vpcLinkId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_134[] = {
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", "securityGroupIds", 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SubnetIds", "subnetIds", 192, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkId", "vpcLinkId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatus", "vpcLinkStatus", 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatusMessage", "vpcLinkStatusMessage", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkVersion", "vpcLinkVersion", 242, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_135[] = {
+    {"MaxResults", "maxResults", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"NextToken", "nextToken", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_136[] = {
+    {"Items", "items", 258, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_138[] = {
+    {"member", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_139[] = {
+    {"Body", "body", 261, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_140[] = {
+    {"Basepath", "basepath", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Body", "body", 261, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FailOnWarnings", "failOnWarnings", 244, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_141[] = {
+    {"ApiEndpoint", "apiEndpoint", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImportInfo", "importInfo", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Warnings", "warnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_145[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseSelectionExpression", "integrationResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 199, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_146[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 190, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_147[] = {
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_148[] = {
+    {"Items", "items", 253, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_149[] = {"AWS", "HTTP", "MOCK", "HTTP_PROXY", "AWS_PROXY", NULL};
+static const model_member_t m_apigatewayv2_mem_150[] = {
+    {"Items", "items", 252, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_151[] = {
+    {"Audience", "audience", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Issuer", "issuer", 239, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_152[] = {
+    {"LimitType", "limitType", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", "message", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_153[] = {"ERROR", "INFO", "OFF", NULL};
+static const model_member_t m_apigatewayv2_mem_154[] = {
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelId", "modelId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_155[] = {
+    {"Items", "items", 254, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_156[] = {
+    {"TruststoreUri", "truststoreUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TruststoreVersion", "truststoreVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TruststoreWarnings", "truststoreWarnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_157[] = {
+    {"TruststoreUri", "truststoreUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TruststoreVersion", "truststoreVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_159[] = {
+    {"Message", "message", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResourceType", "resourceType", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_160[] = {
+    {"Required", "required", 244, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_161[] = {"WHEN_NO_MATCH", "NEVER", "WHEN_NO_TEMPLATES", NULL};
+static const char *const m_apigatewayv2_enum_162[] = {"WEBSOCKET", "HTTP", NULL};
+static const model_member_t m_apigatewayv2_mem_163[] = {
+    {"Body", "body", 261, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_164[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Basepath", "basepath", 261, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+    {"Body", "body", 261, true, false, LOC_BODY, TSF_DEFAULT},
+    {"FailOnWarnings", "failOnWarnings", 244, false, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_165[] = {
+    {"ApiEndpoint", "apiEndpoint", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImportInfo", "importInfo", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Warnings", "warnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_166[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageName", "stageName", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_167[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 146, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_168[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_169[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_170[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 160, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_171[] = {
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, true, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_172[] = {
+    {"Items", "items", 256, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_173[] = {
+    {"DataTraceEnabled", "dataTraceEnabled", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DetailedMetricsEnabled", "detailedMetricsEnabled", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LoggingLevel", "loggingLevel", 153, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ThrottlingBurstLimit", "throttlingBurstLimit", 246, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ThrottlingRateLimit", "throttlingRateLimit", 245, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_174[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 173, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_175[] = {
+    {"Items", "items", 255, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_176[] = {
+    {"member", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_177[] = {"TLS_1_0", "TLS_1_2", NULL};
+static const model_member_t m_apigatewayv2_mem_180[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastDeploymentStatusMessage", "lastDeploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdatedDate", "lastUpdatedDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_181[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 184, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_182[] = {
+    {"Items", "items", 257, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_192[] = {
+    {"member", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_193[] = {
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_194[] = {
+    {"ResourceArn", "resource-arn", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_196[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 188, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_197[] = {
+    {"Value", "value", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_198[] = {
+    {"key", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"value", NULL, 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_199[] = {
+    {"ServerNameToVerify", "serverNameToVerify", 190, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_200[] = {
+    {"ServerNameToVerify", "serverNameToVerify", 190, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_201[] = {
+    {"LimitType", "limitType", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Message", "message", 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_202[] = {
+    {"ResourceArn", "resource-arn", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"TagKeys", "tagKeys", 259, true, false, LOC_QUERYSTRING, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_203[] = {
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_204[] = {
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stage", "stage", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_205[] = {
+    {"ApiId", "apiId", 137, true, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingId", "apiMappingId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Stage", "stage", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_206[] = {
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingId", "apiMappingId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiMappingKey", "apiMappingKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Stage", "stage", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_207[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_208[] = {
+    {"ApiEndpoint", "apiEndpoint", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeySelectionExpression", "apiKeySelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CorsConfiguration", "corsConfiguration", 16, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableSchemaValidation", "disableSchemaValidation", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DisableExecuteApiEndpoint", "disableExecuteApiEndpoint", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ImportInfo", "importInfo", 259, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ProtocolType", "protocolType", 162, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSelectionExpression", "routeSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Version", "version", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Warnings", "warnings", 259, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_209[] = {
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_210[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_211[] = {
+    {"AuthorizerCredentialsArn", "authorizerCredentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerPayloadFormatVersion", "authorizerPayloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds", 142, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerType", "authorizerType", 10, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerUri", "authorizerUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"EnableSimpleResponses", "enableSimpleResponses", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentitySource", "identitySource", 138, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IdentityValidationExpression", "identityValidationExpression", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"JwtConfiguration", "jwtConfiguration", 151, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_212[] = {
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_213[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_214[] = {
+    {"AutoDeployed", "autoDeployed", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatus", "deploymentStatus", 74, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentStatusMessage", "deploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_215[] = {
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 157, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_216[] = {
+    {"DomainName", "domainName", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 157, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_217[] = {
+    {"ApiMappingSelectionExpression", "apiMappingSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainName", "domainName", 190, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DomainNameConfigurations", "domainNameConfigurations", 78, false, false, LOC_BODY, TSF_DEFAULT},
+    {"MutualTlsAuthentication", "mutualTlsAuthentication", 156, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_218[] = {
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 200, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_219[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 200, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_220[] = {
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_221[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_222[] = {
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseId", "integrationResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseKey", "integrationResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseTemplates", "responseTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_223[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionId", "connectionId", 186, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ConnectionType", "connectionType", 14, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ContentHandlingStrategy", "contentHandlingStrategy", 15, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CredentialsArn", "credentialsArn", 6, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationId", "integrationId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationMethod", "integrationMethod", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationResponseSelectionExpression", "integrationResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationSubtype", "integrationSubtype", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationType", "integrationType", 149, false, false, LOC_BODY, TSF_DEFAULT},
+    {"IntegrationUri", "integrationUri", 239, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PassthroughBehavior", "passthroughBehavior", 161, false, false, LOC_BODY, TSF_DEFAULT},
+    {"PayloadFormatVersion", "payloadFormatVersion", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 146, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestTemplates", "requestTemplates", 198, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 167, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TemplateSelectionExpression", "templateSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TimeoutInMillis", "timeoutInMillis", 143, false, false, LOC_BODY, TSF_DEFAULT},
+    {"TlsConfig", "tlsConfig", 199, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_224[] = {
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_225[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelId", "modelId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_226[] = {
+    {"ContentType", "contentType", 189, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelId", "modelId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Schema", "schema", 185, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_227[] = {
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_228[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_229[] = {
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_230[] = {
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_231[] = {
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseModels", "responseModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ResponseParameters", "responseParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseId", "routeResponseId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseKey", "routeResponseKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_232[] = {
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiKeyRequired", "apiKeyRequired", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationScopes", "authorizationScopes", 7, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizationType", "authorizationType", 8, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AuthorizerId", "authorizerId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ModelSelectionExpression", "modelSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"OperationName", "operationName", 191, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestModels", "requestModels", 169, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RequestParameters", "requestParameters", 170, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteId", "routeId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteKey", "routeKey", 179, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteResponseSelectionExpression", "routeResponseSelectionExpression", 178, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Target", "target", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_233[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_234[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiId", "apiId", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 261, true, false, LOC_URI, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_235[] = {
+    {"AccessLogSettings", "accessLogSettings", 1, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ApiGatewayManaged", "apiGatewayManaged", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"AutoDeploy", "autoDeploy", 244, false, false, LOC_BODY, TSF_DEFAULT},
+    {"ClientCertificateId", "clientCertificateId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"DefaultRouteSettings", "defaultRouteSettings", 173, false, false, LOC_BODY, TSF_DEFAULT},
+    {"DeploymentId", "deploymentId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Description", "description", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastDeploymentStatusMessage", "lastDeploymentStatusMessage", 261, false, false, LOC_BODY, TSF_DEFAULT},
+    {"LastUpdatedDate", "lastUpdatedDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"RouteSettings", "routeSettings", 174, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageName", "stageName", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"StageVariables", "stageVariables", 181, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_236[] = {
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_237[] = {
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkId", "vpcLinkId", 261, true, false, LOC_URI, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_238[] = {
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Name", "name", 187, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", "securityGroupIds", 176, false, false, LOC_BODY, TSF_DEFAULT},
+    {"SubnetIds", "subnetIds", 192, false, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkId", "vpcLinkId", 137, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatus", "vpcLinkStatus", 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatusMessage", "vpcLinkStatusMessage", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkVersion", "vpcLinkVersion", 242, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_240[] = {
+    {"CreatedDate", "createdDate", 262, false, false, LOC_BODY, TSF_ISO8601},
+    {"Name", "name", 187, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SecurityGroupIds", "securityGroupIds", 176, true, false, LOC_BODY, TSF_DEFAULT},
+    {"SubnetIds", "subnetIds", 192, true, false, LOC_BODY, TSF_DEFAULT},
+    {"Tags", "tags", 196, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkId", "vpcLinkId", 137, true, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatus", "vpcLinkStatus", 241, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkStatusMessage", "vpcLinkStatusMessage", 183, false, false, LOC_BODY, TSF_DEFAULT},
+    {"VpcLinkVersion", "vpcLinkVersion", 242, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const char *const m_apigatewayv2_enum_241[] = {"PENDING", "AVAILABLE", "DELETING", "FAILED", "INACTIVE", NULL};
+static const char *const m_apigatewayv2_enum_242[] = {"V2", NULL};
+static const model_member_t m_apigatewayv2_mem_243[] = {
+    {"Items", "items", 258, false, false, LOC_BODY, TSF_DEFAULT},
+    {"NextToken", "nextToken", 158, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_247[] = {
+    {"member", NULL, 2, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_248[] = {
+    {"member", NULL, 3, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_249[] = {
+    {"member", NULL, 9, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_250[] = {
+    {"member", NULL, 73, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_251[] = {
+    {"member", NULL, 76, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_252[] = {
+    {"member", NULL, 145, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_253[] = {
+    {"member", NULL, 147, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_254[] = {
+    {"member", NULL, 154, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_255[] = {
+    {"member", NULL, 168, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_256[] = {
+    {"member", NULL, 171, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_257[] = {
+    {"member", NULL, 180, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_258[] = {
+    {"member", NULL, 240, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_member_t m_apigatewayv2_mem_259[] = {
+    {"member", NULL, 261, false, false, LOC_BODY, TSF_DEFAULT},
+};
+static const model_shape_t m_apigatewayv2_shapes[] = {
+    {"AccessDeniedException", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_0, 1, false, false, 0LL, 0LL, NULL, NULL, 403, true,
+     NULL, false, -1, false, true},
+    {"AccessLogSettings", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_1, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Api", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_2, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ApiMapping", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_3, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ApiMappings", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_4, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Apis", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_5, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Arn", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AuthorizationScopes", SHAPE_LIST, false, m_apigatewayv2_mem_7, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"AuthorizationType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_8, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Authorizer", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_9, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"AuthorizerType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_10, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Authorizers", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_11, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"BadRequestException", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_12, 1, false, false, 0LL, 0LL, NULL, NULL, 400, true,
+     NULL, false, -1, false, true},
+    {"ConflictException", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_13, 1, false, false, 0LL, 0LL, NULL, NULL, 409, true,
+     NULL, false, -1, false, true},
+    {"ConnectionType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_14, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ContentHandlingStrategy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_15, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Cors", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_16, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CorsHeaderList", SHAPE_LIST, false, m_apigatewayv2_mem_17, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CorsMethodList", SHAPE_LIST, false, m_apigatewayv2_mem_18, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CorsOriginList", SHAPE_LIST, false, m_apigatewayv2_mem_19, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"CreateApiInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_20, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateApiMappingInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_21, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateApiMappingRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_22, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateApiMappingResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_23, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_24, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateApiResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_25, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateAuthorizerInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_26, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_27, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateAuthorizerResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_28, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateDeploymentInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_29, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateDeploymentRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_30, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateDeploymentResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_31, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateDomainNameInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_32, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateDomainNameRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_33, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateDomainNameResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_34, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateIntegrationInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_35, 17, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateIntegrationRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_36, 18, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateIntegrationResponseInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_37, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_38, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateIntegrationResponseResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_39, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateIntegrationResult", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_40, 20, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateModelInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_41, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateModelRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_42, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateModelResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_43, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateRouteInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_44, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateRouteRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_45, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateRouteResponseInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_46, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateRouteResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_47, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateRouteResponseResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_48, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateRouteResult", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_49, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateStageInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_50, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateStageRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_51, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateStageResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_52, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateVpcLinkInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_53, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_54, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"CreateVpcLinkResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_55, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DeleteAccessLogSettingsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_56, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteApiMappingRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_57, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_58, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_59, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteCorsConfigurationRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_60, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDeploymentRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_61, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteDomainNameRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_62, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteIntegrationRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_63, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_64, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteModelRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_65, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRouteRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_66, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRouteRequestParameterRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_67, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRouteResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_68, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteRouteSettingsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_69, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteStageRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_70, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_71, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DeleteVpcLinkResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Deployment", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_73, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DeploymentStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_74, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Deployments", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_75, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DomainName", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_76, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DomainNameConfiguration", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_77, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DomainNameConfigurations", SHAPE_LIST, false, m_apigatewayv2_mem_78, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"DomainNameStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_79, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"DomainNames", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_80, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"EndpointType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_81, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_82, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ExportApiResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_83, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, 0, true, false},
+    {"ExportedApi", SHAPE_BLOB, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApiMappingRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_85, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApiMappingResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_86, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetApiMappingsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_87, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApiMappingsResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_88, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_89, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApiResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_90, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetApisRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_91, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetApisResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_92, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_93, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetAuthorizerResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_94, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetAuthorizersRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_95, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetAuthorizersResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_96, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetDeploymentRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_97, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDeploymentResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_98, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetDeploymentsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_99, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDeploymentsResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_100, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetDomainNameRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_101, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDomainNameResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_102, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetDomainNamesRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_103, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetDomainNamesResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_104, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetIntegrationRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_105, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_106, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetIntegrationResponseResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_107, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetIntegrationResponsesRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_108, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetIntegrationResponsesResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_109, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetIntegrationResult", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_110, 20, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetIntegrationsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_111, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetIntegrationsResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_112, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetModelRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_113, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetModelResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_114, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetModelTemplateRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_115, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetModelTemplateResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_116, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetModelsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_117, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetModelsResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_118, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetRouteRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_119, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRouteResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_120, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRouteResponseResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_121, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetRouteResponsesRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_122, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRouteResponsesResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_123, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetRouteResult", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_124, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetRoutesRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_125, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetRoutesResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_126, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetStageRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_127, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetStageResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_128, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetStagesRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_129, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetStagesResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_130, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetTagsRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_131, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetTagsResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_132, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_133, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetVpcLinkResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_134, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"GetVpcLinksRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_135, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"GetVpcLinksResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_136, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Id", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IdentitySourceList", SHAPE_LIST, false, m_apigatewayv2_mem_138, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ImportApiInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_139, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ImportApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_140, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ImportApiResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_141, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"IntegerWithLengthBetween0And3600", SHAPE_INTEGER, false, NULL, 0, true, true, 0LL, 3600LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntegerWithLengthBetween50And30000", SHAPE_INTEGER, false, NULL, 0, true, true, 50LL, 30000LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntegerWithLengthBetweenMinus1And86400", SHAPE_INTEGER, false, NULL, 0, true, true, -1LL, 86400LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Integration", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_145, 20, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"IntegrationParameters", SHAPE_MAP, false, m_apigatewayv2_mem_146, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"IntegrationResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_147, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"IntegrationResponses", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_148, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"IntegrationType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_149, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Integrations", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_150, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"JWTConfiguration", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_151, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"LimitExceededException", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_152, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"LoggingLevel", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_153, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Model", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_154, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Models", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_155, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"MutualTlsAuthentication", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_156, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"MutualTlsAuthenticationInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_157, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"NextToken", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"NotFoundException", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_159, 2, false, false, 0LL, 0LL, NULL, NULL, 404, true,
+     NULL, false, -1, false, true},
+    {"ParameterConstraints", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_160, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"PassthroughBehavior", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_161, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ProtocolType", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_162, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ReimportApiInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_163, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ReimportApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_164, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ReimportApiResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_165, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"ResetAuthorizersCacheRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_166, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"ResponseParameters", SHAPE_MAP, false, m_apigatewayv2_mem_167, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Route", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_168, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"RouteModels", SHAPE_MAP, false, m_apigatewayv2_mem_169, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"RouteParameters", SHAPE_MAP, false, m_apigatewayv2_mem_170, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"RouteResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_171, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"RouteResponses", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_172, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"RouteSettings", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_173, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"RouteSettingsMap", SHAPE_MAP, false, m_apigatewayv2_mem_174, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"Routes", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_175, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"SecurityGroupIdList", SHAPE_LIST, false, m_apigatewayv2_mem_176, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SecurityPolicy", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_177, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SelectionExpression", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SelectionKey", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Stage", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_180, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"StageVariablesMap", SHAPE_MAP, false, m_apigatewayv2_mem_181, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Stages", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_182, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"StringWithLengthBetween0And1024", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween0And2048", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween0And32K", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween1And1024", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween1And128", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween1And1600", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween1And256", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween1And512", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"StringWithLengthBetween1And64", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"SubnetIdList", SHAPE_LIST, false, m_apigatewayv2_mem_192, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TagResourceInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_193, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"TagResourceRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_194, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"TagResourceResponse", SHAPE_STRUCTURE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Tags", SHAPE_MAP, false, m_apigatewayv2_mem_196, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"Template", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_197, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"TemplateMap", SHAPE_MAP, false, m_apigatewayv2_mem_198, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"TlsConfig", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_199, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"TlsConfigInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_200, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"TooManyRequestsException", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_201, 2, false, false, 0LL, 0LL, NULL, NULL, 429, true,
+     NULL, false, -1, false, true},
+    {"UntagResourceRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_202, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"UpdateApiInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_203, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateApiMappingInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_204, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateApiMappingRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_205, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateApiMappingResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_206, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateApiRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_207, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateApiResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_208, 16, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateAuthorizerInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_209, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateAuthorizerRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_210, 12, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateAuthorizerResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_211, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateDeploymentInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_212, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateDeploymentRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_213, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateDeploymentResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_214, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateDomainNameInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_215, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateDomainNameRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_216, 3, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateDomainNameResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_217, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateIntegrationInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_218, 17, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateIntegrationRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_219, 19, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateIntegrationResponseInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_220, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateIntegrationResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_221, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateIntegrationResponseResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_222, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateIntegrationResult", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_223, 20, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateModelInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_224, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateModelRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_225, 6, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateModelResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_226, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateRouteInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_227, 11, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateRouteRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_228, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateRouteResponseInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_229, 4, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateRouteResponseRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_230, 7, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateRouteResponseResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_231, 5, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateRouteResult", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_232, 13, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateStageInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_233, 8, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateStageRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_234, 10, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateStageResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_235, 14, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateVpcLinkInput", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_236, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateVpcLinkRequest", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_237, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UpdateVpcLinkResponse", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_238, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"UriWithLengthBetween1And2048", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VpcLink", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_240, 9, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"VpcLinkStatus", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_241, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VpcLinkVersion", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, m_apigatewayv2_enum_242, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"VpcLinks", SHAPE_STRUCTURE, false, m_apigatewayv2_mem_243, 2, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__boolean", SHAPE_BOOLEAN, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__double", SHAPE_DOUBLE, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__integer", SHAPE_INTEGER, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__listOfApi", SHAPE_LIST, false, m_apigatewayv2_mem_247, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfApiMapping", SHAPE_LIST, false, m_apigatewayv2_mem_248, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfAuthorizer", SHAPE_LIST, false, m_apigatewayv2_mem_249, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfDeployment", SHAPE_LIST, false, m_apigatewayv2_mem_250, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfDomainName", SHAPE_LIST, false, m_apigatewayv2_mem_251, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfIntegration", SHAPE_LIST, false, m_apigatewayv2_mem_252, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfIntegrationResponse", SHAPE_LIST, false, m_apigatewayv2_mem_253, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfModel", SHAPE_LIST, false, m_apigatewayv2_mem_254, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfRoute", SHAPE_LIST, false, m_apigatewayv2_mem_255, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfRouteResponse", SHAPE_LIST, false, m_apigatewayv2_mem_256, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfStage", SHAPE_LIST, false, m_apigatewayv2_mem_257, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOfVpcLink", SHAPE_LIST, false, m_apigatewayv2_mem_258, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, true},
+    {"__listOf__string", SHAPE_LIST, false, m_apigatewayv2_mem_259, 1, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__long", SHAPE_LONG, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__string", SHAPE_STRING, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__timestampIso8601", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+    {"__timestampUnix", SHAPE_TIMESTAMP, false, NULL, 0, false, false, 0LL, 0LL, NULL, NULL, 0, false,
+     NULL, false, -1, false, false},
+};
+static const model_op_t m_apigatewayv2_ops[] = {
+    {"CreateApi", 24, 25, NULL, "POST", "/v2/apis", 201},
+    {"CreateApiMapping", 22, 23, NULL, "POST", "/v2/domainnames/{domainName}/apimappings", 201},
+    {"CreateAuthorizer", 27, 28, NULL, "POST", "/v2/apis/{apiId}/authorizers", 201},
+    {"CreateDeployment", 30, 31, NULL, "POST", "/v2/apis/{apiId}/deployments", 201},
+    {"CreateDomainName", 33, 34, NULL, "POST", "/v2/domainnames", 201},
+    {"CreateIntegration", 36, 40, NULL, "POST", "/v2/apis/{apiId}/integrations", 201},
+    {"CreateIntegrationResponse", 38, 39, NULL, "POST", "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses", 201},
+    {"CreateModel", 42, 43, NULL, "POST", "/v2/apis/{apiId}/models", 201},
+    {"CreateRoute", 45, 49, NULL, "POST", "/v2/apis/{apiId}/routes", 201},
+    {"CreateRouteResponse", 47, 48, NULL, "POST", "/v2/apis/{apiId}/routes/{routeId}/routeresponses", 201},
+    {"CreateStage", 51, 52, NULL, "POST", "/v2/apis/{apiId}/stages", 201},
+    {"CreateVpcLink", 54, 55, NULL, "POST", "/v2/vpclinks", 201},
+    {"DeleteAccessLogSettings", 56, -1, NULL, "DELETE", "/v2/apis/{apiId}/stages/{stageName}/accesslogsettings", 204},
+    {"DeleteApi", 58, -1, NULL, "DELETE", "/v2/apis/{apiId}", 204},
+    {"DeleteApiMapping", 57, -1, NULL, "DELETE", "/v2/domainnames/{domainName}/apimappings/{apiMappingId}", 204},
+    {"DeleteAuthorizer", 59, -1, NULL, "DELETE", "/v2/apis/{apiId}/authorizers/{authorizerId}", 204},
+    {"DeleteCorsConfiguration", 60, -1, NULL, "DELETE", "/v2/apis/{apiId}/cors", 204},
+    {"DeleteDeployment", 61, -1, NULL, "DELETE", "/v2/apis/{apiId}/deployments/{deploymentId}", 204},
+    {"DeleteDomainName", 62, -1, NULL, "DELETE", "/v2/domainnames/{domainName}", 204},
+    {"DeleteIntegration", 63, -1, NULL, "DELETE", "/v2/apis/{apiId}/integrations/{integrationId}", 204},
+    {"DeleteIntegrationResponse", 64, -1, NULL, "DELETE", "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses/{integrationResponseId}", 204},
+    {"DeleteModel", 65, -1, NULL, "DELETE", "/v2/apis/{apiId}/models/{modelId}", 204},
+    {"DeleteRoute", 66, -1, NULL, "DELETE", "/v2/apis/{apiId}/routes/{routeId}", 204},
+    {"DeleteRouteRequestParameter", 67, -1, NULL, "DELETE", "/v2/apis/{apiId}/routes/{routeId}/requestparameters/{requestParameterKey}", 204},
+    {"DeleteRouteResponse", 68, -1, NULL, "DELETE", "/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", 204},
+    {"DeleteRouteSettings", 69, -1, NULL, "DELETE", "/v2/apis/{apiId}/stages/{stageName}/routesettings/{routeKey}", 204},
+    {"DeleteStage", 70, -1, NULL, "DELETE", "/v2/apis/{apiId}/stages/{stageName}", 204},
+    {"DeleteVpcLink", 71, 72, NULL, "DELETE", "/v2/vpclinks/{vpcLinkId}", 202},
+    {"ExportApi", 82, 83, NULL, "GET", "/v2/apis/{apiId}/exports/{specification}", 200},
+    {"GetApi", 89, 90, NULL, "GET", "/v2/apis/{apiId}", 200},
+    {"GetApiMapping", 85, 86, NULL, "GET", "/v2/domainnames/{domainName}/apimappings/{apiMappingId}", 200},
+    {"GetApiMappings", 87, 88, NULL, "GET", "/v2/domainnames/{domainName}/apimappings", 200},
+    {"GetApis", 91, 92, NULL, "GET", "/v2/apis", 200},
+    {"GetAuthorizer", 93, 94, NULL, "GET", "/v2/apis/{apiId}/authorizers/{authorizerId}", 200},
+    {"GetAuthorizers", 95, 96, NULL, "GET", "/v2/apis/{apiId}/authorizers", 200},
+    {"GetDeployment", 97, 98, NULL, "GET", "/v2/apis/{apiId}/deployments/{deploymentId}", 200},
+    {"GetDeployments", 99, 100, NULL, "GET", "/v2/apis/{apiId}/deployments", 200},
+    {"GetDomainName", 101, 102, NULL, "GET", "/v2/domainnames/{domainName}", 200},
+    {"GetDomainNames", 103, 104, NULL, "GET", "/v2/domainnames", 200},
+    {"GetIntegration", 105, 110, NULL, "GET", "/v2/apis/{apiId}/integrations/{integrationId}", 200},
+    {"GetIntegrationResponse", 106, 107, NULL, "GET", "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses/{integrationResponseId}", 200},
+    {"GetIntegrationResponses", 108, 109, NULL, "GET", "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses", 200},
+    {"GetIntegrations", 111, 112, NULL, "GET", "/v2/apis/{apiId}/integrations", 200},
+    {"GetModel", 113, 114, NULL, "GET", "/v2/apis/{apiId}/models/{modelId}", 200},
+    {"GetModelTemplate", 115, 116, NULL, "GET", "/v2/apis/{apiId}/models/{modelId}/template", 200},
+    {"GetModels", 117, 118, NULL, "GET", "/v2/apis/{apiId}/models", 200},
+    {"GetRoute", 119, 124, NULL, "GET", "/v2/apis/{apiId}/routes/{routeId}", 200},
+    {"GetRouteResponse", 120, 121, NULL, "GET", "/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", 200},
+    {"GetRouteResponses", 122, 123, NULL, "GET", "/v2/apis/{apiId}/routes/{routeId}/routeresponses", 200},
+    {"GetRoutes", 125, 126, NULL, "GET", "/v2/apis/{apiId}/routes", 200},
+    {"GetStage", 127, 128, NULL, "GET", "/v2/apis/{apiId}/stages/{stageName}", 200},
+    {"GetStages", 129, 130, NULL, "GET", "/v2/apis/{apiId}/stages", 200},
+    {"GetTags", 131, 132, NULL, "GET", "/v2/tags/{resource-arn}", 200},
+    {"GetVpcLink", 133, 134, NULL, "GET", "/v2/vpclinks/{vpcLinkId}", 200},
+    {"GetVpcLinks", 135, 136, NULL, "GET", "/v2/vpclinks", 200},
+    {"ImportApi", 140, 141, NULL, "PUT", "/v2/apis", 201},
+    {"ReimportApi", 164, 165, NULL, "PUT", "/v2/apis/{apiId}", 201},
+    {"ResetAuthorizersCache", 166, -1, NULL, "DELETE", "/v2/apis/{apiId}/stages/{stageName}/cache/authorizers", 204},
+    {"TagResource", 194, 195, NULL, "POST", "/v2/tags/{resource-arn}", 201},
+    {"UntagResource", 202, -1, NULL, "DELETE", "/v2/tags/{resource-arn}", 204},
+    {"UpdateApi", 207, 208, NULL, "PATCH", "/v2/apis/{apiId}", 200},
+    {"UpdateApiMapping", 205, 206, NULL, "PATCH", "/v2/domainnames/{domainName}/apimappings/{apiMappingId}", 200},
+    {"UpdateAuthorizer", 210, 211, NULL, "PATCH", "/v2/apis/{apiId}/authorizers/{authorizerId}", 200},
+    {"UpdateDeployment", 213, 214, NULL, "PATCH", "/v2/apis/{apiId}/deployments/{deploymentId}", 200},
+    {"UpdateDomainName", 216, 217, NULL, "PATCH", "/v2/domainnames/{domainName}", 200},
+    {"UpdateIntegration", 219, 223, NULL, "PATCH", "/v2/apis/{apiId}/integrations/{integrationId}", 200},
+    {"UpdateIntegrationResponse", 221, 222, NULL, "PATCH", "/v2/apis/{apiId}/integrations/{integrationId}/integrationresponses/{integrationResponseId}", 200},
+    {"UpdateModel", 225, 226, NULL, "PATCH", "/v2/apis/{apiId}/models/{modelId}", 200},
+    {"UpdateRoute", 228, 232, NULL, "PATCH", "/v2/apis/{apiId}/routes/{routeId}", 200},
+    {"UpdateRouteResponse", 230, 231, NULL, "PATCH", "/v2/apis/{apiId}/routes/{routeId}/routeresponses/{routeResponseId}", 200},
+    {"UpdateStage", 234, 235, NULL, "PATCH", "/v2/apis/{apiId}/stages/{stageName}", 200},
+    {"UpdateVpcLink", 237, 238, NULL, "PATCH", "/v2/vpclinks/{vpcLinkId}", 200},
+};
+static const model_service_t m_apigatewayv2_service = {
+    "apigatewayv2", "rest-json", "2018-11-29", NULL, "1.1", NULL, "apigateway", "com.amazonaws.apigatewayv2#", false,
+    m_apigatewayv2_shapes, 264, m_apigatewayv2_ops, 72,
+    PROTO_REST_JSON, "SerializationException", "BadRequestException",
+};
+
 const model_service_t *const model_services[] = {
     &m_sts_service,
     &m_iam_service,
@@ -14994,5 +17158,6 @@ const model_service_t *const model_services[] = {
     &m_kinesis_service,
     &m_s3_service,
     &m_apigateway_service,
+    &m_apigatewayv2_service,
     NULL,
 };

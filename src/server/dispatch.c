@@ -564,6 +564,10 @@ static svc_slot_t *route_rest(kyoka_server_t *s, svc_call_t *c, const char *scop
     if (!dated && !scope[0])
         return NULL;
     /* ---- end undated REST-JSON paths */
+    /* Two REST-JSON services may share a signing name (API Gateway's
+     * apigateway and apigatewayv2 both sign as "apigateway"), so the
+     * unknown-operation answer waits until every one has been asked. */
+    svc_slot_t *scoped = NULL;
     for (size_t i = 0; i < s->nservices; i++) {
         const model_service_t *m = s->services[i].model;
         if (m->kind != PROTO_REST_JSON)
@@ -578,12 +582,14 @@ static svc_slot_t *route_rest(kyoka_server_t *s, svc_call_t *c, const char *scop
             *opname = strv_from(op->name);
             return &s->services[i];
         }
-        if (scope[0]) {
-            /* The service is right, the path is not one of its operations. */
-            svc_error(c, "UnknownOperationException", 404, "Unknown operation %.*s %.*s", (int)req->method.len,
-                      req->method.p, (int)req->path.len, req->path.p);
-            return &s->services[i];
-        }
+        if (scope[0] && !scoped)
+            scoped = &s->services[i];
+    }
+    if (scoped) {
+        /* The service is right, the path is not one of its operations. */
+        svc_error(c, "UnknownOperationException", 404, "Unknown operation %.*s %.*s", (int)req->method.len,
+                  req->method.p, (int)req->path.len, req->path.p);
+        return scoped;
     }
     c->proto = PROTO_NONE;
     return NULL;

@@ -11,6 +11,7 @@ extern const svc_def_t kinesis_service;
 extern const svc_def_t events_service;
 extern const svc_def_t scheduler_service;
 extern const svc_def_t apigateway_service;
+extern const svc_def_t apigatewayv2_service;
 
 const svc_def_t *const kyoka_service_defs[] = {
     &iam_service,
@@ -23,5 +24,6 @@ const svc_def_t *const kyoka_service_defs[] = {
     &events_service,
     &scheduler_service,
     &apigateway_service,
+    &apigatewayv2_service,
     NULL,
 };

@@ -99,6 +99,7 @@ struct lambda_state {
     size_t nhot_roots;
     size_t nhot_layers;   /* layers served from a directory */
     bool stopping;
+    json_t *urls;         /* function URLs by url id (function_url.c) */
 };
 
 /* ==== names (function.c) ==== */
@@ -401,5 +402,17 @@ int lambda_get_event_source_mapping(svc_call_t *c);
 int lambda_list_event_source_mappings(svc_call_t *c);
 int lambda_update_event_source_mapping(svc_call_t *c);
 int lambda_delete_event_source_mapping(svc_call_t *c);
+
+/* ==== function URLs (function_url.c) ==== */
+int lambda_create_function_url_config(svc_call_t *c);
+int lambda_get_function_url_config(svc_call_t *c);
+int lambda_update_function_url_config(svc_call_t *c);
+int lambda_delete_function_url_config(svc_call_t *c);
+int lambda_list_function_url_configs(svc_call_t *c);
+int lambda__url_init(lambda_state_t *st, char *err, size_t errcap);
+void lambda__url_free(lambda_state_t *st);
+void lambda__url_reset(lambda_state_t *st);
+bool lambda__url_claim(void *state, const http_request_t *req);
+int lambda__url_serve(svc_call_t *c);
 
 #endif

@@ -124,6 +124,11 @@ static const svc_op_t lambda_ops[] = {
     {"GetLayerVersionPolicy", lambda_get_layer_version_policy, "lambda:GetLayerVersionPolicy", arn_layer_version, 0},
     {"GetPolicy", lambda_get_policy, "lambda:GetPolicy", arn_function, 0},
     {"GetProvisionedConcurrencyConfig", lambda_get_provisioned_concurrency_config, "lambda:GetProvisionedConcurrencyConfig", arn_function, 0},
+    {"CreateFunctionUrlConfig", lambda_create_function_url_config, "lambda:CreateFunctionUrlConfig", arn_function, M},
+    {"DeleteFunctionUrlConfig", lambda_delete_function_url_config, "lambda:DeleteFunctionUrlConfig", arn_function, M},
+    {"GetFunctionUrlConfig", lambda_get_function_url_config, "lambda:GetFunctionUrlConfig", arn_function, 0},
+    {"ListFunctionUrlConfigs", lambda_list_function_url_configs, "lambda:ListFunctionUrlConfigs", arn_function_unqualified, 0},
+    {"UpdateFunctionUrlConfig", lambda_update_function_url_config, "lambda:UpdateFunctionUrlConfig", arn_function, M},
     {"Invoke", lambda_invoke, "lambda:InvokeFunction", arn_function, 0},
     {"ListAliases", lambda_list_aliases, "lambda:ListAliases", arn_function_unqualified, 0},
     {"ListEventSourceMappings", lambda_list_event_source_mappings, "lambda:ListEventSourceMappings", NULL, 0},
@@ -268,7 +273,8 @@ static void *lambda_create(kyoka_ctx_t *ctx, char *err, size_t errcap)
         return NULL;
     }
     if (lambda__store_migrate(st, err, errcap) != 0 || lambda__store_load(st, err, errcap) != 0 ||
-        lambda__async_create(st, err, errcap) != 0 || lambda__esm_create(st, err, errcap) != 0) {
+        lambda__async_create(st, err, errcap) != 0 || lambda__esm_create(st, err, errcap) != 0 ||
+        lambda__url_init(st, err, errcap) != 0) {
         free(st->code_root);
         free(st);
         return NULL;
@@ -305,6 +311,7 @@ static void lambda_free(void *state)
     lambda__esm_drop_all(st, false);
     lambda__async_free(st);
     lambda__hot_stop(st);
+    lambda__url_free(st);
     free_all(st);
     for (size_t i = 0; i < st->nhot_roots; i++)
         free(st->hot_roots[i]);
@@ -323,6 +330,7 @@ static void lambda_reset(void *state)
     lambda__async_reset(st);
     lambda__esm_drop_all(st, true);
     lambda__store_wipe(st);
+    lambda__url_reset(st);
     free_all(st);
     lambda__hot_sync(st);
 }
@@ -348,4 +356,6 @@ const svc_def_t lambda_service = {
     .stopping = lambda_stopping,
     .clock_moved = lambda_clock_moved,
     .resource_policy = lambda_resource_policy,
+    .http_claim = lambda__url_claim,
+    .http_serve = lambda__url_serve,
 };
