@@ -19,6 +19,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import gen_models  # noqa: E402
 
 ROW = re.compile(r'^\s*\{\s*"([A-Z][A-Za-z0-9]+)"\s*,\s*[a-z_0-9]+\s*,', re.M)
+# Tables that spell each row through a per-verb macro: GET("GetRestApi", handler).
+MACRO_ROW = re.compile(r'^\s*(?:GET|POST|PUT|PATCH|DEL)\(\s*"([A-Z][A-Za-z0-9]+)"\s*,\s*[a-z_0-9]+\s*\)', re.M)
 
 
 def implemented(service):
@@ -29,7 +31,9 @@ def implemented(service):
     for name in sorted(os.listdir(folder)):
         if name.endswith(".c"):
             with open(os.path.join(folder, name)) as f:
-                ops.update(ROW.findall(f.read()))
+                text = f.read()
+                ops.update(ROW.findall(text))
+                ops.update(MACRO_ROW.findall(text))
     return ops
 
 
