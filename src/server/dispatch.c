@@ -1414,7 +1414,7 @@ static void finish_raw(svc_call_t *c)
         p->status = c->error.status ? c->error.status : 500;
         buf_reset(&p->body);
         json_t *j = json_pack("{s:s}", "message", c->error.long_message ? c->error.long_message : c->error.message);
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        char *text = j ? proto_json_dumps(j, JSON_COMPACT) : NULL;
         buf_appends(&p->body, text ? text : "{}");
         free(text);
         json_decref(j);
