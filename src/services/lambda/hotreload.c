@@ -481,6 +481,7 @@ struct lambda_hot {
     bool used;                /* lambda__hot_sync's mark */
     hot_snap_t snap;          /* the tree as the loop last saw it */
     bool snap_ok;
+    bool scan_overtaken; /* first_scan_now ran while the first scan was out */
     char **dirty;
     size_t ndirty;
     bool dirty_all;
@@ -788,7 +789,10 @@ static void scan_after(uv_work_t *w, int status)
         log_warn("lambda: hot reload: %s has more than %d entries; only the first are watched and hashed", s->dir,
                  HOT_MAX_ENTRIES);
     bool quiet = !s->dirty_during_scan && !s->ndirty && !s->dirty_all;
-    if (quiet) {
+    if (quiet && s->scan_overtaken) {
+        /* first_scan_now walked the tree after this scan began: its
+         * snapshot is the newer one, and a difference is not a change. */
+    } else if (quiet) {
         /* Something the events did not tell (a file written in a new
          * directory before it was watched, or any change in poll mode
          * between invocations) is a change all the same. */
@@ -807,6 +811,7 @@ static void scan_after(uv_work_t *w, int status)
         s->scan_again = true;
     }
     s->dirty_during_scan = false;
+    s->scan_overtaken = false;
     if (!s->hashed || strcmp(s->code.sha_hex, j->code.sha_hex) != 0 || s->code.size != j->code.size) {
         s->code = j->code;
         s->hashed = true;
@@ -1147,6 +1152,7 @@ static void first_scan_now(lambda_hot_t *s)
 {
     scan_out_t o = {0};
     scan_tree(s->dir, &o);
+    s->scan_overtaken = s->scanning;
     snap_free(&s->snap);
     s->snap = o.snap;
     o.snap = (hot_snap_t){0};
